@@ -1,0 +1,276 @@
+//! Volumes: a 3-D array paired with the [`Grid`] that places it in the world.
+//!
+//! Arrays are indexed `[i, j, k]` with shape `grid.dims()`. Arrays that
+//! liverkit creates are in Fortran (column-major) memory order, `i` varying
+//! fastest, exactly as the voxels lie in a NIfTI file; functions accept any
+//! memory order (see `docs/conventions.md`).
+
+use std::collections::BTreeMap;
+
+use ndarray::{Array3, ShapeBuilder};
+use rayon::prelude::*;
+
+use crate::error::{parameter_error, Result};
+use crate::grid::Grid;
+
+/// A 3-D array of voxels on a grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Volume<T> {
+    grid: Grid,
+    data: Array3<T>,
+}
+
+impl<T> Volume<T> {
+    /// Pairs `data` with `grid`.
+    ///
+    /// # Errors
+    /// `Parameter` when the array's shape is not `grid.dims()`.
+    pub fn new(grid: Grid, data: Array3<T>) -> Result<Volume<T>> {
+        let shape = data.shape();
+        if shape != grid.dims() {
+            return Err(parameter_error(
+                "data",
+                format!("an array of shape {shape:?}"),
+                format!("an array of shape {:?} (the grid's dims)", grid.dims()),
+            ));
+        }
+        Ok(Volume { grid, data })
+    }
+
+    /// A volume filled with `value`, in Fortran memory order.
+    pub fn filled(grid: Grid, value: T) -> Volume<T>
+    where
+        T: Clone,
+    {
+        let data = Array3::from_elem(grid.dims().f(), value);
+        Volume { grid, data }
+    }
+
+    /// The grid.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// The voxels, indexed `[i, j, k]`.
+    pub fn data(&self) -> &Array3<T> {
+        &self.data
+    }
+
+    /// The voxels, mutable.
+    pub fn data_mut(&mut self) -> &mut Array3<T> {
+        &mut self.data
+    }
+
+    /// Grid and array.
+    pub fn into_parts(self) -> (Grid, Array3<T>) {
+        (self.grid, self.data)
+    }
+}
+
+/// A binary mask: `true` inside.
+pub type Mask = Volume<bool>;
+
+/// Label names by label value (for example `5 → "liver"`).
+pub type LabelNames = BTreeMap<i64, String>;
+
+/// An integer voxel type that can hold labels. Float label maps are
+/// converted on reading (see [`crate::io`]), so only integers appear here.
+pub trait LabelValue: Copy + PartialEq + Send + Sync + std::fmt::Display + 'static {
+    /// The label as `i64`, or `None` when it does not fit (a `u64` above
+    /// `i64::MAX`, a float that is not an integer).
+    fn to_label(self) -> Option<i64>;
+}
+
+macro_rules! label_value_int {
+    ($($t:ty),*) => {$(
+        impl LabelValue for $t {
+            #[inline]
+            fn to_label(self) -> Option<i64> {
+                i64::try_from(self).ok()
+            }
+        }
+    )*};
+}
+label_value_int!(u8, i8, u16, i16, u32, i32, u64, i64);
+
+macro_rules! label_value_float {
+    ($($t:ty),*) => {$(
+        impl LabelValue for $t {
+            #[inline]
+            fn to_label(self) -> Option<i64> {
+                // Exactly integral and inside the i64 range [-2^63, 2^63).
+                const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+                let x = self as f64;
+                if x.is_finite() && x.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&x) {
+                    Some(x as i64)
+                } else {
+                    None
+                }
+            }
+        }
+    )*};
+}
+label_value_float!(f32, f64);
+
+/// The voxels of a label map, in the integer type of the file.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub enum LabelArray {
+    U8(Array3<u8>),
+    I8(Array3<i8>),
+    U16(Array3<u16>),
+    I16(Array3<i16>),
+    U32(Array3<u32>),
+    I32(Array3<i32>),
+    U64(Array3<u64>),
+    I64(Array3<i64>),
+}
+
+/// Runs `$body` with `$a` bound to the typed array inside a [`LabelArray`].
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_label_array {
+    ($arr:expr, $a:ident => $body:expr) => {
+        match $arr {
+            $crate::volume::LabelArray::U8($a) => $body,
+            $crate::volume::LabelArray::I8($a) => $body,
+            $crate::volume::LabelArray::U16($a) => $body,
+            $crate::volume::LabelArray::I16($a) => $body,
+            $crate::volume::LabelArray::U32($a) => $body,
+            $crate::volume::LabelArray::I32($a) => $body,
+            $crate::volume::LabelArray::U64($a) => $body,
+            $crate::volume::LabelArray::I64($a) => $body,
+        }
+    };
+}
+
+impl LabelArray {
+    /// Shape `[ni, nj, nk]`.
+    pub fn shape(&self) -> [usize; 3] {
+        with_label_array!(self, a => { let s = a.shape(); [s[0], s[1], s[2]] })
+    }
+
+    /// The label at voxel `[i, j, k]`, `None` outside the array.
+    pub fn get(&self, ijk: [usize; 3]) -> Option<i64> {
+        with_label_array!(self, a => a.get(ijk).and_then(|v| v.to_label()))
+    }
+
+    /// Name of the element type (`uint8`, `int16`, …).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            LabelArray::U8(_) => "uint8",
+            LabelArray::I8(_) => "int8",
+            LabelArray::U16(_) => "uint16",
+            LabelArray::I16(_) => "int16",
+            LabelArray::U32(_) => "uint32",
+            LabelArray::I32(_) => "int32",
+            LabelArray::U64(_) => "uint64",
+            LabelArray::I64(_) => "int64",
+        }
+    }
+}
+
+/// A label map: integer labels on a grid, with optional label names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelMap {
+    grid: Grid,
+    labels: LabelArray,
+    names: LabelNames,
+}
+
+impl LabelMap {
+    /// Pairs labels with a grid.
+    ///
+    /// # Errors
+    /// `Parameter` when the array's shape is not `grid.dims()`.
+    pub fn new(grid: Grid, labels: LabelArray, names: LabelNames) -> Result<LabelMap> {
+        if labels.shape() != grid.dims() {
+            return Err(parameter_error(
+                "labels",
+                format!("an array of shape {:?}", labels.shape()),
+                format!("an array of shape {:?} (the grid's dims)", grid.dims()),
+            ));
+        }
+        Ok(LabelMap { grid, labels, names })
+    }
+
+    /// The grid.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// The label voxels.
+    pub fn labels(&self) -> &LabelArray {
+        &self.labels
+    }
+
+    /// Label names by value (from the file, where it has them).
+    pub fn names(&self) -> &LabelNames {
+        &self.names
+    }
+
+    /// The mask of voxels whose label is one of `values`.
+    pub fn mask_of(&self, values: &[i64]) -> Mask {
+        let dims = self.grid.dims();
+        let mut out = Array3::from_elem(dims.f(), false);
+        with_label_array!(&self.labels, a => {
+            ndarray::Zip::from(&mut out).and(a).par_for_each(|o, &v| {
+                *o = v.to_label().is_some_and(|l| values.contains(&l));
+            });
+        });
+        Volume {
+            grid: self.grid.clone(),
+            data: out,
+        }
+    }
+
+    /// Label values present in the map, ascending (a full pass over the data).
+    pub fn present_labels(&self) -> Vec<i64> {
+        with_label_array!(&self.labels, a => {
+            let set = a
+                .as_slice_memory_order()
+                .map(|s| {
+                    s.par_chunks(1 << 16)
+                        .map(|c| c.iter().filter_map(|v| v.to_label()).collect::<std::collections::BTreeSet<i64>>())
+                        .reduce(Default::default, |mut x, y| { x.extend(y); x })
+                })
+                .unwrap_or_else(|| a.iter().filter_map(|v| v.to_label()).collect());
+            set.into_iter().collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_labels_must_be_integral() {
+        assert_eq!(5.0f32.to_label(), Some(5));
+        assert_eq!((-3.0f64).to_label(), Some(-3));
+        assert_eq!(2.5f32.to_label(), None);
+        assert_eq!(f32::NAN.to_label(), None);
+        assert_eq!(f64::INFINITY.to_label(), None);
+        assert_eq!(1e19f64.to_label(), None);
+        assert_eq!(u64::MAX.to_label(), None);
+    }
+
+    #[test]
+    fn shape_must_match_grid() {
+        let g = Grid::from_spacing([2, 3, 4], [1.0; 3]).unwrap();
+        assert!(Volume::new(g.clone(), Array3::<u8>::zeros((2, 3, 4))).is_ok());
+        let e = Volume::new(g, Array3::<u8>::zeros((3, 2, 4))).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Parameter);
+    }
+
+    #[test]
+    fn mask_of_selects_labels() {
+        let g = Grid::from_spacing([2, 2, 1], [1.0; 3]).unwrap();
+        let a = Array3::from_shape_vec((2, 2, 1).f(), vec![0u8, 5, 5, 7]).unwrap();
+        let m = LabelMap::new(g, LabelArray::U8(a), LabelNames::new()).unwrap();
+        let mask = m.mask_of(&[5]);
+        assert_eq!(mask.data().iter().filter(|&&b| b).count(), 2);
+        assert_eq!(m.present_labels(), vec![0, 5, 7]);
+        assert_eq!(m.labels().get([1, 1, 0]), Some(7));
+    }
+}
