@@ -1,0 +1,115 @@
+//! Atomic output: write into a private staging folder beside the target, then
+//! rename into place. A reader never sees a half-written file, and a failed
+//! write leaves nothing behind (the staging folder is removed on drop).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{parameter_error, Error, Result};
+
+/// An output being written: [`AtomicOutput::staging_path`] is where the
+/// writer puts the file; [`AtomicOutput::commit`] moves it to the target.
+#[derive(Debug)]
+pub struct AtomicOutput {
+    target: PathBuf,
+    staging: PathBuf,
+    /// For `.hdr` outputs: the `.img` written beside the staged header, and its target.
+    companion: Option<(PathBuf, PathBuf)>,
+    dir: tempfile::TempDir,
+}
+
+/// Recognised NIfTI output suffixes, longest first.
+const SUFFIXES: [&str; 4] = [".nii.gz", ".hdr.gz", ".nii", ".hdr"];
+
+impl AtomicOutput {
+    /// Prepares to write the NIfTI file `target`.
+    ///
+    /// # Errors
+    /// `Parameter` when the name does not end in `.nii`, `.nii.gz`, `.hdr` or
+    /// `.hdr.gz`; `Write` when the staging folder cannot be created.
+    pub fn new(target: &Path) -> Result<AtomicOutput> {
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let lower = name.to_lowercase();
+        let Some(suffix) = SUFFIXES
+            .iter()
+            .find(|s| lower.ends_with(*s) && lower.len() > s.len())
+        else {
+            return Err(parameter_error(
+                "output path",
+                target.display(),
+                "a file name ending in .nii, .nii.gz, .hdr or .hdr.gz",
+            ));
+        };
+        let dir = staging_dir(target)?;
+        let staging = dir.path().join(format!("out{suffix}"));
+        let companion = suffix.starts_with(".hdr").then(|| {
+            let img_suffix = suffix.replace(".hdr", ".img");
+            let stem = &name[..name.len() - suffix.len()];
+            (
+                dir.path().join(format!("out{img_suffix}")),
+                target.with_file_name(format!("{stem}{img_suffix}")),
+            )
+        });
+        Ok(AtomicOutput {
+            target: target.to_path_buf(),
+            staging,
+            companion,
+            dir,
+        })
+    }
+
+    /// Where the writer must write.
+    pub fn staging_path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Moves the written file(s) into place (the `.img` of a pair first, so
+    /// that a header never points to missing voxels).
+    ///
+    /// # Errors
+    /// `Write` when a rename fails; the staged files are then removed.
+    pub fn commit(self) -> Result<()> {
+        let write_err = |path: &Path, e: std::io::Error| Error::Write {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        if let Some((staged, target)) = &self.companion {
+            std::fs::rename(staged, target).map_err(|e| write_err(target, e))?;
+        }
+        std::fs::rename(&self.staging, &self.target).map_err(|e| write_err(&self.target, e))?;
+        drop(self.dir);
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `target` atomically (for reports and other text files).
+///
+/// # Errors
+/// `Write` when the file cannot be written; nothing is left at `target`.
+pub fn write_file(target: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = staging_dir(target)?;
+    let staged = dir.path().join("out");
+    let write_err = |e: std::io::Error| Error::Write {
+        path: target.to_path_buf(),
+        source: e,
+    };
+    std::fs::write(&staged, bytes).map_err(write_err)?;
+    std::fs::rename(&staged, target).map_err(write_err)?;
+    Ok(())
+}
+
+fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".liverkit-")
+        .tempdir_in(&parent)
+        .map_err(|e| Error::Write {
+            path: target.to_path_buf(),
+            source: e,
+        })
+}
