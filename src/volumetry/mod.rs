@@ -1,0 +1,444 @@
+//! Label volumetry: voxels and millilitres per label, bounding box, centroid,
+//! and whether the structure touches the edge of the field of view.
+//!
+//! Voxels are counted as `u64` and converted once:
+//!
+//! ```text
+//! volume_ml = voxels · |det(A₃ₓ₃)| / 1000        (CLINICAL.md §1)
+//! ```
+//!
+//! where `A₃ₓ₃` is the linear part of the voxel-to-world affine in mm. The
+//! counts are exact integers, identical for any number of threads.
+//!
+//! A structure that touches a face of the volume is cut by the scan: its
+//! volume is a lower bound. Every such contact is reported (`edge_faces`)
+//! and raised as a warning, never dropped.
+
+mod stats;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result, Warning};
+use crate::grid::{Grid, Orientation};
+use crate::io::info::LabelEntry;
+use crate::io::nifti::NiftiFile;
+use crate::io::ReadOptions;
+use crate::volume::{LabelMap, LabelNames};
+use crate::{with_chunk, with_label_array};
+
+use stats::{Accumulator, BadVoxel, LabelAcc, FACE_NAMES};
+
+/// One face of the field of view that a structure touches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EdgeFace {
+    /// `i_min`, `i_max`, `j_min`, `j_max`, `k_min` or `k_max`.
+    pub face: &'static str,
+    /// The anatomical side of the scan this face is on (`superior`, …).
+    pub direction: &'static str,
+    /// Voxels of the structure lying on that face.
+    pub voxels: u64,
+    /// Their area on the face in mm² (voxels × the face's voxel area).
+    pub area_mm2: f64,
+}
+
+/// Volumetry of one label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelVolume {
+    /// Label value (for masks: 1-based position in the list of masks).
+    pub label: i64,
+    /// Label name, from the file's label table or the mask's file name.
+    pub name: Option<String>,
+    /// Number of voxels.
+    pub voxels: u64,
+    /// Volume in mL.
+    pub volume_ml: f64,
+    /// Smallest voxel index `[i, j, k]` of the label (inclusive).
+    pub bbox_min: [usize; 3],
+    /// Largest voxel index `[i, j, k]` of the label (inclusive).
+    pub bbox_max: [usize; 3],
+    /// Centre of mass, world RAS+ coordinates in mm.
+    pub centroid_mm: [f64; 3],
+    /// Whether the label reaches the edge of the field of view (its volume
+    /// is then a lower bound).
+    pub touches_edge: bool,
+    /// The faces it reaches.
+    pub edge_faces: Vec<EdgeFace>,
+    /// The mask file this label was read from (mask inputs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<PathBuf>,
+}
+
+/// The volumetry of one input (a label map, or masks on one grid): what
+/// `liverkit volumes --json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VolumeReport {
+    /// The files read.
+    pub input: Vec<PathBuf>,
+    /// Voxels along `i`, `j`, `k`.
+    pub dims: [usize; 3],
+    /// Voxel spacing in mm.
+    pub spacing_mm: [f64; 3],
+    /// Volume of one voxel in mm³ (`|det|` of the affine).
+    pub voxel_volume_mm3: f64,
+    /// Directions of the `i`, `j`, `k` axes (nibabel's codes, e.g. `RAS`).
+    pub orientation: Orientation,
+    /// The frame of `centroid_mm` and `affine`.
+    pub coordinate_system: &'static str,
+    /// Voxel-index → world affine (rows).
+    pub affine: [[f64; 4]; 4],
+    /// Everything the user should know about the input and the result.
+    pub warnings: Vec<Warning>,
+    /// One entry per label with at least one voxel (label 0, background, excluded).
+    pub labels: Vec<LabelVolume>,
+    /// Labels named in the file's label table without any voxel.
+    pub absent_labels: Vec<LabelEntry>,
+}
+
+/// Volumetry of every non-zero label of an in-memory label map.
+///
+/// # Errors
+/// `Parameter` (`labels`) for a `uint64` label above `i64::MAX`.
+pub fn label_volumes(map: &LabelMap) -> Result<Vec<LabelVolume>> {
+    let dims = map.grid().dims();
+    let acc = with_label_array!(map.labels(), a => {
+        // The kernel walks rows along i: use the memory as is when it is in
+        // Fortran order (the transposed view is then in C order), else a
+        // Fortran-order copy.
+        let fortran = a.t();
+        let copy;
+        let slice = match fortran.as_slice() {
+            Some(s) => s,
+            None => {
+                // Logical order of the transposed view: i fastest.
+                copy = fortran.iter().copied().collect::<Vec<_>>();
+                &copy[..]
+            }
+        };
+        stats::scan_rows_par(slice, dims, 0)
+    })
+    .map_err(|bad| {
+        crate::error::parameter_error("labels", bad.value, "labels within the 64-bit signed range")
+    })?;
+    Ok(summarize(acc.into_map(), map.grid(), map.names(), None))
+}
+
+/// Volumetry of a label-map file, streamed (the volume is never held whole
+/// in memory).
+///
+/// # Errors
+/// Any error of [`NiftiFile::open`] or [`NiftiFile::stream_voxels`]; `Data`
+/// for a float map with a value that is not a whole number.
+pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<VolumeReport> {
+    let file = NiftiFile::open(path)?;
+    let mut warnings = file.warnings().to_vec();
+    warnings.extend(file.label_scaling_warning());
+    let acc = stream_accumulate(&file, options, &mut warnings)?;
+    let names = file.label_names();
+    let labels = summarize(acc.into_map(), file.grid(), names, None);
+    let absent_labels = names
+        .iter()
+        .filter(|(l, _)| **l != 0 && !labels.iter().any(|v| v.label == **l))
+        .map(|(l, n)| LabelEntry {
+            label: *l,
+            name: n.clone(),
+        })
+        .collect();
+    Ok(report(
+        vec![path.to_path_buf()],
+        file.grid(),
+        warnings,
+        labels,
+        absent_labels,
+    ))
+}
+
+/// Volumetry of mask files on one grid: every non-zero voxel of file `n`
+/// (1-based) counts for label `n`, named after the file (`liver.nii.gz` →
+/// `liver`). Masks may overlap.
+///
+/// # Errors
+/// `Parameter` for an empty list; `GridMismatch` when a mask is not on the
+/// first mask's grid (checked on the headers, before any voxel is read); any
+/// read error.
+pub fn volumes_of_masks(paths: &[PathBuf], options: &ReadOptions) -> Result<VolumeReport> {
+    let Some(first) = paths.first() else {
+        return Err(crate::error::parameter_error(
+            "masks",
+            "an empty list",
+            "at least one mask file",
+        ));
+    };
+    let files = paths
+        .iter()
+        .map(|p| NiftiFile::open(p))
+        .collect::<Result<Vec<_>>>()?;
+    let grid = files[0].grid().clone();
+    for f in &files[1..] {
+        grid.ensure_same(
+            f.grid(),
+            &first.display().to_string(),
+            &f.path().display().to_string(),
+        )?;
+    }
+    let results: Vec<(Accumulator, Vec<Warning>)> = files
+        .par_iter()
+        .map(|f| {
+            let mut w = f.warnings().to_vec();
+            let acc = stream_accumulate(f, options, &mut w)?;
+            Ok((acc, w))
+        })
+        .collect::<Result<_>>()?;
+    let mut warnings = Vec::new();
+    let mut labels = Vec::new();
+    for (n, (f, (acc, mut w))) in files.iter().zip(results).enumerate() {
+        warnings.append(&mut w);
+        let per_value = acc.into_map();
+        let nonzero: Vec<i64> = per_value.keys().copied().filter(|&v| v != 0).collect();
+        if nonzero.len() > 1 {
+            warnings.push(Warning::new(
+                Some(f.path()),
+                "voxel values",
+                format!("mask holds several non-zero values {nonzero:?}; all of them count as inside"),
+            ));
+        }
+        let mut merged: Option<LabelAcc> = None;
+        for (_, a) in per_value.into_iter().filter(|(v, _)| *v != 0) {
+            match &mut merged {
+                Some(m) => m.merge(&a),
+                None => merged = Some(a),
+            }
+        }
+        let label = n as i64 + 1;
+        let name = mask_name(f.path());
+        match merged {
+            Some(acc) => {
+                let mut one = BTreeMap::new();
+                one.insert(label, acc);
+                let names: LabelNames = [(label, name)].into_iter().collect();
+                labels.extend(summarize(one, &grid, &names, Some(f.path())));
+            }
+            None => {
+                warnings.push(Warning::new(
+                    Some(f.path()),
+                    "voxel values",
+                    "mask is empty (no non-zero voxel)",
+                ));
+                labels.push(empty_label(label, name, f.path()));
+            }
+        }
+    }
+    Ok(report(paths.to_vec(), &grid, warnings, labels, Vec::new()))
+}
+
+/// The NIfTI files of a directory (such as TotalSegmentator's output
+/// folder), sorted by name: `*.nii`, `*.nii.gz`, `*.hdr`, `*.hdr.gz`.
+///
+/// # Errors
+/// `Read` when the directory cannot be listed; `Parameter` when it holds no
+/// NIfTI file.
+pub fn mask_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::Read {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let mut out = Vec::new();
+    for e in entries {
+        let p = e
+            .map_err(|e| Error::Read {
+                path: dir.to_path_buf(),
+                source: e,
+            })?
+            .path();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        if p.is_file()
+            && [".nii", ".nii.gz", ".hdr", ".hdr.gz"]
+                .iter()
+                .any(|s| name.ends_with(s))
+        {
+            out.push(p);
+        }
+    }
+    if out.is_empty() {
+        return Err(crate::error::parameter_error(
+            "mask directory",
+            dir.display(),
+            "a directory holding .nii or .nii.gz masks",
+        ));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A mask's name: its file name without the NIfTI suffix.
+pub fn mask_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    for suffix in [".nii.gz", ".hdr.gz", ".img.gz", ".nii", ".hdr", ".img"] {
+        if name.to_lowercase().ends_with(suffix) && name.len() > suffix.len() {
+            return name[..name.len() - suffix.len()].to_string();
+        }
+    }
+    name
+}
+
+fn stream_accumulate(
+    file: &NiftiFile,
+    options: &ReadOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<Accumulator> {
+    let dims = file.grid().dims();
+    let nx = dims[0] as u64;
+    let mut total = Accumulator::default();
+    let mut w = file.stream_voxels(options, |chunk, first| {
+        let acc = with_chunk!(chunk, s => stats::scan_rows_par(s, dims, first / nx));
+        total.merge(&acc.map_err(|bad| bad_voxel_error(file.path(), &bad, dims))?);
+        Ok(())
+    })?;
+    warnings.append(&mut w);
+    Ok(total)
+}
+
+fn bad_voxel_error(path: &Path, bad: &BadVoxel, dims: [usize; 3]) -> Error {
+    let n = bad.index as usize;
+    let (i, j, k) = (n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1]));
+    Error::Data {
+        path: path.to_path_buf(),
+        field: "voxel values".into(),
+        expected: "whole-number labels within the 64-bit signed range".into(),
+        found: format!("{} at voxel ({i}, {j}, {k})", bad.value),
+    }
+}
+
+fn summarize(
+    accs: BTreeMap<i64, LabelAcc>,
+    grid: &Grid,
+    names: &LabelNames,
+    source: Option<&Path>,
+) -> Vec<LabelVolume> {
+    let orientation = grid.orientation();
+    let spacing = grid.spacing_mm();
+    accs.into_iter()
+        .filter(|(label, a)| *label != 0 && a.voxels > 0)
+        .map(|(label, a)| {
+            let n = a.voxels as f64;
+            let centroid_mm =
+                grid.voxel_to_world([a.sum[0] as f64 / n, a.sum[1] as f64 / n, a.sum[2] as f64 / n]);
+            let edge_faces: Vec<EdgeFace> = (0..6)
+                .filter(|&f| a.faces[f] > 0)
+                .map(|f| {
+                    let axis = f / 2;
+                    let toward = orientation.axis(axis);
+                    let dir = if f % 2 == 1 { toward } else { toward.opposite() };
+                    let (u, v) = ((axis + 1) % 3, (axis + 2) % 3);
+                    EdgeFace {
+                        face: FACE_NAMES[f],
+                        direction: dir.word(),
+                        voxels: a.faces[f],
+                        area_mm2: a.faces[f] as f64 * spacing[u] * spacing[v],
+                    }
+                })
+                .collect();
+            LabelVolume {
+                label,
+                name: names.get(&label).cloned(),
+                voxels: a.voxels,
+                volume_ml: grid.volume_ml(a.voxels),
+                bbox_min: a.min,
+                bbox_max: a.max,
+                centroid_mm,
+                touches_edge: !edge_faces.is_empty(),
+                edge_faces,
+                source: source.map(Path::to_path_buf),
+            }
+        })
+        .collect()
+}
+
+fn empty_label(label: i64, name: String, source: &Path) -> LabelVolume {
+    LabelVolume {
+        label,
+        name: Some(name),
+        voxels: 0,
+        volume_ml: 0.0,
+        bbox_min: [0; 3],
+        bbox_max: [0; 3],
+        centroid_mm: [f64::NAN; 3],
+        touches_edge: false,
+        edge_faces: Vec::new(),
+        source: Some(source.to_path_buf()),
+    }
+}
+
+fn report(
+    input: Vec<PathBuf>,
+    grid: &Grid,
+    mut warnings: Vec<Warning>,
+    labels: Vec<LabelVolume>,
+    absent_labels: Vec<LabelEntry>,
+) -> VolumeReport {
+    // One warning for all labels cut by the field of view (each label says
+    // which faces in `edge_faces`).
+    let cut: Vec<String> = labels
+        .iter()
+        .filter(|l| l.touches_edge)
+        .map(|l| {
+            let sides: Vec<&str> = l.edge_faces.iter().map(|f| f.direction).collect();
+            format!(
+                "{} ({})",
+                l.name.clone().unwrap_or_else(|| l.label.to_string()),
+                sides.join(", ")
+            )
+        })
+        .collect();
+    if !cut.is_empty() {
+        const LISTED: usize = 12;
+        let more = if cut.len() > LISTED {
+            format!("; and {} more", cut.len() - LISTED)
+        } else {
+            String::new()
+        };
+        warnings.push(Warning::new(
+            None,
+            "touches_edge",
+            format!(
+                "{} label(s) reach the edge of the scan, so their volumes are lower bounds: {}{more}",
+                cut.len(),
+                cut[..cut.len().min(LISTED)].join("; ")
+            ),
+        ));
+    }
+    // A "label map" with thousands of values is most likely an intensity image.
+    const MANY_LABELS: usize = 1000;
+    if labels.len() > MANY_LABELS {
+        warnings.push(Warning::new(
+            input.first().map(PathBuf::as_path),
+            "voxel values",
+            format!(
+                "{} distinct labels: this looks like an intensity image (CT/MR), not a segmentation",
+                labels.len()
+            ),
+        ));
+    }
+    let a = grid.affine();
+    VolumeReport {
+        input,
+        dims: grid.dims(),
+        spacing_mm: grid.spacing_mm(),
+        voxel_volume_mm3: grid.voxel_volume_mm3(),
+        orientation: grid.orientation(),
+        coordinate_system: "RAS+ mm",
+        affine: [0, 1, 2, 3].map(|r| [a[(r, 0)], a[(r, 1)], a[(r, 2)], a[(r, 3)]]),
+        warnings,
+        labels,
+        absent_labels,
+    }
+}
