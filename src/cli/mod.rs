@@ -1,0 +1,112 @@
+//! Argument parsing and dispatch for the `liverkit` program.
+
+mod info;
+mod output;
+mod volumes;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use liverkit::io::ReadOptions;
+use liverkit::Error;
+
+/// Liver volumetry and ablation-zone computation on segmented CT/MR scans.
+///
+/// Volumes are exact voxel counts times |det| of the scan's affine, in mL.
+/// Exit status: 0 success, 1 a clinical check failed, 2 error.
+#[derive(Debug, Parser)]
+#[command(name = "liverkit", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// Worker threads (default: one per core).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+
+    /// Refuse files announcing more voxel data than this, in GiB.
+    #[arg(long, global = true, value_name = "GIB", default_value_t = 16.0)]
+    max_memory_gib: f64,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Volume (mL), bounding box, centroid and edge contact of every label.
+    ///
+    /// PATH is one label map, several mask files, or a directory of masks
+    /// (such as TotalSegmentator's output folder, one label per file).
+    Volumes(VolumesArgs),
+    /// Header, geometry and label names of an image file.
+    Info(InfoArgs),
+}
+
+#[derive(Debug, Args)]
+struct VolumesArgs {
+    /// Label map, mask files, or a directory of masks.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print CSV (one row per label) instead of a table.
+    #[arg(long)]
+    csv: bool,
+    /// Treat a single file as a mask (all non-zero voxels are one structure).
+    #[arg(long)]
+    masks: bool,
+}
+
+#[derive(Debug, Args)]
+struct InfoArgs {
+    /// The image file.
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Why the program stops early.
+pub enum Failure {
+    /// stdout was closed (`liverkit … | head`): stop quietly.
+    BrokenPipe,
+    /// An error to report, exit status 2.
+    Error(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Error(e)
+    }
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            return Err(parameter("--threads", n, "at least 1 thread"));
+        }
+        // Fails only when the pool was already built, which cannot happen here.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    if !(cli.max_memory_gib.is_finite() && cli.max_memory_gib > 0.0) {
+        return Err(parameter(
+            "--max-memory-gib",
+            cli.max_memory_gib,
+            "a positive number of GiB",
+        ));
+    }
+    let options = ReadOptions {
+        max_bytes: (cli.max_memory_gib * (1u64 << 30) as f64) as u64,
+    };
+    match cli.command {
+        Command::Volumes(a) => volumes::run(&a, &options),
+        Command::Info(a) => info::run(&a),
+    }
+}
+
+fn parameter(name: &str, value: impl ToString, expected: &str) -> Failure {
+    Failure::Error(Error::parameter(name, value, expected))
+}

@@ -1,0 +1,136 @@
+//! `liverkit volumes`: label volumetry as a table, JSON or CSV.
+
+use std::process::ExitCode;
+
+use liverkit::io::ReadOptions;
+use liverkit::volumetry::{self, VolumeReport};
+
+use super::output::{self, Align};
+use super::{Failure, VolumesArgs};
+
+pub fn run(args: &VolumesArgs, options: &ReadOptions) -> Result<ExitCode, Failure> {
+    let report = if args.paths.len() == 1 && args.paths[0].is_dir() {
+        let files = volumetry::mask_files_in(&args.paths[0])?;
+        let mut r = volumetry::volumes_of_masks(&files, options)?;
+        r.input = args.paths.clone();
+        r
+    } else if args.paths.len() > 1 || args.masks {
+        volumetry::volumes_of_masks(&args.paths, options)?
+    } else {
+        volumetry::volumes_of_label_file(&args.paths[0], options)?
+    };
+    let text = if args.json {
+        output::json(&report)?
+    } else if args.csv {
+        output::warn(&report.warnings);
+        csv(&report)?
+    } else {
+        output::warn(&report.warnings);
+        table(&report)
+    };
+    output::print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn edges(l: &volumetry::LabelVolume) -> String {
+    if l.edge_faces.is_empty() {
+        "no".into()
+    } else {
+        l.edge_faces
+            .iter()
+            .map(|f| f.direction)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+fn table(r: &VolumeReport) -> String {
+    let s = r.spacing_mm;
+    let mut out = String::new();
+    let inputs: Vec<String> = r.input.iter().map(|p| p.display().to_string()).collect();
+    out.push_str(&format!("# input: {}\n", inputs.join(" ")));
+    out.push_str(&format!(
+        "# grid: {} x {} x {} voxels of {:.4} x {:.4} x {:.4} mm ({:.4} mm3), orientation {}\n",
+        r.dims[0], r.dims[1], r.dims[2], s[0], s[1], s[2], r.voxel_volume_mm3, r.orientation
+    ));
+    let rows: Vec<Vec<String>> = r
+        .labels
+        .iter()
+        .map(|l| {
+            vec![
+                l.label.to_string(),
+                l.name.clone().unwrap_or_default(),
+                l.voxels.to_string(),
+                format!("{:.3}", l.volume_ml),
+                edges(l),
+            ]
+        })
+        .collect();
+    out.push_str(&output::table(
+        &[
+            ("label", Align::Right),
+            ("name", Align::Left),
+            ("voxels", Align::Right),
+            ("volume_ml", Align::Right),
+            ("touches_edge", Align::Left),
+        ],
+        &rows,
+    ));
+    out
+}
+
+fn csv(r: &VolumeReport) -> Result<String, Failure> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let to_err = |e: csv::Error| {
+        Failure::Error(liverkit::Error::Write {
+            path: "<stdout>".into(),
+            source: std::io::Error::other(e),
+        })
+    };
+    w.write_record([
+        "label",
+        "name",
+        "voxels",
+        "volume_ml",
+        "bbox_min_i",
+        "bbox_min_j",
+        "bbox_min_k",
+        "bbox_max_i",
+        "bbox_max_j",
+        "bbox_max_k",
+        "centroid_x_mm",
+        "centroid_y_mm",
+        "centroid_z_mm",
+        "touches_edge",
+        "edge_faces",
+        "source",
+    ])
+    .map_err(to_err)?;
+    for l in &r.labels {
+        let mut rec = vec![
+            l.label.to_string(),
+            l.name.clone().unwrap_or_default(),
+            l.voxels.to_string(),
+            l.volume_ml.to_string(),
+        ];
+        rec.extend(l.bbox_min.iter().chain(&l.bbox_max).map(|v| v.to_string()));
+        rec.extend(l.centroid_mm.iter().map(|v| v.to_string()));
+        rec.push(l.touches_edge.to_string());
+        rec.push(
+            l.edge_faces
+                .iter()
+                .map(|f| f.direction)
+                .collect::<Vec<_>>()
+                .join(";"),
+        );
+        rec.push(
+            l.source
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        );
+        w.write_record(&rec).map_err(to_err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| to_err(e.into_error().into()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

@@ -1,0 +1,25 @@
+//! The `liverkit` command-line program: a thin layer over the library that
+//! parses arguments, prints results and maps errors to exit codes.
+//!
+//! Exit status: 0 success; 1 a clinical check ran and failed (reserved for
+//! the assessment commands); 2 an error (bad input, bad arguments). Results go
+//! to stdout, messages to stderr prefixed `liverkit:`. A closed pipe on
+//! stdout ends the program quietly with status 0.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(cli::Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(cli::Failure::Error(e)) => {
+            eprintln!("liverkit: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
