@@ -1,0 +1,19 @@
+//! liverkit's integration tests: one binary, one module per area.
+
+// Shared helpers: test data paths, the nibabel expectations, running the CLI.
+mod common;
+
+// Reading NIfTI files and comparing with nibabel's numbers.
+mod nifti_read;
+
+// Every broken file in testdata/bad gets a clear error naming the field.
+mod bad_input;
+
+// Writing NIfTI files: round trips, geometry kept, atomic replacement.
+mod nifti_write;
+
+// Label volumetry: determinism, masks, edges, TotalSegmentator's own statistics.
+mod volumetry;
+
+// The `liverkit` program: output formats, exit codes, broken pipes.
+mod cli;
