@@ -28,16 +28,15 @@ pub fn warn(warnings: &[Warning]) {
     }
 }
 
-/// Serialises `value` as pretty JSON followed by a newline.
+/// Serialises `value` as one line of JSON followed by a newline (one object
+/// per line, as JSON Lines readers expect; `jq .` shows it indented).
 pub fn json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
-    serde_json::to_string_pretty(value)
-        .map(|s| s + "\n")
-        .map_err(|e| {
-            Failure::Error(liverkit::Error::Write {
-                path: "<stdout>".into(),
-                source: std::io::Error::other(e),
-            })
+    serde_json::to_string(value).map(|s| s + "\n").map_err(|e| {
+        Failure::Error(liverkit::Error::Write {
+            path: "<stdout>".into(),
+            source: std::io::Error::other(e),
         })
+    })
 }
 
 /// Column alignment.

@@ -68,6 +68,10 @@ pub(crate) struct BadVoxel {
 }
 
 /// Statistics of every label met so far.
+///
+/// Runs are first gathered per row (`row`, for the labels listed in
+/// `touched`), then folded into `accs` once per row and label: a run costs a
+/// table lookup and four additions, whatever the number of faces and axes.
 #[derive(Debug, Clone)]
 pub(crate) struct Accumulator {
     /// Slot + 1 of labels 0..=255 (0: not met yet); others go through `sparse`.
@@ -75,6 +79,20 @@ pub(crate) struct Accumulator {
     sparse: HashMap<i64, u32>,
     labels: Vec<i64>,
     accs: Vec<LabelAcc>,
+    /// The current row's runs, by slot.
+    row: Vec<RowAcc>,
+    /// Slots with runs in the current row.
+    touched: Vec<u32>,
+}
+
+/// One label's runs within the current row. Runs arrive left to right, so the
+/// first run gives the smallest `i` and the last the largest.
+#[derive(Debug, Clone, Copy, Default)]
+struct RowAcc {
+    voxels: u64,
+    sum_i: u64,
+    min_i: usize,
+    max_i: usize,
 }
 
 impl Default for Accumulator {
@@ -84,6 +102,8 @@ impl Default for Accumulator {
             sparse: HashMap::new(),
             labels: Vec::new(),
             accs: Vec::new(),
+            row: Vec::new(),
+            touched: Vec::new(),
         }
     }
 }
@@ -111,32 +131,54 @@ impl Accumulator {
     fn push(&mut self, label: i64) -> usize {
         self.labels.push(label);
         self.accs.push(LabelAcc::EMPTY);
+        self.row.push(RowAcc::default());
         self.accs.len() - 1
     }
 
-    /// Adds the run of voxels `i0..i1` of row `(j, k)`.
+    /// Adds the run of voxels `i0..i1` of the current row; returns its slot.
     #[inline]
-    fn add_run(&mut self, label: i64, i0: usize, i1: usize, j: usize, k: usize, dims: [usize; 3]) {
+    fn add_run(&mut self, label: i64, i0: usize, i1: usize) -> usize {
         let s = self.slot(label);
-        let a = &mut self.accs[s];
+        let r = &mut self.row[s];
+        if r.voxels == 0 {
+            self.touched.push(s as u32);
+            r.min_i = i0;
+        }
         let len = (i1 - i0) as u64;
-        a.voxels += len;
+        r.voxels += len;
         // Σ i over i0..i1 = len · (i0 + i1 − 1) / 2 (the product is always even).
-        a.sum[0] += len * (i0 + i1 - 1) as u64 / 2;
-        a.sum[1] += len * j as u64;
-        a.sum[2] += len * k as u64;
-        a.min[0] = a.min[0].min(i0);
-        a.max[0] = a.max[0].max(i1 - 1);
-        a.min[1] = a.min[1].min(j);
-        a.max[1] = a.max[1].max(j);
-        a.min[2] = a.min[2].min(k);
-        a.max[2] = a.max[2].max(k);
-        a.faces[0] += (i0 == 0) as u64;
-        a.faces[1] += (i1 == dims[0]) as u64;
-        a.faces[2] += if j == 0 { len } else { 0 };
-        a.faces[3] += if j + 1 == dims[1] { len } else { 0 };
-        a.faces[4] += if k == 0 { len } else { 0 };
-        a.faces[5] += if k + 1 == dims[2] { len } else { 0 };
+        r.sum_i += len * (i0 + i1 - 1) as u64 / 2;
+        r.max_i = i1 - 1;
+        s
+    }
+
+    /// Folds the current row `(j, k)` into the label statistics. `ends` are
+    /// the slots of the labels at `i = 0` and `i = ni − 1`.
+    fn end_row(&mut self, j: usize, k: usize, dims: [usize; 3], ends: (usize, usize)) {
+        let on = [j == 0, j + 1 == dims[1], k == 0, k + 1 == dims[2]];
+        for &s in &self.touched {
+            let s = s as usize;
+            let r = std::mem::take(&mut self.row[s]);
+            let a = &mut self.accs[s];
+            a.voxels += r.voxels;
+            a.sum[0] += r.sum_i;
+            a.sum[1] += r.voxels * j as u64;
+            a.sum[2] += r.voxels * k as u64;
+            a.min[0] = a.min[0].min(r.min_i);
+            a.max[0] = a.max[0].max(r.max_i);
+            a.min[1] = a.min[1].min(j);
+            a.max[1] = a.max[1].max(j);
+            a.min[2] = a.min[2].min(k);
+            a.max[2] = a.max[2].max(k);
+            for (f, &hit) in on.iter().enumerate() {
+                if hit {
+                    a.faces[2 + f] += r.voxels;
+                }
+            }
+        }
+        self.touched.clear();
+        self.accs[ends.0].faces[0] += 1;
+        self.accs[ends.1].faces[1] += 1;
     }
 
     /// Folds `other` into `self`.
@@ -156,8 +198,12 @@ impl Accumulator {
 /// Index just past the run of `v` that starts at `i`.
 #[inline]
 fn run_end<T: PartialEq + Copy>(row: &[T], i: usize, v: T) -> usize {
-    let mut end = i;
-    for block in row[i..].chunks_exact(BLOCK) {
+    // Short runs (noisy maps, boundaries) end at once.
+    if i >= row.len() || row[i] != v {
+        return i;
+    }
+    let mut end = i + 1;
+    for block in row[end..].chunks_exact(BLOCK) {
         // Non-short-circuit fold: compiles to vector compares.
         if block.iter().fold(true, |all, &x| all & (x == v)) {
             end += BLOCK;
@@ -185,6 +231,8 @@ pub(crate) fn scan_rows<T: LabelValue>(
         let j = (row_index % dims[1] as u64) as usize;
         let k = (row_index / dims[1] as u64) as usize;
         let mut i = 0;
+        let mut first_slot = 0;
+        let mut last_slot = 0;
         while i < nx {
             let v = row[i];
             let end = run_end(row, i + 1, v);
@@ -194,9 +242,13 @@ pub(crate) fn scan_rows<T: LabelValue>(
                     value: v.to_string(),
                 });
             };
-            acc.add_run(label, i, end, j, k, dims);
+            last_slot = acc.add_run(label, i, end);
+            if i == 0 {
+                first_slot = last_slot;
+            }
             i = end;
         }
+        acc.end_row(j, k, dims, (first_slot, last_slot));
     }
     Ok(())
 }
