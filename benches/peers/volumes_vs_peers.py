@@ -11,7 +11,9 @@ round so that machine noise hits every tool alike:
     count, bbox, centroid, edge contact, JSON output)
 
 It checks that all three agree on every label's voxel count and volume, then
-prints the median times and the ratio of each peer to liverkit.
+prints the median times and the ratio of each peer to liverkit, and the peak
+resident memory of each tool run alone in a fresh process (the Python peers'
+figure includes the interpreter with numpy, nibabel and SimpleITK imported).
 
     python3 benches/peers/volumes_vs_peers.py [--liverkit target/release/liverkit]
         [--rounds 7] [--shape 512,512,300] [--keep DIR]
@@ -62,6 +64,17 @@ def timed(fn, *args):
     return time.perf_counter() - t, r
 
 
+def peak_rss_mb(cmd):
+    """Peak resident set size of a command run in its own process, measured by
+    GNU time (a child forked from this big Python process would inherit its
+    high-water mark across exec). None when /usr/bin/time is missing."""
+    if not os.path.exists("/usr/bin/time"):
+        return None
+    r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, check=True)
+    return int(r.stderr.strip().splitlines()[-1]) / 1024.0
+
+
 def agree(a, b):
     if set(a) != set(b):
         return False
@@ -74,7 +87,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--shape", default="512,512,300")
     ap.add_argument("--keep", help="write the phantom files here instead of a temporary folder")
+    ap.add_argument("--child", nargs=2, metavar=("TOOL", "FILE"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.child:
+        {"nibabel": run_nibabel, "sitk": run_sitk}[a.child[0]](a.child[1])
+        return
     shape = tuple(int(v) for v in a.shape.split(","))
     spacing = (0.78, 0.78, 2.0)
 
@@ -119,6 +136,14 @@ def main():
         summary[ext] = fastest_peer / lk
         print(f"  liverkit is {fastest_peer / lk:.1f}x faster than the fastest peer; "
               f"all tools agree on {len(ref)} labels: {'yes' if ok else 'NO'}")
+        me = os.path.abspath(__file__)
+        mem = {
+            "nibabel + numpy bincount": peak_rss_mb([sys.executable, me, "--child", "nibabel", path]),
+            "SimpleITK": peak_rss_mb([sys.executable, me, "--child", "sitk", path]),
+            "liverkit": peak_rss_mb([a.liverkit, "volumes", "--json", path]),
+        }
+        if None not in mem.values():
+            print("  peak memory: " + ", ".join(f"{k} {v:.0f} MB" for k, v in mem.items()))
     print("\nsummary: speed-up over the fastest peer: " + ", ".join(f".{k} {v:.1f}x" for k, v in summary.items()))
     if not a.keep:
         for p in files.values():
