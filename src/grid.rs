@@ -270,17 +270,22 @@ pub(crate) fn format_affine(a: &Matrix4<f64>) -> String {
         .map(|r| {
             format!(
                 "[{} {} {} {}]",
-                fmt_num(a[(r, 0)]),
-                fmt_num(a[(r, 1)]),
-                fmt_num(a[(r, 2)]),
-                fmt_num(a[(r, 3)])
+                format_number(a[(r, 0)]),
+                format_number(a[(r, 1)]),
+                format_number(a[(r, 2)]),
+                format_number(a[(r, 3)])
             )
         })
         .collect();
     format!("[{}]", rows.join(" "))
 }
 
-fn fmt_num(v: f64) -> String {
+/// A number with at most six decimals and no trailing zeros (`3`, `0.976562`,
+/// `-177.956329`), `NaN` for NaN: for headers and affines shown to people.
+pub fn format_number(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" {

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use liverkit::grid::format_number as num;
 use liverkit::io::info::ImageInfo;
 use liverkit::io::nifti::NiftiFile;
 
@@ -18,19 +19,6 @@ pub fn run(args: &InfoArgs) -> Result<ExitCode, Failure> {
     };
     output::print(&text)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn num(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    let s = format!("{v:.6}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".into()
-    } else {
-        s.into()
-    }
 }
 
 fn text(i: &ImageInfo) -> String {

@@ -17,6 +17,10 @@ use crate::io::{DataType, ReadOptions};
 /// thread hand-offs rare, small enough to stay in the last-level cache.
 const SLAB_BYTES: usize = 4 << 20;
 
+/// Longest row (voxels along `i`) that streaming accepts: three slabs of at
+/// least one row each are held at once.
+const MAX_ROW_BYTES: usize = 256 << 20;
+
 /// A voxel element type that can be read from a file.
 pub trait Element: bytemuck::Pod + Send + Sync {
     /// Reverses the byte order.
@@ -240,6 +244,17 @@ impl RawData {
         self.check_size(options)?;
         let size = self.dtype.size();
         let row_bytes = self.row_len.max(1) * size;
+        if row_bytes > MAX_ROW_BYTES {
+            return Err(Error::Unsupported {
+                path: self.path.clone(),
+                field: "dim[1]".into(),
+                found: format!("rows of {} voxels ({row_bytes} bytes)", self.row_len),
+                hint: format!(
+                    "streamed reading holds whole rows; rows up to {} MiB are read",
+                    MAX_ROW_BYTES >> 20
+                ),
+            });
+        }
         let slab_bytes = (SLAB_BYTES / row_bytes).max(1) * row_bytes;
         let total = self.bytes();
         let swap = self.big_endian != cfg!(target_endian = "big") && size > 1;

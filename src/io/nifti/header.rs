@@ -239,8 +239,6 @@ pub struct Validated {
     pub voxel_count: u64,
     /// Whether the file stores its data in a separate `.img` file.
     pub pair: bool,
-    /// Millimetres per stored spatial unit.
-    pub mm_per_unit: f64,
     /// Conditions worth telling the user.
     pub warnings: Vec<Warning>,
 }
@@ -374,7 +372,6 @@ impl NiftiHeader {
             all_dims,
             voxel_count,
             pair,
-            mm_per_unit,
             warnings,
         })
     }

@@ -132,6 +132,14 @@ where
             "at most 32767 voxels per axis (NIfTI-1)",
         ));
     }
+    // NIfTI-1 stores the affine in float32.
+    if grid.affine().iter().any(|v| v.abs() > 1e30) {
+        return Err(parameter_error(
+            "affine",
+            crate::grid::format_affine(grid.affine()),
+            "values that float32 can hold (|v| < 1e30)",
+        ));
+    }
     let owned;
     let template = match template {
         Some(t) => {
