@@ -8,6 +8,8 @@
 pub mod error;
 pub mod grid;
 pub mod io;
+pub mod morphology;
+pub mod remnant;
 pub mod volume;
 pub mod volumetry;
 

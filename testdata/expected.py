@@ -74,6 +74,13 @@ HEADER_FILES = [
 
 MM_PER_UNIT = {0: 1.0, 1: 1000.0, 2: 1.0, 3: 0.001}
 
+# Plane cuts of real livers: (file, liver label, offset of the plane's point
+# from the liver centroid in mm, normal towards the removed side).
+PLANE_CUTS = [
+    ("totalsegmentator/example_seg_fast_force_split.nii.gz", 5, (5.0, 0.0, -10.0), (0.6, -0.3, 0.74)),
+    ("totalsegmentator/example_seg_mr.nii.gz", 5, (-12.0, 4.0, 0.0), (-1.0, 0.2, 0.1)),
+]
+
 
 def geometry(img):
     h = img.header
@@ -166,6 +173,31 @@ def header_only(path):
     return geo
 
 
+def plane_cut(rel, label, offset, normal):
+    """Liver kept on the side of the plane opposite to the normal (numpy)."""
+    img = nib.load(os.path.join(HERE, rel))
+    _, aff = geometry(img)
+    liver = np.asanyarray(img.dataobj.get_unscaled()) == label
+    idx = np.nonzero(liver)
+    pts = aff @ np.vstack([idx[0], idx[1], idx[2], np.ones(len(idx[0]))])
+    centroid = pts[:3].mean(axis=1)
+    point = centroid + np.array(offset)
+    n = np.array(normal, dtype=float)
+    kept = ((pts[:3] - point[:, None]) * n[:, None]).sum(axis=0) <= 0
+    vv = abs(np.linalg.det(aff[:3, :3]))
+    return {
+        "file": rel,
+        "label": label,
+        "point_mm": [float(v) for v in point],
+        "normal": list(normal),
+        "liver_voxels": int(liver.sum()),
+        "remnant_voxels": int(kept.sum()),
+        "total_liver_ml": float(liver.sum() * vv / 1000.0),
+        "remnant_ml": float(kept.sum() * vv / 1000.0),
+        "flr_pct": float(100.0 * kept.sum() / liver.sum()),
+    }
+
+
 def compute():
     files = {}
     for rel in LABEL_FILES:
@@ -174,7 +206,12 @@ def compute():
         files[rel] = intensity_stats(os.path.join(HERE, rel))
     for rel in HEADER_FILES:
         files[rel] = header_only(os.path.join(HERE, rel))
-    return {"generator": "testdata/expected.py (nibabel %s, numpy %s)" % (nib.__version__, np.__version__), "files": files}
+    cuts = [plane_cut(*c) for c in PLANE_CUTS]
+    return {
+        "generator": "testdata/expected.py (nibabel %s, numpy %s)" % (nib.__version__, np.__version__),
+        "files": files,
+        "plane_cuts": cuts,
+    }
 
 
 def close(a, b, path="$"):

@@ -15,5 +15,8 @@ mod nifti_write;
 // Label volumetry: determinism, masks, edges, TotalSegmentator's own statistics.
 mod volumetry;
 
+// The future liver remnant and portal vein embolisation.
+mod remnant;
+
 // The `liverkit` program: output formats, exit codes, broken pipes.
 mod cli;

@@ -2,6 +2,7 @@
 
 mod info;
 mod output;
+mod remnant;
 mod volumes;
 
 use std::path::PathBuf;
@@ -40,6 +41,14 @@ enum Command {
     Volumes(VolumesArgs),
     /// Header, geometry and label names of an image file.
     Info(InfoArgs),
+    /// The future liver remnant: volumes, FLR %, sFLR %, and whether it is enough.
+    ///
+    /// Exit status 1 when the remnant is below the threshold.
+    Remnant(remnant::RemnantArgs),
+    /// Growth of the future liver remnant after portal vein embolisation.
+    ///
+    /// Exit status 1 when the post-PVE remnant or the kinetic growth rate is too small.
+    Pve(remnant::PveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +113,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Volumes(a) => volumes::run(&a, &options),
         Command::Info(a) => info::run(&a),
+        Command::Remnant(a) => remnant::run_remnant(&a, &options),
+        Command::Pve(a) => remnant::run_pve(&a, &options),
     }
 }
 

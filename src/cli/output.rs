@@ -83,3 +83,8 @@ pub fn table(headers: &[(&str, Align)], rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+/// `text` with every line indented by two spaces.
+pub fn indented(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}

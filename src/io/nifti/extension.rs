@@ -90,6 +90,30 @@ pub fn label_names(path: &Path, extensions: &[Extension], warnings: &mut Vec<War
     LabelNames::new()
 }
 
+/// Whether an extension holds an XML label table.
+pub fn is_label_table(ext: &Extension) -> bool {
+    String::from_utf8_lossy(&ext.data).contains("<LabelTable")
+}
+
+/// A label-table extension (ecode 0, the layout TotalSegmentator writes) for
+/// `names`, readable by [`label_names`].
+pub fn label_table_extension(names: &LabelNames) -> Extension {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CaretExtension>\n<VolumeInformation Index=\"0\">\n<LabelTable>\n",
+    );
+    for (key, name) in names {
+        xml.push_str(&format!(
+            "<Label Key=\"{key}\">{}</Label>\n",
+            quick_xml::escape::escape(name.as_str())
+        ));
+    }
+    xml.push_str("</LabelTable>\n<VolumeType>Label</VolumeType>\n</VolumeInformation>\n</CaretExtension>\n");
+    Extension {
+        code: 0,
+        data: xml.into_bytes(),
+    }
+}
+
 fn parse_label_table(xml: &str) -> Result<LabelNames, String> {
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut names = LabelNames::new();
@@ -163,6 +187,16 @@ mod tests {
         assert_eq!(names.get(&90).map(String::as_str), Some("brain"));
         assert_eq!(names.get(&7).map(String::as_str), Some("plain text"));
         assert_eq!(names.len(), 3);
+    }
+
+    #[test]
+    fn label_table_round_trip() {
+        let names: LabelNames = [(1, "liver".to_string()), (300, "a <b> & \"c\"".to_string())].into();
+        let ext = label_table_extension(&names);
+        assert!(is_label_table(&ext));
+        let mut w = Vec::new();
+        assert_eq!(label_names(Path::new("f.nii"), &[ext], &mut w), names);
+        assert!(w.is_empty());
     }
 
     #[test]

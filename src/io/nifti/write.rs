@@ -15,7 +15,7 @@ use nifti::{DataElement, Extender, ExtensionSequence, XForm};
 use crate::error::{parameter_error, Error, Result};
 use crate::grid::Grid;
 use crate::io::atomic::AtomicOutput;
-use crate::io::nifti::{Extension, NiftiHeader};
+use crate::io::nifti::{extension, Extension, NiftiHeader};
 use crate::volume::{LabelArray, LabelMap, Mask, Volume};
 use crate::with_label_array;
 
@@ -111,13 +111,22 @@ pub fn write_mask(path: &Path, mask: &Mask, template: Option<&NiftiTemplate>) ->
     write_array(path, mask.grid(), &data, template)
 }
 
-/// Writes a label map in its own integer type. See [`write_volume`].
+/// Writes a label map in its own integer type, with its label names as an
+/// XML label table (replacing any label table of the template; its other
+/// extensions are kept). See [`write_volume`].
 ///
 /// # Errors
 /// As [`write_volume`].
 pub fn write_label_map(path: &Path, map: &LabelMap, template: Option<&NiftiTemplate>) -> Result<()> {
+    let mut t = template
+        .cloned()
+        .unwrap_or_else(|| NiftiTemplate::from_grid(map.grid()));
+    t.extensions.retain(|e| !extension::is_label_table(e));
+    if !map.names().is_empty() {
+        t.extensions.push(extension::label_table_extension(map.names()));
+    }
     let labels: &LabelArray = map.labels();
-    with_label_array!(labels, a => write_array(path, map.grid(), a, template))
+    with_label_array!(labels, a => write_array(path, map.grid(), a, Some(&t)))
 }
 
 fn write_array<T>(path: &Path, grid: &Grid, data: &Array3<T>, template: Option<&NiftiTemplate>) -> Result<()>

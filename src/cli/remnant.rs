@@ -1,0 +1,520 @@
+//! `liverkit remnant` and `liverkit pve`: the future liver remnant before a
+//! resection and its growth after portal vein embolisation.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use liverkit::io::ReadOptions;
+use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
+use liverkit::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
+use liverkit::remnant::roles::RoleSpec;
+use liverkit::remnant::{
+    assess, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport, RemnantRequest,
+    RemnantSpec, Threshold,
+};
+use liverkit::Error;
+
+use super::output::{self, Align};
+use super::Failure;
+
+/// Where the liver and the tumours are.
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    /// Liver: label values or names of the label map (`5`, `liver`), a mask
+    /// file, or labels of another file (`FILE:5`). Default: a label named
+    /// `liver`, or the union of `liver_segment_1..8`.
+    #[arg(long, value_name = "SPEC")]
+    liver: Option<String>,
+    /// Tumours, given like --liver (`2,3`, `tumour.nii.gz`,
+    /// `liver_vessels.nii.gz:liver_tumor`). Default: a label named
+    /// `liver_tumor`.
+    #[arg(long, alias = "tumour", value_name = "SPEC")]
+    tumor: Option<String>,
+}
+
+/// Which part of the liver remains.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct RemnantDefArgs {
+    /// The remnant as labels or a mask file (given like --liver).
+    #[arg(long, value_name = "SPEC")]
+    remnant: Option<String>,
+    /// Couinaud segments kept (`2,3`, `1-4`).
+    #[arg(long, value_name = "SEGMENTS")]
+    keep: Option<String>,
+    /// Couinaud segments removed (`5,6,7,8`, `5-8`).
+    #[arg(long, value_name = "SEGMENTS")]
+    remove: Option<String>,
+    /// A named resection (Brisbane 2000).
+    #[arg(long, value_name = "NAME", value_parser = Resection::ALL.map(|r| r.name()))]
+    resection: Option<String>,
+    /// A cutting plane: a point in world mm (RAS+) and the normal towards the
+    /// removed side, `X,Y,Z:NX,NY,NZ`.
+    #[arg(long, value_name = "X,Y,Z:NX,NY,NZ", allow_hyphen_values = true)]
+    plane: Option<String>,
+}
+
+/// The patient and the threshold.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also remove segment 1 (caudate) with --resection ("± 1").
+    #[arg(long, requires = "resection")]
+    with_caudate: bool,
+    /// Height in cm (with --weight-kg: BSA, TELV, sFLR).
+    #[arg(long, value_name = "CM", requires = "weight_kg")]
+    height_cm: Option<f64>,
+    /// Weight in kg.
+    #[arg(long, value_name = "KG", requires = "height_cm")]
+    weight_kg: Option<f64>,
+    /// Body-surface-area formula.
+    #[arg(long, value_enum, default_value_t = BsaArg::Mosteller)]
+    bsa: BsaArg,
+    /// Total-estimated-liver-volume formula.
+    #[arg(long, value_enum, default_value_t = TelvArg::Vauthey)]
+    telv: TelvArg,
+    /// State of the liver: minimum remnant 20, 30 or 40 %.
+    #[arg(long, value_enum, default_value_t = ConditionArg::Normal)]
+    condition: ConditionArg,
+    /// Minimum remnant in %, instead of --condition.
+    #[arg(long, value_name = "PCT", conflicts_with = "condition")]
+    min_flr_pct: Option<f64>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BsaArg {
+    Mosteller,
+    Dubois,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TelvArg {
+    Vauthey,
+    Urata,
+    Heinemann,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ConditionArg {
+    Normal,
+    Chemotherapy,
+    Cirrhosis,
+}
+
+/// `liverkit remnant` arguments.
+#[derive(Debug, Args)]
+pub struct RemnantArgs {
+    /// Label map holding the liver, tumours and/or segments (optional when
+    /// every role is a file).
+    #[arg(value_name = "LABELMAP")]
+    label_map: Option<PathBuf>,
+    #[command(flatten)]
+    roles: RoleArgs,
+    /// Couinaud segments: a label map with segments 1-8 (or labels named
+    /// liver_segment_1..8). Default: the label map, when it has those names.
+    #[arg(long, value_name = "FILE")]
+    segments: Option<PathBuf>,
+    #[command(flatten)]
+    def: RemnantDefArgs,
+    #[command(flatten)]
+    check: CheckArgs,
+}
+
+/// `liverkit pve` arguments.
+#[derive(Debug, Args)]
+pub struct PveArgs {
+    /// Label map of the scan before PVE.
+    #[arg(value_name = "PRE")]
+    pre: PathBuf,
+    /// Label map of the scan after PVE.
+    #[arg(value_name = "POST")]
+    post: PathBuf,
+    #[command(flatten)]
+    roles: RoleArgs,
+    /// Couinaud segments of the pre-PVE scan (default: PRE's own labels).
+    #[arg(long, value_name = "FILE")]
+    pre_segments: Option<PathBuf>,
+    /// Couinaud segments of the post-PVE scan (default: POST's own labels).
+    #[arg(long, value_name = "FILE")]
+    post_segments: Option<PathBuf>,
+    #[command(flatten)]
+    def: RemnantDefArgs,
+    #[command(flatten)]
+    check: CheckArgs,
+    /// Days from the embolisation to the post-PVE scan.
+    #[arg(long, value_name = "N", conflicts_with_all = ["pre_date", "post_date"], required_unless_present = "pre_date")]
+    days: Option<f64>,
+    /// Date of the embolisation (or of the pre-PVE scan), YYYY-MM-DD.
+    #[arg(long, value_name = "DATE", requires = "post_date")]
+    pre_date: Option<String>,
+    /// Date of the post-PVE scan, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE", requires = "pre_date")]
+    post_date: Option<String>,
+}
+
+fn options(c: &CheckArgs) -> AssessOptions {
+    AssessOptions {
+        patient: c
+            .height_cm
+            .zip(c.weight_kg)
+            .map(|(height_cm, weight_kg)| Patient { height_cm, weight_kg }),
+        bsa: match c.bsa {
+            BsaArg::Mosteller => BsaFormula::Mosteller,
+            BsaArg::Dubois => BsaFormula::DuBois,
+        },
+        telv: match c.telv {
+            TelvArg::Vauthey => TelvFormula::Vauthey,
+            TelvArg::Urata => TelvFormula::Urata,
+            TelvArg::Heinemann => TelvFormula::Heinemann,
+        },
+        threshold: match c.min_flr_pct {
+            Some(p) => Threshold::MinPct(p),
+            None => Threshold::Condition(match c.condition {
+                ConditionArg::Normal => LiverCondition::Normal,
+                ConditionArg::Chemotherapy => LiverCondition::Chemotherapy,
+                ConditionArg::Cirrhosis => LiverCondition::Cirrhosis,
+            }),
+        },
+    }
+}
+
+fn remnant_spec(d: &RemnantDefArgs, with_caudate: bool) -> Result<Option<RemnantSpec>, Error> {
+    Ok(Some(if let Some(r) = &d.remnant {
+        RemnantSpec::Region(RoleSpec::parse("remnant", r)?)
+    } else if let Some(k) = &d.keep {
+        RemnantSpec::Definition(RemnantDefinition::Keep(parse_segments("keep", k)?))
+    } else if let Some(k) = &d.remove {
+        RemnantSpec::Definition(RemnantDefinition::Remove(parse_segments("remove", k)?))
+    } else if let Some(name) = &d.resection {
+        RemnantSpec::Definition(RemnantDefinition::Resection {
+            resection: Resection::from_name(name)?,
+            with_caudate,
+        })
+    } else if let Some(p) = &d.plane {
+        RemnantSpec::Definition(parse_plane(p)?)
+    } else {
+        return Ok(None);
+    }))
+}
+
+fn request(
+    label_map: Option<PathBuf>,
+    roles: &RoleArgs,
+    segments: Option<PathBuf>,
+    def: &RemnantDefArgs,
+    with_caudate: bool,
+) -> Result<RemnantRequest, Error> {
+    Ok(RemnantRequest {
+        label_map,
+        liver: roles
+            .liver
+            .as_deref()
+            .map(|s| RoleSpec::parse("liver", s))
+            .transpose()?,
+        tumor: roles
+            .tumor
+            .as_deref()
+            .map(|s| RoleSpec::parse("tumor", s))
+            .transpose()?,
+        segments,
+        remnant: remnant_spec(def, with_caudate)?,
+    })
+}
+
+fn exit(sufficient: Option<bool>) -> ExitCode {
+    match sufficient {
+        Some(false) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
+    let req = request(
+        a.label_map.clone(),
+        &a.roles,
+        a.segments.clone(),
+        &a.def,
+        a.check.with_caudate,
+    )?;
+    if req.label_map.is_none() && req.liver.is_none() {
+        return Err(Failure::Error(Error::parameter(
+            "LABELMAP",
+            "nothing",
+            "a label map, or --liver FILE",
+        )));
+    }
+    let r = assess(&req, &options(&a.check), read)?;
+    let text = if a.check.json {
+        output::json(&r)?
+    } else {
+        output::warn(&r.warnings);
+        remnant_text(&r)
+    };
+    output::print(&text)?;
+    Ok(exit(r.sufficient))
+}
+
+pub fn run_pve(a: &PveArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
+    let with_caudate = a.check.with_caudate;
+    let pre = request(
+        Some(a.pre.clone()),
+        &a.roles,
+        a.pre_segments.clone(),
+        &a.def,
+        with_caudate,
+    )?;
+    let post = request(
+        Some(a.post.clone()),
+        &a.roles,
+        a.post_segments.clone(),
+        &a.def,
+        with_caudate,
+    )?;
+    let days = match (&a.days, &a.pre_date, &a.post_date) {
+        (Some(d), _, _) => *d,
+        (None, Some(p0), Some(p1)) => days_between(p0, p1)?,
+        _ => {
+            return Err(Failure::Error(Error::parameter(
+                "days",
+                "nothing",
+                "--days N or --pre-date and --post-date",
+            )))
+        }
+    };
+    let r = assess_pve(&pre, &post, days, &options(&a.check), read)?;
+    let text = if a.check.json {
+        output::json(&r)?
+    } else {
+        output::warn(&r.pre.warnings);
+        output::warn(&r.post.warnings);
+        output::warn(&r.warnings);
+        pve_text(&r)
+    };
+    output::print(&text)?;
+    Ok(exit(Some(r.sufficient)))
+}
+
+fn opt(v: Option<f64>, decimals: usize, unit: &str) -> String {
+    v.map(|x| format!("{x:.decimals$} {unit}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn line(out: &mut String, label: &str, value: String, note: &str) {
+    out.push_str(&format!("  {label:<30} {value:>18}   {note}\n").replace("   \n", "\n"));
+}
+
+/// The human-readable remnant report.
+pub fn remnant_text(r: &RemnantReport) -> String {
+    let mut o = String::new();
+    let inputs: Vec<String> = r.input.iter().map(|p| p.display().to_string()).collect();
+    o.push_str(&format!("input        {}\n", inputs.join(" ")));
+    o.push_str(&format!("liver        {}\n", r.roles.liver));
+    o.push_str(&format!(
+        "tumour       {}\n",
+        r.roles.tumor.as_deref().unwrap_or("none given")
+    ));
+    if let Some(s) = &r.roles.segments {
+        o.push_str(&format!("segments     {s}\n"));
+    }
+    o.push_str(&format!(
+        "remnant      {}\n",
+        r.remnant_definition.as_deref().unwrap_or("not defined")
+    ));
+    o.push_str("\nvolumes\n");
+    line(
+        &mut o,
+        "total liver (TLV)",
+        opt(Some(r.total_liver_ml), 1, "mL"),
+        "liver with its tumours",
+    );
+    line(&mut o, "tumour", opt(Some(r.tumor_ml), 1, "mL"), "");
+    line(
+        &mut o,
+        "functional liver",
+        opt(Some(r.functional_liver_ml), 1, "mL"),
+        "TLV - tumour",
+    );
+    if r.remnant_ml.is_some() {
+        line(
+            &mut o,
+            "remnant, functional (FLR)",
+            opt(r.remnant_ml, 1, "mL"),
+            "tumour excluded",
+        );
+        line(
+            &mut o,
+            "tumour inside the remnant",
+            opt(r.remnant_tumor_ml, 1, "mL"),
+            "",
+        );
+        line(
+            &mut o,
+            "resected functional liver",
+            opt(r.resected_ml, 1, "mL"),
+            "",
+        );
+        line(
+            &mut o,
+            "measured FLR",
+            opt(r.flr_pct, 1, "%"),
+            "100 * FLR / functional liver",
+        );
+    }
+    if let (Some(h), Some(w)) = (r.height_cm, r.weight_kg) {
+        o.push_str(&format!("\npatient      height {h} cm, weight {w} kg\n"));
+        let bsa = format!("BSA ({:?})", r.bsa_formula.unwrap_or(BsaFormula::Mosteller));
+        line(&mut o, &bsa, opt(r.bsa_m2, 3, "m2"), "");
+        let telv = format!("TELV ({:?})", r.telv_formula.unwrap_or(TelvFormula::Vauthey));
+        line(
+            &mut o,
+            &telv,
+            opt(r.telv_ml, 1, "mL"),
+            "estimated total liver volume",
+        );
+        if r.remnant_ml.is_some() {
+            line(
+                &mut o,
+                "standardised FLR (sFLR)",
+                opt(r.sflr_pct, 1, "%"),
+                "100 * FLR / TELV",
+            );
+            let low = if r.flr_bwr_low == Some(true) {
+                "<= 0.5 %: predicts morbidity"
+            } else {
+                "> 0.5 %"
+            };
+            line(&mut o, "FLR / body weight", opt(r.flr_bwr_pct, 2, "%"), low);
+        }
+    }
+    if !r.segments.is_empty() {
+        o.push_str("\nsegments (functional liver, tumour excluded)\n");
+        let rows: Vec<Vec<String>> = r
+            .segments
+            .iter()
+            .map(|s| {
+                vec![
+                    s.segment.to_string(),
+                    format!("{:.1}", s.volume_ml),
+                    format!("{:.1}", s.pct),
+                    format!("{:.1}", s.tumor_ml),
+                    match s.in_remnant {
+                        Some(true) => "kept".into(),
+                        Some(false) => "removed".into(),
+                        None => "".into(),
+                    },
+                ]
+            })
+            .collect();
+        let t = output::table(
+            &[
+                ("segment", Align::Right),
+                ("volume_ml", Align::Right),
+                ("pct", Align::Right),
+                ("tumor_ml", Align::Right),
+                ("remnant", Align::Left),
+            ],
+            &rows,
+        );
+        o.push_str(&output::indented(&t));
+    }
+    if !r.resections.is_empty() {
+        o.push_str("\nnamed resections (Brisbane 2000)\n");
+        let rows: Vec<Vec<String>> = r
+            .resections
+            .iter()
+            .map(|x| {
+                vec![
+                    x.resection.to_string(),
+                    x.removed_segments
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    format!("{:.1}", x.remnant_ml),
+                    format!("{:.1}", x.flr_pct),
+                    x.sflr_pct
+                        .map(|v| format!("{v:.1}"))
+                        .unwrap_or_else(|| "-".into()),
+                    if x.sufficient { "yes".into() } else { "NO".into() },
+                ]
+            })
+            .collect();
+        let t = output::table(
+            &[
+                ("resection", Align::Left),
+                ("removed", Align::Left),
+                ("remnant_ml", Align::Right),
+                ("flr_pct", Align::Right),
+                ("sflr_pct", Align::Right),
+                ("sufficient", Align::Left),
+            ],
+            &rows,
+        );
+        o.push_str(&output::indented(&t));
+    }
+    let basis = if r.threshold_basis == "sflr" {
+        "sFLR"
+    } else {
+        "measured FLR"
+    };
+    let cond = r
+        .condition
+        .map(|c| format!("{} liver", c.name()))
+        .unwrap_or_else(|| "user threshold".into());
+    o.push_str(&format!(
+        "\ncheck        {cond}: minimum {} % of {basis} {}\n",
+        r.threshold_pct, r.threshold_source
+    ));
+    o.push_str(&format!("verdict      {}\n", r.verdict));
+    o
+}
+
+fn pve_text(r: &PveReport) -> String {
+    let mut o = String::new();
+    o.push_str("== before PVE\n");
+    o.push_str(&remnant_text(&r.pre));
+    o.push_str("\n== after PVE\n");
+    o.push_str(&remnant_text(&r.post));
+    let name = if r.basis == "sflr" { "sFLR" } else { "FLR" };
+    o.push_str("\n== growth\n");
+    line(
+        &mut o,
+        "interval",
+        format!("{:.0} days", r.days),
+        &format!("{:.2} weeks", r.weeks),
+    );
+    line(
+        &mut o,
+        "FLR growth",
+        opt(Some(r.flr_growth_ml), 1, "mL"),
+        &format!("{:.1} % of the pre-PVE FLR", r.flr_growth_pct),
+    );
+    line(
+        &mut o,
+        "FLR growth per day",
+        opt(Some(r.flr_growth_pct_per_day), 2, "%/day"),
+        "",
+    );
+    line(
+        &mut o,
+        "degree of hypertrophy (DH)",
+        opt(Some(r.dh_points), 2, "points"),
+        &format!("{name} post - pre"),
+    );
+    line(
+        &mut o,
+        "kinetic growth rate (KGR)",
+        opt(Some(r.kgr_points_per_week), 2, "points/week"),
+        if r.kgr_sufficient {
+            ">= 2: sufficient"
+        } else {
+            "< 2: predicts insufficiency"
+        },
+    );
+    o.push_str(&format!("\nverdict      {}\n", r.verdict));
+    o
+}

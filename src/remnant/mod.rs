@@ -1,0 +1,196 @@
+//! The future liver remnant (FLR): is the liver left after a resection large
+//! enough, and did it grow enough after portal vein embolisation (PVE)?
+//!
+//! Definitions used throughout (CLINICAL.md §2):
+//!
+//! ```text
+//! total liver (TLV)  = liver ∪ tumour components that touch or overlap the liver
+//! functional liver   = TLV − tumour                          [Kubota1997], [Shoup2003]
+//! remnant_ml (FLR)   = liver kept by the resection, tumour excluded
+//! flr_pct            = 100 · remnant_ml / functional_liver_ml
+//! sflr_pct           = 100 · remnant_ml / telv_ml            [Vauthey2002]
+//! ```
+//!
+//! Tumour components (26-connected) that neither overlap nor touch the liver
+//! are not liver tumour: they are left out of every volume, with a warning.
+//! Liver voxels that no Couinaud segment covers are given to the nearest
+//! segment (breadth-first through the liver, 6-connected), with a warning;
+//! liver voxels that no segment reaches stay unassigned and are never counted
+//! in a segment-based remnant (the remnant is not overestimated). The formulas
+//! themselves are in [`formulas`].
+
+pub mod formulas;
+mod measure;
+mod pve;
+mod report;
+pub mod resection;
+pub mod roles;
+
+pub use measure::{measure, Anatomy, Measurement, RemnantRegion};
+pub use pve::{assess_pve, days_between, PveReport};
+pub use report::{report, RemnantReport, ResectionOption, Roles, SegmentVolume};
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{parameter_error, Result};
+use crate::io::ReadOptions;
+
+use formulas::{BsaFormula, LiverCondition, TelvFormula};
+use resection::RemnantDefinition;
+use roles::RoleSpec;
+
+/// Height and weight of the patient.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Patient {
+    /// Height in cm.
+    pub height_cm: f64,
+    /// Weight in kg.
+    pub weight_kg: f64,
+}
+
+/// The minimum remnant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    /// From the state of the liver (20 / 30 / 40 %).
+    Condition(LiverCondition),
+    /// A minimum in % chosen by the user.
+    MinPct(f64),
+}
+
+/// How to compute and judge the numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AssessOptions {
+    /// Height and weight, for BSA, TELV, sFLR and FLR-to-body-weight.
+    pub patient: Option<Patient>,
+    /// BSA formula (Mosteller by default).
+    pub bsa: BsaFormula,
+    /// TELV formula (Vauthey by default).
+    pub telv: TelvFormula,
+    /// Minimum remnant (normal liver, 20 %, by default).
+    pub threshold: Threshold,
+}
+
+impl Default for AssessOptions {
+    fn default() -> Self {
+        AssessOptions {
+            patient: None,
+            bsa: BsaFormula::Mosteller,
+            telv: TelvFormula::Vauthey,
+            threshold: Threshold::Condition(LiverCondition::Normal),
+        }
+    }
+}
+
+/// The remnant, as the user names it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RemnantSpec {
+    /// An explicit region: labels or a mask file.
+    Region(RoleSpec),
+    /// Segments, a named resection or a plane.
+    Definition(RemnantDefinition),
+}
+
+/// Everything needed to assess one scan from files.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RemnantRequest {
+    /// The label map holding the roles given by value or name.
+    pub label_map: Option<PathBuf>,
+    /// The liver (default: from the label names).
+    pub liver: Option<RoleSpec>,
+    /// The tumours (default: a label named `liver_tumor`).
+    pub tumor: Option<RoleSpec>,
+    /// A label map of Couinaud segments (default: the main map when it has
+    /// `liver_segment_1..8` labels).
+    pub segments: Option<PathBuf>,
+    /// The remnant (none: volumes and, with segments, every named resection).
+    pub remnant: Option<RemnantSpec>,
+}
+
+/// Reads the files of a request, resolves the roles and assesses the remnant.
+///
+/// # Errors
+/// Read and header errors of the files; `GridMismatch` when they are not on
+/// one grid; `Parameter` for an unknown label (the error lists the labels
+/// present), a missing liver role, an empty liver, a bad height or weight.
+pub fn assess(
+    request: &RemnantRequest,
+    options: &AssessOptions,
+    read: &ReadOptions,
+) -> Result<RemnantReport> {
+    let mut files = roles::Files::new(request.label_map.as_deref(), *read)?;
+    let names = files.main_names().cloned().unwrap_or_default();
+
+    let (liver, liver_desc) = match &request.liver {
+        Some(spec) => files.resolve("liver", spec)?,
+        None => {
+            if let Some(v) = roles::value_named(&names, "liver") {
+                let (m, d) = files.resolve("liver", &RoleSpec::Labels(vec![roles::LabelRef::Value(v)]))?;
+                (m, format!("{d} (TotalSegmentator name)"))
+            } else if let Some(seg) = roles::segment_labels(&names) {
+                let refs = seg.keys().map(|v| roles::LabelRef::Value(*v)).collect();
+                let (m, _) = files.resolve("liver", &RoleSpec::Labels(refs))?;
+                (
+                    m,
+                    "union of the segments liver_segment_1..8 (TotalSegmentator names)".to_string(),
+                )
+            } else {
+                return Err(parameter_error(
+                    "liver",
+                    "nothing",
+                    "a liver role: --liver VALUE|NAME|FILE (the label names do not show a TotalSegmentator liver)",
+                ));
+            }
+        }
+    };
+    let tumor = match &request.tumor {
+        Some(spec) => Some(files.resolve("tumor", spec)?),
+        None => match roles::value_named(&names, "liver_tumor") {
+            Some(v)
+                if files
+                    .main
+                    .as_ref()
+                    .is_some_and(|(_, m)| m.present_labels().contains(&v)) =>
+            {
+                let (m, d) = files.resolve("tumor", &RoleSpec::Labels(vec![roles::LabelRef::Value(v)]))?;
+                Some((m, format!("{d} (TotalSegmentator name)")))
+            }
+            _ => None,
+        },
+    };
+    let segments = files.segments(request.segments.as_deref())?;
+    let (remnant_mask, definition) = match &request.remnant {
+        None => (None, None),
+        Some(RemnantSpec::Region(spec)) => {
+            let (m, d) = files.resolve("remnant", spec)?;
+            (Some(m), Some(RemnantDefinition::Region { description: d }))
+        }
+        Some(RemnantSpec::Definition(d)) => (None, Some(d.clone())),
+    };
+
+    let anatomy = Anatomy {
+        liver,
+        tumor: tumor.as_ref().map(|(m, _)| m.clone()),
+        segments: segments.as_ref().map(|(s, _)| s.clone()),
+    };
+    let region = match (&remnant_mask, &definition) {
+        (Some(m), _) => RemnantRegion::Mask(m),
+        (None, Some(d)) => RemnantRegion::Definition(d),
+        (None, None) => RemnantRegion::None,
+    };
+    let m = measure(&anatomy, region)?;
+    let roles = Roles {
+        liver: liver_desc,
+        tumor: tumor.map(|(_, d)| d),
+        segments: segments.map(|(_, d)| d),
+    };
+    report(
+        &m,
+        definition.as_ref(),
+        options,
+        roles,
+        files.inputs.clone(),
+        files.warnings,
+    )
+}

@@ -1,0 +1,332 @@
+//! Which voxels are liver, tumour, Couinaud segments or remnant: roles given by
+//! label value, label name or mask file, with the TotalSegmentator defaults.
+//!
+//! A role is one of
+//! * label values or names in the main label map: `5`, `liver`, `2,3`;
+//! * a mask file: `liver.nii.gz` (every non-zero voxel);
+//! * labels in another label map: `liver_vessels.nii.gz:liver_tumor` or `…:2`.
+//!
+//! When no role is given, the label names decide, and only they: a label
+//! named `liver` (TotalSegmentator `total`, value 5), labels named
+//! `liver_segment_1` … `liver_segment_8` (`liver_segments`, values 1–8) and a
+//! label named `liver_tumor` (`liver_vessels`, value 2). Without names, roles
+//! must be given; nothing is guessed from values alone.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ndarray::Array3;
+
+use crate::error::{parameter_error, Error, Result, Warning};
+use crate::grid::Grid;
+use crate::io::{read_label_map, ReadOptions};
+use crate::volume::{LabelMap, LabelNames, Mask};
+use crate::with_label_array;
+
+/// A label named by value or by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelRef {
+    /// A label value.
+    Value(i64),
+    /// A label name from the file's label table.
+    Name(String),
+}
+
+/// Where a role's voxels are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleSpec {
+    /// Labels of the main label map.
+    Labels(Vec<LabelRef>),
+    /// A file: every non-zero voxel (`labels: None`) or the given labels.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Labels within it, or all non-zero voxels.
+        labels: Option<Vec<LabelRef>>,
+    },
+}
+
+impl RoleSpec {
+    /// Parses a role as written on the command line. A text that names an
+    /// existing file (optionally followed by `:labels`) is a file role.
+    ///
+    /// # Errors
+    /// `Parameter` (`role`) for an empty text.
+    pub fn parse(role: &str, text: &str) -> Result<RoleSpec> {
+        if text.trim().is_empty() {
+            return Err(parameter_error(
+                role,
+                text,
+                "label values, label names or a mask file",
+            ));
+        }
+        if Path::new(text).is_file() {
+            return Ok(RoleSpec::File {
+                path: PathBuf::from(text),
+                labels: None,
+            });
+        }
+        if let Some((file, labels)) = text.rsplit_once(':') {
+            if Path::new(file).is_file() {
+                return Ok(RoleSpec::File {
+                    path: PathBuf::from(file),
+                    labels: Some(parse_refs(labels)),
+                });
+            }
+        }
+        Ok(RoleSpec::Labels(parse_refs(text)))
+    }
+}
+
+fn parse_refs(text: &str) -> Vec<LabelRef> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>()
+                .map(LabelRef::Value)
+                .unwrap_or_else(|_| LabelRef::Name(s.to_string()))
+        })
+        .collect()
+}
+
+impl fmt::Display for RoleSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let refs = |r: &[LabelRef]| {
+            r.iter()
+                .map(|x| match x {
+                    LabelRef::Value(v) => v.to_string(),
+                    LabelRef::Name(n) => n.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match self {
+            RoleSpec::Labels(r) => write!(f, "{}", refs(r)),
+            RoleSpec::File { path, labels: None } => write!(f, "{}", path.display()),
+            RoleSpec::File {
+                path,
+                labels: Some(r),
+            } => write!(f, "{}:{}", path.display(), refs(r)),
+        }
+    }
+}
+
+/// Label maps read so far, all on one grid (checked as each is read).
+pub(crate) struct Files {
+    pub options: ReadOptions,
+    pub main: Option<(PathBuf, LabelMap)>,
+    others: BTreeMap<PathBuf, LabelMap>,
+    pub grid: Option<(String, Grid)>,
+    pub warnings: Vec<Warning>,
+    pub inputs: Vec<PathBuf>,
+}
+
+impl Files {
+    pub fn new(main: Option<&Path>, options: ReadOptions) -> Result<Files> {
+        let mut files = Files {
+            options,
+            main: None,
+            others: BTreeMap::new(),
+            grid: None,
+            warnings: Vec::new(),
+            inputs: Vec::new(),
+        };
+        if let Some(p) = main {
+            let map = files.load(p)?;
+            files.main = Some((p.to_path_buf(), map));
+        }
+        Ok(files)
+    }
+
+    fn load(&mut self, path: &Path) -> Result<LabelMap> {
+        let loaded = read_label_map(path, &self.options)?;
+        let name = path.display().to_string();
+        match &self.grid {
+            Some((first, g)) => g.ensure_same(loaded.value.grid(), first, &name)?,
+            None => self.grid = Some((name, loaded.value.grid().clone())),
+        }
+        self.warnings.extend(loaded.warnings);
+        self.inputs.push(path.to_path_buf());
+        Ok(loaded.value)
+    }
+
+    fn file(&mut self, path: &Path) -> Result<&LabelMap> {
+        if self.main.as_ref().is_some_and(|(p, _)| p == path) {
+            return self
+                .main
+                .as_ref()
+                .map(|(_, m)| m)
+                .ok_or_else(|| parameter_error("file", path.display(), "a label map"));
+        }
+        if !self.others.contains_key(path) {
+            let m = self.load(path)?;
+            self.others.insert(path.to_path_buf(), m);
+        }
+        self.others
+            .get(path)
+            .ok_or_else(|| parameter_error("file", path.display(), "a readable label map"))
+    }
+
+    pub fn main_names(&self) -> Option<&LabelNames> {
+        self.main.as_ref().map(|(_, m)| m.names())
+    }
+
+    /// The voxels of a role, with a description for the report.
+    pub fn resolve(&mut self, role: &str, spec: &RoleSpec) -> Result<(Mask, String)> {
+        match spec {
+            RoleSpec::Labels(refs) => {
+                let Some((path, map)) = &self.main else {
+                    return Err(parameter_error(
+                        role,
+                        spec,
+                        "a mask file (no label map was given to look the labels up in)",
+                    ));
+                };
+                let values = resolve_refs(role, path, map, refs)?;
+                Ok((map.mask_of(&values), describe(&values, map.names(), None)))
+            }
+            RoleSpec::File { path, labels: None } => {
+                let map = self.file(path)?;
+                Ok((nonzero(map), format!("non-zero voxels of {}", path.display())))
+            }
+            RoleSpec::File {
+                path,
+                labels: Some(refs),
+            } => {
+                let map = self.file(path)?;
+                let values = resolve_refs(role, path, map, refs)?;
+                Ok((map.mask_of(&values), describe(&values, map.names(), Some(path))))
+            }
+        }
+    }
+
+    /// Couinaud segment numbers (0: none) from a file or the main map. A label
+    /// named `liver_segment_N` is segment N; without names, values 1–8 are
+    /// the segments.
+    pub fn segments(&mut self, source: Option<&Path>) -> Result<Option<(Array3<u8>, String)>> {
+        let (map, path) = match source {
+            Some(p) => (self.file(p)?.clone(), p.to_path_buf()),
+            None => match &self.main {
+                Some((p, m)) if segment_labels(m.names()).is_some() => (m.clone(), p.clone()),
+                _ => return Ok(None),
+            },
+        };
+        let by_name = segment_labels(map.names());
+        let mapping: BTreeMap<i64, u8> = match &by_name {
+            Some(m) => m.clone(),
+            None => (1..=8).map(|s| (s as i64, s as u8)).collect(),
+        };
+        let present = map.present_labels();
+        let ignored: Vec<i64> = present
+            .iter()
+            .copied()
+            .filter(|v| *v != 0 && !mapping.contains_key(v))
+            .collect();
+        // A separate segments file should hold segments only; the main map
+        // naturally holds other structures too.
+        if source.is_some() && !ignored.is_empty() {
+            self.warnings.push(Warning::new(
+                Some(&path),
+                "segments",
+                format!("labels {ignored:?} are not Couinaud segments 1-8 and are ignored"),
+            ));
+        }
+        let seg = with_label_array!(map.labels(), a => a.mapv(|v| {
+            use crate::volume::LabelValue;
+            v.to_label().and_then(|l| mapping.get(&l).copied()).unwrap_or(0)
+        }));
+        let how = if by_name.is_some() {
+            "labels named liver_segment_1..8"
+        } else {
+            "values 1-8"
+        };
+        Ok(Some((seg, format!("{how} of {}", path.display()))))
+    }
+}
+
+/// Mask of the non-zero voxels of a map.
+fn nonzero(map: &LabelMap) -> Mask {
+    let values: Vec<i64> = map.present_labels().into_iter().filter(|&v| v != 0).collect();
+    map.mask_of(&values)
+}
+
+/// Segment number of each label named `liver_segment_N` (all eight needed).
+pub(crate) fn segment_labels(names: &LabelNames) -> Option<BTreeMap<i64, u8>> {
+    let mut out = BTreeMap::new();
+    for (v, n) in names {
+        if let Some(s) = n
+            .strip_prefix("liver_segment_")
+            .and_then(|s| s.parse::<u8>().ok())
+        {
+            if (1..=8).contains(&s) {
+                out.insert(*v, s);
+            }
+        }
+    }
+    (out.len() == 8).then_some(out)
+}
+
+/// The value of the label with this exact name.
+pub(crate) fn value_named(names: &LabelNames, name: &str) -> Option<i64> {
+    names.iter().find(|(_, n)| n.as_str() == name).map(|(v, _)| *v)
+}
+
+fn resolve_refs(role: &str, path: &Path, map: &LabelMap, refs: &[LabelRef]) -> Result<Vec<i64>> {
+    let present = map.present_labels();
+    let listing = || {
+        let items: Vec<String> = present
+            .iter()
+            .filter(|&&v| v != 0)
+            .map(|v| match map.names().get(v) {
+                Some(n) => format!("{v} ({n})"),
+                None => v.to_string(),
+            })
+            .collect();
+        format!(
+            "labels present in {}: {}",
+            path.display(),
+            if items.is_empty() {
+                "none".into()
+            } else {
+                items.join(", ")
+            }
+        )
+    };
+    let mut out = Vec::new();
+    for r in refs {
+        let v = match r {
+            LabelRef::Value(v) => *v,
+            LabelRef::Name(n) => value_named(map.names(), n).ok_or_else(|| Error::Parameter {
+                name: role.into(),
+                value: n.clone(),
+                expected: format!("a label name of the file; {}", listing()),
+            })?,
+        };
+        if !present.contains(&v) {
+            return Err(Error::Parameter {
+                name: role.into(),
+                value: v.to_string(),
+                expected: format!("a label present in the file; {}", listing()),
+            });
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn describe(values: &[i64], names: &LabelNames, file: Option<&Path>) -> String {
+    let items: Vec<String> = values
+        .iter()
+        .map(|v| match names.get(v) {
+            Some(n) => format!("{v} ({n})"),
+            None => v.to_string(),
+        })
+        .collect();
+    let what = if values.len() == 1 { "label" } else { "labels" };
+    match file {
+        Some(p) => format!("{what} {} of {}", items.join(", "), p.display()),
+        None => format!("{what} {}", items.join(", ")),
+    }
+}
