@@ -5,11 +5,13 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod distance;
 pub mod error;
 pub mod grid;
 pub mod io;
 pub mod morphology;
 pub mod remnant;
+pub mod roi;
 pub mod volume;
 pub mod volumetry;
 

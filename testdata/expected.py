@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 
 import nibabel as nib
 import numpy as np
+from scipy.ndimage import distance_transform_edt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "expected", "nibabel.json")
@@ -173,6 +174,44 @@ def header_only(path):
     return geo
 
 
+# Distance transforms of real livers checked against scipy: (file, label,
+# whether to also write the whole inside transform as a NIfTI file).
+EDT_CASES = [
+    ("totalsegmentator/example_seg_fast.nii.gz", 5, True),
+    ("totalsegmentator/example_seg_dicom.nii.gz", 5, False),
+    ("totalsegmentator/example_seg_mr.nii.gz", 5, False),
+]
+
+
+def edt_case(rel, label, write_full):
+    """scipy's exact EDT, inside and outside the liver, with the spacing of
+    the affine's columns (what liverkit uses)."""
+    img = nib.load(os.path.join(HERE, rel))
+    _, aff = geometry(img)
+    spacing = np.linalg.norm(aff[:3, :3], axis=0)
+    liver = np.asanyarray(img.dataobj.get_unscaled()) == label
+    rng = np.random.default_rng(42)
+    out = {"file": rel, "label": label, "spacing_mm": [float(v) for v in spacing]}
+    for name, field in [("inside", distance_transform_edt(liver, sampling=spacing)),
+                        ("outside", distance_transform_edt(~liver, sampling=spacing))]:
+        where = np.argwhere(liver) if name == "inside" else np.argwhere(np.ones_like(liver))
+        pick = where[rng.choice(len(where), size=min(400, len(where)), replace=False)]
+        out[name] = {
+            "sum": float(field.sum()),
+            "max": float(field.max()),
+            "samples": [[int(p[0]), int(p[1]), int(p[2]), float(field[tuple(p)])] for p in pick],
+        }
+        if name == "inside" and write_full:
+            target = os.path.join("expected", "scipy_edt_inside_" + os.path.basename(rel))
+            full = nib.Nifti1Image(field.astype(np.float32), img.affine)
+            full.set_sform(img.affine, code=1)
+            full.header.set_xyzt_units(int(img.header["xyzt_units"]) & 7 or "mm")
+            if "--check" not in sys.argv:
+                nib.save(full, os.path.join(HERE, target))
+            out["inside_file"] = target
+    return out
+
+
 def plane_cut(rel, label, offset, normal):
     """Liver kept on the side of the plane opposite to the normal (numpy)."""
     img = nib.load(os.path.join(HERE, rel))
@@ -207,7 +246,9 @@ def compute():
     for rel in HEADER_FILES:
         files[rel] = header_only(os.path.join(HERE, rel))
     cuts = [plane_cut(*c) for c in PLANE_CUTS]
+    edts = [edt_case(*c) for c in EDT_CASES]
     return {
+        "edt": edts,
         "generator": "testdata/expected.py (nibabel %s, numpy %s)" % (nib.__version__, np.__version__),
         "files": files,
         "plane_cuts": cuts,

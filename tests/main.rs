@@ -9,6 +9,9 @@ mod nifti_read;
 // Every broken file in testdata/bad gets a clear error naming the field.
 mod bad_input;
 
+// Distance transforms against brute force and scipy.
+mod distance;
+
 // Writing NIfTI files: round trips, geometry kept, atomic replacement.
 mod nifti_write;
 
