@@ -9,9 +9,11 @@ pub mod distance;
 pub mod error;
 pub mod grid;
 pub mod io;
+pub mod margin;
 pub mod morphology;
 pub mod remnant;
 pub mod roi;
+pub mod roles;
 pub mod volume;
 pub mod volumetry;
 

@@ -12,6 +12,9 @@ mod bad_input;
 // Distance transforms against brute force and scipy.
 mod distance;
 
+// Ablation margins and planning targets.
+mod margin;
+
 // Writing NIfTI files: round trips, geometry kept, atomic replacement.
 mod nifti_write;
 

@@ -8,11 +8,11 @@ use liverkit::io::nifti::write_label_map;
 use liverkit::io::ReadOptions;
 use liverkit::remnant::formulas::{self, BsaFormula, LiverCondition, TelvFormula};
 use liverkit::remnant::resection::{RemnantDefinition, Resection};
-use liverkit::remnant::roles::{LabelRef, RoleSpec};
 use liverkit::remnant::{
     assess, assess_pve, days_between, measure, report, Anatomy, AssessOptions, Patient, RemnantRegion,
     RemnantRequest, RemnantSpec, Roles, Threshold,
 };
+use liverkit::roles::{LabelRef, RoleSpec};
 use liverkit::{ErrorKind, Grid, LabelArray, LabelMap, LabelNames, Mask};
 use ndarray::{Array3, ShapeBuilder};
 

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch for the `liverkit` program.
 
 mod info;
+mod margin;
 mod output;
 mod remnant;
 mod volumes;
@@ -49,6 +50,12 @@ enum Command {
     ///
     /// Exit status 1 when the post-PVE remnant or the kinetic growth rate is too small.
     Pve(remnant::PveArgs),
+    /// The ablation target of each tumour: tumour + margin inside the liver,
+    /// healthy liver it takes, room at the capsule, nearby vessels.
+    Target(margin::TargetArgs),
+    /// The margin an ablation zone gives each tumour: minimum, percentiles,
+    /// coverage, residual tumour; exit status 1 when it falls short.
+    Margin(margin::MarginArgs),
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +122,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Info(a) => info::run(&a),
         Command::Remnant(a) => remnant::run_remnant(&a, &options),
         Command::Pve(a) => remnant::run_pve(&a, &options),
+        Command::Target(a) => margin::run_target(&a, &options),
+        Command::Margin(a) => margin::run_margin(&a, &options),
     }
 }
 

@@ -9,11 +9,11 @@ use clap::{Args, ValueEnum};
 use liverkit::io::ReadOptions;
 use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
 use liverkit::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
-use liverkit::remnant::roles::RoleSpec;
 use liverkit::remnant::{
     assess, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport, RemnantRequest,
     RemnantSpec, Threshold,
 };
+use liverkit::roles::RoleSpec;
 use liverkit::Error;
 
 use super::output::{self, Align};

@@ -159,7 +159,6 @@ pub fn signed_distance_mm(mask: &Mask) -> Result<Volume<f32>> {
 
 /// Squared EDT inside a box of the grid: `feature` and the result are in the
 /// box's Fortran order. For crate-internal region-of-interest work.
-#[allow(dead_code)]
 pub(crate) fn squared_edt_in_box(feature: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> Vec<f32> {
     let mut out = vec![0f32; feature.len()];
     edt::squared_edt(feature, dims, spacing, &mut out);

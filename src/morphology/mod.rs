@@ -8,6 +8,9 @@ use std::collections::VecDeque;
 
 use ndarray::{Array3, ShapeBuilder};
 
+use crate::distance::{ensure_orthogonal, squared_edt_in_box};
+use crate::error::{parameter_error, Result};
+use crate::roi::VoxelBox;
 use crate::volume::Mask;
 
 /// Which voxels count as neighbours.
@@ -149,6 +152,99 @@ pub fn connected_components(mask: &Mask, connectivity: Connectivity) -> Componen
     Components { labels, sizes }
 }
 
+fn mask_from(grid: &crate::grid::Grid, values: Vec<bool>) -> Mask {
+    let dims = grid.dims();
+    let a = Array3::from_shape_vec(dims.f(), values).unwrap_or_else(|_| Array3::from_elem(dims.f(), false));
+    // The shape always matches the grid.
+    Mask::new(grid.clone(), a).unwrap_or_else(|_| Mask::filled(grid.clone(), false))
+}
+
+fn check_radius(radius_mm: f64) -> Result<f64> {
+    if radius_mm.is_finite() && radius_mm >= 0.0 {
+        Ok(radius_mm)
+    } else {
+        Err(parameter_error("radius_mm", radius_mm, "a finite radius >= 0 mm"))
+    }
+}
+
+/// Dilation by a radius in mm: the voxels whose centre lies within
+/// `radius_mm` of a centre of the mask (`d² ≤ r²` on the exact distance
+/// transform, so the ball is round on any anisotropic grid). Only the mask's
+/// bounding box grown by the radius is computed.
+///
+/// # Errors
+/// `Parameter` for a negative or non-finite radius; `Unsupported` on a
+/// sheared grid.
+pub fn dilate_mm(mask: &Mask, radius_mm: f64) -> Result<Mask> {
+    let r = check_radius(radius_mm)?;
+    let grid = mask.grid();
+    ensure_orthogonal(grid)?;
+    let dims = grid.dims();
+    let inside = fortran_values(mask.data());
+    let mut out = vec![false; inside.len()];
+    if let Some(b) = VoxelBox::of_mask(&inside, dims) {
+        let roi = b.grown_mm(r, grid.spacing_mm(), dims);
+        let feature = roi.extract(&inside, dims);
+        let d2 = squared_edt_in_box(&feature, roi.dims, grid.spacing_mm());
+        let r2 = (r * r) as f32;
+        let sub: Vec<bool> = d2.iter().map(|&d| d <= r2).collect();
+        roi.insert(&sub, &mut out, dims);
+    }
+    Ok(mask_from(grid, out))
+}
+
+/// Erosion by a radius in mm: the voxels of the mask whose centre lies more
+/// than `radius_mm` from every centre outside it (`d² > r²`).
+///
+/// # Errors
+/// As [`dilate_mm`].
+pub fn erode_mm(mask: &Mask, radius_mm: f64) -> Result<Mask> {
+    let r = check_radius(radius_mm)?;
+    let grid = mask.grid();
+    ensure_orthogonal(grid)?;
+    let dims = grid.dims();
+    let inside = fortran_values(mask.data());
+    let mut out = vec![false; inside.len()];
+    if let Some(b) = VoxelBox::of_mask(&inside, dims) {
+        let roi = b.grown(1, dims);
+        let feature: Vec<bool> = roi.extract(&inside, dims).into_iter().map(|v| !v).collect();
+        let d2 = squared_edt_in_box(&feature, roi.dims, grid.spacing_mm());
+        let r2 = (r * r) as f32;
+        let sub: Vec<bool> = roi
+            .extract(&inside, dims)
+            .iter()
+            .zip(&d2)
+            .map(|(&m, &d)| m && d > r2)
+            .collect();
+        roi.insert(&sub, &mut out, dims);
+    }
+    Ok(mask_from(grid, out))
+}
+
+/// The voxels of the mask with a neighbour outside it (by `connectivity`);
+/// voxels on the border of the grid count as surface, since the mask may
+/// continue beyond the field of view.
+pub fn surface_voxels(mask: &Mask, connectivity: Connectivity) -> Mask {
+    let dims = mask.grid().dims();
+    let flat = FlatGrid { dims };
+    let inside = fortran_values(mask.data());
+    let out: Vec<bool> = (0..inside.len())
+        .map(|n| {
+            if !inside[n] {
+                return false;
+            }
+            let p = flat.ijk(n);
+            if (0..3).any(|a| p[a] == 0 || p[a] + 1 == dims[a]) {
+                return true;
+            }
+            let mut edge = false;
+            flat.for_each_neighbor(n, connectivity, |m| edge |= !inside[m]);
+            edge
+        })
+        .collect();
+    mask_from(mask.grid(), out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +280,36 @@ mod tests {
         let set: std::collections::BTreeSet<_> = full.iter().collect();
         assert_eq!(set.len(), 26);
         assert_eq!(Connectivity::Faces6.offsets().len(), 6);
+    }
+
+    #[test]
+    fn dilation_and_erosion_are_round_in_mm() {
+        let g = Grid::from_spacing([21, 21, 11], [0.5, 0.5, 1.0]).unwrap();
+        let one = mask([21, 21, 11], &[[10, 10, 5]]);
+        let one = Mask::new(g.clone(), one.data().clone()).unwrap();
+        let d = dilate_mm(&one, 2.0).unwrap();
+        // Voxels within 2 mm: along i up to 4 voxels, along k up to 2.
+        assert!(d.data()[[14, 10, 5]] && !d.data()[[15, 10, 5]]);
+        assert!(d.data()[[10, 10, 7]] && !d.data()[[10, 10, 8]]);
+        let count = d.data().iter().filter(|&&b| b).count();
+        let brute = (0..21usize)
+            .flat_map(|i| (0..21usize).flat_map(move |j| (0..11usize).map(move |k| (i, j, k))))
+            .filter(|&(i, j, k)| {
+                let (x, y, z) = (
+                    (i as f64 - 10.0) * 0.5,
+                    (j as f64 - 10.0) * 0.5,
+                    (k as f64 - 5.0) * 1.0,
+                );
+                x * x + y * y + z * z <= 4.0
+            })
+            .count();
+        assert_eq!(count, brute);
+        let e = erode_mm(&d, 1.0).unwrap();
+        assert!(e.data()[[10, 10, 5]]);
+        assert!(e.data().iter().filter(|&&b| b).count() < count);
+        assert!(dilate_mm(&one, -1.0).is_err());
+        let s = surface_voxels(&d, Connectivity::Faces6);
+        assert!(!s.data()[[10, 10, 5]] && s.data()[[14, 10, 5]]);
     }
 
     #[test]

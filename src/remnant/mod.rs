@@ -24,7 +24,6 @@ mod measure;
 mod pve;
 mod report;
 pub mod resection;
-pub mod roles;
 
 pub use measure::{measure, Anatomy, Measurement, RemnantRegion};
 pub use pve::{assess_pve, days_between, PveReport};
@@ -37,9 +36,9 @@ use serde::Serialize;
 use crate::error::{parameter_error, Result};
 use crate::io::ReadOptions;
 
+use crate::roles::{self, RoleSpec};
 use formulas::{BsaFormula, LiverCondition, TelvFormula};
 use resection::RemnantDefinition;
-use roles::RoleSpec;
 
 /// Height and weight of the patient.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -147,12 +146,7 @@ pub fn assess(
     let tumor = match &request.tumor {
         Some(spec) => Some(files.resolve("tumor", spec)?),
         None => match roles::value_named(&names, "liver_tumor") {
-            Some(v)
-                if files
-                    .main
-                    .as_ref()
-                    .is_some_and(|(_, m)| m.present_labels().contains(&v)) =>
-            {
+            Some(v) if files.main_map().is_some_and(|m| m.present_labels().contains(&v)) => {
                 let (m, d) = files.resolve("tumor", &RoleSpec::Labels(vec![roles::LabelRef::Value(v)]))?;
                 Some((m, format!("{d} (TotalSegmentator name)")))
             }

@@ -1,5 +1,6 @@
-//! Which voxels are liver, tumour, Couinaud segments or remnant: roles given by
-//! label value, label name or mask file, with the TotalSegmentator defaults.
+//! Which voxels are liver, tumour, Couinaud segments, remnant, ablation zone or
+//! vessel: roles given by label value, label name or mask file, with the
+//! TotalSegmentator defaults.
 //!
 //! A role is one of
 //! * label values or names in the main label map: `5`, `liver`, `2,3`;
@@ -113,17 +114,25 @@ impl fmt::Display for RoleSpec {
     }
 }
 
-/// Label maps read so far, all on one grid (checked as each is read).
-pub(crate) struct Files {
-    pub options: ReadOptions,
-    pub main: Option<(PathBuf, LabelMap)>,
+/// The label maps of a case, read once each and all on one grid (checked as
+/// each is read), from which roles are resolved into masks.
+pub struct Files {
+    options: ReadOptions,
+    main: Option<(PathBuf, LabelMap)>,
     others: BTreeMap<PathBuf, LabelMap>,
-    pub grid: Option<(String, Grid)>,
+    grid: Option<(String, Grid)>,
+    /// Warnings of every file read.
     pub warnings: Vec<Warning>,
+    /// Every file read, in order.
     pub inputs: Vec<PathBuf>,
 }
 
 impl Files {
+    /// Starts a case, reading the main label map (the one label values and
+    /// names refer to) when there is one.
+    ///
+    /// # Errors
+    /// Read errors of the main map.
     pub fn new(main: Option<&Path>, options: ReadOptions) -> Result<Files> {
         let mut files = Files {
             options,
@@ -169,11 +178,22 @@ impl Files {
             .ok_or_else(|| parameter_error("file", path.display(), "a readable label map"))
     }
 
+    /// Label names of the main map.
     pub fn main_names(&self) -> Option<&LabelNames> {
         self.main.as_ref().map(|(_, m)| m.names())
     }
 
+    /// The main label map.
+    pub fn main_map(&self) -> Option<&LabelMap> {
+        self.main.as_ref().map(|(_, m)| m)
+    }
+
     /// The voxels of a role, with a description for the report.
+    ///
+    /// # Errors
+    /// Read errors of a new file; `GridMismatch` when it is not on the case's
+    /// grid; `Parameter` for a label absent from the file (listing those
+    /// present) or labels given without a main map.
     pub fn resolve(&mut self, role: &str, spec: &RoleSpec) -> Result<(Mask, String)> {
         match spec {
             RoleSpec::Labels(refs) => {
@@ -205,6 +225,9 @@ impl Files {
     /// Couinaud segment numbers (0: none) from a file or the main map. A label
     /// named `liver_segment_N` is segment N; without names, values 1–8 are
     /// the segments.
+    ///
+    /// # Errors
+    /// Read and grid errors of the segments file.
     pub fn segments(&mut self, source: Option<&Path>) -> Result<Option<(Array3<u8>, String)>> {
         let (map, path) = match source {
             Some(p) => (self.file(p)?.clone(), p.to_path_buf()),

@@ -1,0 +1,307 @@
+//! `liverkit target` and `liverkit margin`: the ablation zone to plan, and the
+//! margin an ablation achieved.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use liverkit::io::nifti::{write_mask, write_volume, NiftiFile};
+use liverkit::io::ReadOptions;
+use liverkit::margin::target::{plan_targets, TargetZone, VesselInput};
+use liverkit::margin::{assess_margin_files, MarginOptions, MarginReport, DEFAULT_MARGIN_MM};
+use liverkit::roles::{Files, LabelRef, RoleSpec};
+use liverkit::{Error, Warning};
+
+use super::output::{self, Align};
+use super::Failure;
+
+/// `liverkit target` arguments.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Label map holding the tumours, the liver and the vessels.
+    #[arg(value_name = "LABELMAP")]
+    label_map: PathBuf,
+    /// Tumours: label values or names (`2,3`, `liver_tumor`), a mask file, or FILE:labels.
+    #[arg(long, alias = "tumour", value_name = "SPEC")]
+    tumor: String,
+    /// Liver: label values or names, a mask file, or FILE:labels.
+    #[arg(long, value_name = "SPEC")]
+    liver: String,
+    /// Vessel labels (values or names of the label map), comma-separated.
+    #[arg(long, value_name = "V,...", value_delimiter = ',')]
+    vessels: Vec<String>,
+    /// The margin around each tumour, mm.
+    #[arg(long, value_name = "MM", default_value_t = DEFAULT_MARGIN_MM)]
+    margin_mm: f64,
+    /// Write the target zones (union) as a NIfTI mask on the input grid.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `liverkit margin` arguments.
+#[derive(Debug, Args)]
+pub struct MarginArgs {
+    /// Tumour mask: FILE (non-zero voxels) or FILE:LABEL.
+    #[arg(long, alias = "tumour", value_name = "FILE[:LABEL]")]
+    tumor: String,
+    /// Ablation-zone mask: FILE or FILE:LABEL.
+    #[arg(long, value_name = "FILE[:LABEL]")]
+    zone: String,
+    /// Liver mask (adds the capsule-excluded margins): FILE or FILE:LABEL.
+    #[arg(long, value_name = "FILE[:LABEL]")]
+    liver: Option<String>,
+    /// Judge the verdict without the capsule-adjacent surface (needs --liver).
+    #[arg(long)]
+    exclude_capsule: bool,
+    /// The margin required everywhere, mm.
+    #[arg(long, value_name = "MM", default_value_t = DEFAULT_MARGIN_MM)]
+    margin_mm: f64,
+    /// Write the signed margin on the tumour surface as NIfTI (mm, NaN elsewhere).
+    #[arg(long, value_name = "FILE")]
+    margin_map: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `liverkit target --json` prints.
+#[derive(Debug, Serialize)]
+struct TargetReport {
+    input: Vec<PathBuf>,
+    margin_mm: f64,
+    functional_liver_ml: f64,
+    tumors: Vec<TargetZone>,
+    target_file: Option<PathBuf>,
+    warnings: Vec<Warning>,
+}
+
+fn file_spec(role: &str, text: &str) -> Result<RoleSpec, Error> {
+    let spec = RoleSpec::parse(role, text)?;
+    match spec {
+        RoleSpec::File { .. } => Ok(spec),
+        RoleSpec::Labels(_) => Err(Error::Read {
+            path: text.split(':').next().unwrap_or(text).into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("--{role}: no such file (give FILE or FILE:LABEL)"),
+            ),
+        }),
+    }
+}
+
+pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
+    let tumor = file_spec("tumor", &a.tumor)?;
+    let zone = file_spec("zone", &a.zone)?;
+    let liver = a.liver.as_deref().map(|l| file_spec("liver", l)).transpose()?;
+    let options = MarginOptions {
+        margin_mm: a.margin_mm,
+        exclude_capsule: a.exclude_capsule,
+        margin_map: a.margin_map.is_some(),
+    };
+    let (report, map) = assess_margin_files(&tumor, &zone, liver.as_ref(), &options, read)?;
+    if let (Some(path), Some(map)) = (&a.margin_map, &map) {
+        let template = match &tumor {
+            RoleSpec::File { path: src, .. } => Some(NiftiFile::open(src)?.template().without_extensions()),
+            RoleSpec::Labels(_) => None,
+        };
+        write_volume(path, map, template.as_ref())?;
+    }
+    let text = if a.json {
+        output::json(&report)?
+    } else {
+        output::warn(&report.warnings);
+        margin_text(&report)
+    };
+    output::print(&text)?;
+    Ok(if report.sufficient {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn margin_text(r: &MarginReport) -> String {
+    let mut o = String::new();
+    let inputs: Vec<String> = r.input.iter().map(|p| p.display().to_string()).collect();
+    o.push_str(&format!("input        {}\n", inputs.join(" ")));
+    o.push_str(&format!(
+        "required     {} mm everywhere{}\n\n",
+        r.margin_mm,
+        if r.exclude_capsule {
+            " (capsule-adjacent surface excluded)"
+        } else {
+            ""
+        }
+    ));
+    let rows: Vec<Vec<String>> = r
+        .tumors
+        .iter()
+        .map(|t| {
+            let m = &t.margins;
+            vec![
+                t.tumor.to_string(),
+                format!("{:.2}", t.tumor_ml),
+                format!("{:.1}", m.min_margin_mm),
+                format!("{:.1}", m.p5_margin_mm),
+                format!("{:.1}", m.median_margin_mm),
+                format!(
+                    "{:.0}/{:.0}/{:.0}",
+                    m.coverage_ge0_pct, m.coverage_ge5_pct, m.coverage_ge10_pct
+                ),
+                format!("{:.3}", t.residual_tumor_ml),
+                format!("{:.2}/{:.2}", t.under5_ml, t.under10_ml),
+                if m.sufficient { "yes".into() } else { "NO".into() },
+            ]
+        })
+        .collect();
+    o.push_str(&output::table(
+        &[
+            ("tumor", Align::Right),
+            ("tumor_ml", Align::Right),
+            ("min_mm", Align::Right),
+            ("p5_mm", Align::Right),
+            ("median_mm", Align::Right),
+            ("cover>=0/5/10_%", Align::Right),
+            ("residual_ml", Align::Right),
+            ("under5/10_ml", Align::Right),
+            ("sufficient", Align::Left),
+        ],
+        &rows,
+    ));
+    for t in &r.tumors {
+        if let Some(c) = &t.capsule_excluded {
+            match &c.margins {
+                Some(m) => o.push_str(&format!(
+                    "tumour {}: capsule-adjacent surface {:.0} % excluded: minimum {:.1} mm, coverage >=10 mm {:.0} %\n",
+                    t.tumor, c.excluded_surface_pct, m.min_margin_mm, m.coverage_ge10_pct
+                )),
+                None => o.push_str(&format!("tumour {}: the whole surface is capsule-adjacent\n", t.tumor)),
+            }
+        }
+        for s in &t.shortfalls {
+            o.push_str(&format!(
+                "tumour {}: short of {} mm at ({:.1}, {:.1}, {:.1}) mm, {:.0} mm2, minimum {:.1} mm\n",
+                t.tumor,
+                r.margin_mm,
+                s.centroid_mm[0],
+                s.centroid_mm[1],
+                s.centroid_mm[2],
+                s.area_mm2,
+                s.min_margin_mm
+            ));
+        }
+    }
+    o.push_str(&format!("\nverdict      {}\n", r.verdict));
+    o
+}
+
+pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
+    let mut files = Files::new(Some(&a.label_map), *read)?;
+    let (tumor, _) = files.resolve("tumor", &RoleSpec::parse("tumor", &a.tumor)?)?;
+    let (liver, _) = files.resolve("liver", &RoleSpec::parse("liver", &a.liver)?)?;
+    let names = files.main_names().cloned().unwrap_or_default();
+    let mut vessels = Vec::new();
+    for v in &a.vessels {
+        let r = match v.trim().parse::<i64>() {
+            Ok(x) => LabelRef::Value(x),
+            Err(_) => LabelRef::Name(v.trim().to_string()),
+        };
+        let (mask, _) = files.resolve("vessels", &RoleSpec::Labels(vec![r.clone()]))?;
+        let label = match r {
+            LabelRef::Value(x) => x,
+            LabelRef::Name(n) => names.iter().find(|(_, s)| **s == n).map(|(k, _)| *k).unwrap_or(0),
+        };
+        vessels.push(VesselInput {
+            label,
+            name: names.get(&label).cloned(),
+            mask,
+        });
+    }
+    let plan = plan_targets(&tumor, &liver, &vessels, a.margin_mm)?;
+    if let Some(path) = &a.out {
+        let template = NiftiFile::open(&a.label_map)?.template().without_extensions();
+        write_mask(path, &plan.target, Some(&template))?;
+    }
+    let mut warnings = files.warnings.clone();
+    warnings.extend(plan.warnings.iter().cloned());
+    let report = TargetReport {
+        input: files.inputs.clone(),
+        margin_mm: a.margin_mm,
+        functional_liver_ml: plan.functional_liver_ml,
+        tumors: plan.zones,
+        target_file: a.out.clone(),
+        warnings,
+    };
+    let text = if a.json {
+        output::json(&report)?
+    } else {
+        output::warn(&report.warnings);
+        target_text(&report)
+    };
+    output::print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn target_text(r: &TargetReport) -> String {
+    let mut o = String::new();
+    let inputs: Vec<String> = r.input.iter().map(|p| p.display().to_string()).collect();
+    o.push_str(&format!("input        {}\n", inputs.join(" ")));
+    o.push_str(&format!(
+        "target       each tumour + {} mm, inside the liver; functional liver {:.1} mL\n\n",
+        r.margin_mm, r.functional_liver_ml
+    ));
+    let rows: Vec<Vec<String>> = r
+        .tumors
+        .iter()
+        .map(|t| {
+            vec![
+                t.tumor.to_string(),
+                format!("{:.2}", t.tumor_ml),
+                format!("{:.2}", t.target_ml),
+                format!("{:.2}", t.healthy_liver_in_target_ml),
+                format!("{:.2}", t.healthy_liver_in_target_pct),
+                format!("{:.2}", t.outside_liver_ml),
+                format!("{:.0}", t.subcapsular_surface_pct),
+            ]
+        })
+        .collect();
+    o.push_str(&output::table(
+        &[
+            ("tumor", Align::Right),
+            ("tumor_ml", Align::Right),
+            ("target_ml", Align::Right),
+            ("healthy_ml", Align::Right),
+            ("healthy_pct", Align::Right),
+            ("outside_liver_ml", Align::Right),
+            ("subcapsular_%", Align::Right),
+        ],
+        &rows,
+    ));
+    for t in &r.tumors {
+        for v in &t.vessels {
+            o.push_str(&format!(
+                "tumour {}: vessel {}{} {:.1} mm away{}, diameter {:.1} mm{}\n",
+                t.tumor,
+                v.label,
+                v.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
+                v.min_distance_mm,
+                if v.in_target { ", inside the target" } else { "" },
+                v.diameter_mm,
+                if v.heat_sink_risk {
+                    ": HEAT-SINK RISK (>= 3 mm)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    if let Some(p) = &r.target_file {
+        o.push_str(&format!("\ntarget mask  {}\n", p.display()));
+    }
+    o
+}

@@ -1,0 +1,712 @@
+//! The ablation margin: how far the ablation zone reaches beyond each tumour.
+//!
+//! The margin at a point of a tumour's surface is the signed distance from
+//! that point to the surface of the ablation zone: positive when the point
+//! lies inside the zone, negative when tumour lies outside it. The minimal
+//! ablative margin (MAM) is its minimum over the tumour surface. Clinical
+//! thresholds (CLINICAL.md §5): a margin ≤ 5 mm carries a hazard ratio of
+//! 14.6 (RFA) / 11.6 (MWA) for local progression, none above 10 mm
+//! [Shady2018]; 2-year local-progression-free survival is 26 % at 0 mm and
+//! 80 % at 11–15 mm [Wang2013]; > 5 mm is the minimum and ≥ 10 mm optimal
+//! [Meta2023]. The target is 10 mm (`margin_mm`).
+//!
+//! Surfaces are sampled as the `surface` module describes: one point per
+//! boundary face (midway between inside and outside voxel centres), moved
+//! along the face to where the Gaussian-smoothed mask crosses one half, with
+//! an area weight. The distance from a tumour point to the zone is the
+//! distance to the nearest zone surface point, projected on that point's
+//! normal (the tangent plane), its sign from whether the tumour point lies
+//! inside the smoothed zone. Statistics over the surface are area-weighted.
+//!
+//! Each tumour (a 26-connected component of the tumour mask) is assessed on
+//! its own, in a box around it that grows until it holds the zone surface
+//! nearest to every tumour point.
+
+mod kdtree;
+pub(crate) mod surface;
+pub mod target;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use ndarray::{Array3, ShapeBuilder};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::distance::{ensure_orthogonal, squared_edt_in_box};
+use crate::error::{parameter_error, Result, Warning};
+use crate::grid::Grid;
+use crate::io::ReadOptions;
+use crate::morphology::{connected_components, fortran_values, Connectivity};
+use crate::roi::VoxelBox;
+use crate::roles::{Files, RoleSpec};
+use crate::volume::{Mask, Volume};
+
+use kdtree::KdTree;
+use surface::{Fields, Patch, SurfacePoint};
+
+/// Clinical margin thresholds reported as coverage, mm [Shady2018], [Meta2023].
+pub const COVERAGE_THRESHOLDS_MM: [f64; 3] = [0.0, 5.0, 10.0];
+
+/// The default required margin, mm (CLINICAL.md §5).
+pub const DEFAULT_MARGIN_MM: f64 = 10.0;
+
+/// How to assess margins.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarginOptions {
+    /// The margin required everywhere, mm (default 10).
+    pub margin_mm: f64,
+    /// Judge the verdict on the surface away from the liver capsule (needs a
+    /// liver mask).
+    pub exclude_capsule: bool,
+    /// Build the signed margin map on the tumour surface.
+    pub margin_map: bool,
+}
+
+impl Default for MarginOptions {
+    fn default() -> Self {
+        MarginOptions {
+            margin_mm: DEFAULT_MARGIN_MM,
+            exclude_capsule: false,
+            margin_map: false,
+        }
+    }
+}
+
+/// A connected part of a tumour surface whose margin is below the required one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shortfall {
+    /// Area-weighted centre of the region, world RAS+ mm.
+    pub centroid_mm: [f64; 3],
+    /// Surface area of the region, mm².
+    pub area_mm2: f64,
+    /// Smallest margin in the region, mm.
+    pub min_margin_mm: f64,
+}
+
+/// Margin statistics over (part of) a tumour surface.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurfaceMargins {
+    /// Minimal ablative margin, mm (negative: tumour outside the zone).
+    pub min_margin_mm: f64,
+    /// Area-weighted 5th percentile, mm.
+    pub p5_margin_mm: f64,
+    /// Area-weighted median, mm.
+    pub median_margin_mm: f64,
+    /// Largest margin, mm.
+    pub max_margin_mm: f64,
+    /// Surface with margin ≥ 0 mm, % of area.
+    pub coverage_ge0_pct: f64,
+    /// Surface with margin ≥ 5 mm, % of area.
+    pub coverage_ge5_pct: f64,
+    /// Surface with margin ≥ 10 mm, % of area.
+    pub coverage_ge10_pct: f64,
+    /// Surface area assessed, mm².
+    pub surface_area_mm2: f64,
+    /// Whether the margin reaches the required one everywhere.
+    pub sufficient: bool,
+}
+
+/// The capsule-excluded variant of a tumour's margins.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapsuleExcluded {
+    /// Surface within the required margin of the liver's outside, % of area.
+    pub excluded_surface_pct: f64,
+    /// Statistics over the rest (`None` when all of it is capsule-adjacent).
+    pub margins: Option<SurfaceMargins>,
+}
+
+/// The margin assessment of one tumour.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TumorMargin {
+    /// Tumour number (1-based, in the order of each tumour's first voxel).
+    pub tumor: usize,
+    /// Tumour volume, mL.
+    pub tumor_ml: f64,
+    /// Centre of mass, world RAS+ mm.
+    pub centroid_mm: [f64; 3],
+    /// Margins over the whole tumour surface.
+    #[serde(flatten)]
+    pub margins: SurfaceMargins,
+    /// Tumour outside the ablation zone, mL.
+    pub residual_tumor_ml: f64,
+    /// Tumour whose voxel centres are less than 5 mm inside the zone (or outside it), mL.
+    pub under5_ml: f64,
+    /// The same for 10 mm, mL.
+    pub under10_ml: f64,
+    /// Surface regions whose margin is below the required one.
+    pub shortfalls: Vec<Shortfall>,
+    /// Margins with the capsule-adjacent surface excluded (liver given).
+    pub capsule_excluded: Option<CapsuleExcluded>,
+    /// Whether the tumour reaches the edge of the scan (margins there unknown).
+    pub touches_edge: bool,
+}
+
+/// Margins of every tumour, the map and what the user must know.
+#[derive(Debug, Clone)]
+pub struct MarginAssessment {
+    /// One entry per tumour.
+    pub tumors: Vec<TumorMargin>,
+    /// Signed margin (mm) on the tumour surface voxels, NaN elsewhere (when asked).
+    pub margin_map: Option<Volume<f32>>,
+    /// Warnings.
+    pub warnings: Vec<Warning>,
+}
+
+/// One tumour's surface with its margins.
+struct Assessed {
+    points: Vec<SurfacePoint>,
+    margins: Vec<f64>,
+}
+
+/// Assesses the margin of every tumour against the ablation zone.
+///
+/// # Errors
+/// `GridMismatch` when the masks are not on one grid; `Parameter` for an
+/// empty tumour or zone, a bad `margin_mm`, or capsule exclusion without a
+/// liver; `Unsupported` on a sheared grid.
+pub fn assess_margins(
+    tumor: &Mask,
+    zone: &Mask,
+    liver: Option<&Mask>,
+    options: &MarginOptions,
+) -> Result<MarginAssessment> {
+    let grid = tumor.grid();
+    grid.ensure_same(zone.grid(), "tumour", "ablation zone")?;
+    if let Some(l) = liver {
+        grid.ensure_same(l.grid(), "tumour", "liver")?;
+    }
+    ensure_orthogonal(grid)?;
+    let m = options.margin_mm;
+    if !(m.is_finite() && m > 0.0) {
+        return Err(parameter_error("margin_mm", m, "a required margin > 0 mm"));
+    }
+    if options.exclude_capsule && liver.is_none() {
+        return Err(parameter_error(
+            "exclude_capsule",
+            "true",
+            "a liver mask (--liver) to find the capsule",
+        ));
+    }
+    let dims = grid.dims();
+    let zone_vals = fortran_values(zone.data());
+    if !zone_vals.contains(&true) {
+        return Err(parameter_error("zone", "0 voxels", "a non-empty ablation zone"));
+    }
+    let comps = connected_components(tumor, Connectivity::Full26);
+    if comps.count() == 0 {
+        return Err(parameter_error("tumor", "0 voxels", "a non-empty tumour mask"));
+    }
+    let labels = fortran_values(&comps.labels);
+    let tumor_all = fortran_values(tumor.data());
+    let exterior: Option<Vec<bool>> = liver.map(|l| {
+        let lv = fortran_values(l.data());
+        lv.iter()
+            .zip(tumor_all.iter())
+            .map(|(&a, &b)| !(a || b))
+            .collect()
+    });
+    let boxes = component_boxes(&labels, dims, comps.count());
+    let vv_ml = grid.voxel_volume_mm3() / 1000.0;
+
+    let results: Vec<(TumorMargin, Assessed)> = boxes
+        .par_iter()
+        .enumerate()
+        .map(|(c, bbox)| {
+            let id = c as u32 + 1;
+            assess_one(
+                grid,
+                &labels,
+                id,
+                *bbox,
+                &zone_vals,
+                exterior.as_deref(),
+                options,
+                vv_ml,
+            )
+        })
+        .collect::<Result<_>>()?;
+
+    let mut warnings = Vec::new();
+    for (t, _) in &results {
+        if t.touches_edge {
+            warnings.push(Warning::new(
+                None,
+                format!("tumor {}", t.tumor),
+                "reaches the edge of the scan: its margin there is unknown",
+            ));
+        }
+    }
+    let margin_map = options.margin_map.then(|| {
+        let mut map = vec![f32::NAN; labels.len()];
+        for (_, a) in &results {
+            for (p, &v) in a.points.iter().zip(&a.margins) {
+                let n = p.voxel[0] + dims[0] * (p.voxel[1] + dims[1] * p.voxel[2]);
+                let cur = map[n];
+                if cur.is_nan() || (v as f32) < cur {
+                    map[n] = v as f32;
+                }
+            }
+        }
+        let a =
+            Array3::from_shape_vec(dims.f(), map).unwrap_or_else(|_| Array3::from_elem(dims.f(), f32::NAN));
+        Volume::new(grid.clone(), a).unwrap_or_else(|_| Volume::filled(grid.clone(), f32::NAN))
+    });
+    Ok(MarginAssessment {
+        tumors: results.into_iter().map(|(t, _)| t).collect(),
+        margin_map,
+        warnings,
+    })
+}
+
+/// Bounding boxes of components 1..=n.
+fn component_boxes(labels: &[u32], dims: [usize; 3], n: usize) -> Vec<VoxelBox> {
+    let mut lo = vec![[usize::MAX; 3]; n];
+    let mut hi = vec![[0usize; 3]; n];
+    for (idx, &c) in labels.iter().enumerate() {
+        if c == 0 {
+            continue;
+        }
+        let c = c as usize - 1;
+        let p = [
+            idx % dims[0],
+            (idx / dims[0]) % dims[1],
+            idx / (dims[0] * dims[1]),
+        ];
+        for a in 0..3 {
+            lo[c][a] = lo[c][a].min(p[a]);
+            hi[c][a] = hi[c][a].max(p[a]);
+        }
+    }
+    (0..n)
+        .map(|c| VoxelBox {
+            start: lo[c],
+            dims: [0, 1, 2].map(|a| hi[c][a] - lo[c][a] + 1),
+        })
+        .collect()
+}
+
+/// A surface patch around `bbox` grown by `grow` voxels, padded for smoothing.
+pub(crate) fn patch_around(
+    dims: [usize; 3],
+    bbox: VoxelBox,
+    grow: [usize; 3],
+    pad: [usize; 3],
+    inside: impl Fn(usize) -> bool,
+) -> (Patch, [usize; 3], [usize; 3]) {
+    let origin = [0, 1, 2].map(|a| bbox.start[a] as isize - (grow[a] + pad[a]) as isize);
+    let pdims = [0, 1, 2].map(|a| bbox.dims[a] + 2 * (grow[a] + pad[a]));
+    let patch = Patch::cut_with(dims, origin, pdims, inside);
+    let lo = pad;
+    let hi = [0, 1, 2].map(|a| pad[a] + bbox.dims[a] + 2 * grow[a]);
+    (patch, lo, hi)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn assess_one(
+    grid: &Grid,
+    labels: &[u32],
+    id: u32,
+    bbox: VoxelBox,
+    zone: &[bool],
+    exterior: Option<&[bool]>,
+    options: &MarginOptions,
+    vv_ml: f64,
+) -> Result<(TumorMargin, Assessed)> {
+    let dims = grid.dims();
+    let spacing = grid.spacing_mm();
+    let pad = surface::padding(spacing);
+    let in_comp = |n: usize| labels[n] == id;
+
+    // The tumour's own surface.
+    let (tpatch, tlo, thi) = patch_around(dims, bbox, [1; 3], pad, in_comp);
+    let tfields = Fields::new(&tpatch, spacing);
+    let points = surface::surface_points(&tpatch, &tfields, grid, tlo, thi);
+
+    // Tumour voxels (for volumes and the centroid).
+    let mut voxels: Vec<[usize; 3]> = Vec::new();
+    for k in bbox.start[2]..bbox.start[2] + bbox.dims[2] {
+        for j in bbox.start[1]..bbox.start[1] + bbox.dims[1] {
+            for i in bbox.start[0]..bbox.start[0] + bbox.dims[0] {
+                if in_comp(i + dims[0] * (j + dims[1] * k)) {
+                    voxels.push([i, j, k]);
+                }
+            }
+        }
+    }
+    let n = voxels.len() as f64;
+    let mean = [0, 1, 2].map(|a| voxels.iter().map(|v| v[a] as f64).sum::<f64>() / n);
+    let centroid_mm = grid.voxel_to_world(mean);
+
+    // Zone surface in a box that grows until it holds every nearest point.
+    let mut reach_mm = (2.0 * options.margin_mm).max(options.margin_mm + 10.0);
+    let (margins, voxel_margins) = loop {
+        let grow = [0, 1, 2].map(|a| (reach_mm / spacing[a]).ceil() as usize);
+        let roi = bbox.grown_by(grow, dims);
+        let whole = roi.start == [0; 3] && roi.dims == dims;
+        let (zpatch, zlo, zhi) = patch_around(dims, roi, [0; 3], pad, |n| zone[n]);
+        let zfields = Fields::new(&zpatch, spacing);
+        let zpoints = surface::surface_points(&zpatch, &zfields, grid, zlo, zhi);
+        let tree = KdTree::new(zpoints.iter().map(|p| p.position).collect());
+        let field = zfields.for_axis(0);
+        let measure = |pos: [f64; 3], inside_binary: Option<bool>| -> Option<(f64, f64)> {
+            let (qi, d2) = tree.nearest(pos)?;
+            let q = &zpoints[qi];
+            let d = d2.sqrt();
+            let diff = [
+                pos[0] - q.position[0],
+                pos[1] - q.position[1],
+                pos[2] - q.position[2],
+            ];
+            let proj = -(diff[0] * q.normal[0] + diff[1] * q.normal[1] + diff[2] * q.normal[2]);
+            let idx = grid.world_to_voxel(pos);
+            let local = [0, 1, 2].map(|a| idx[a] - zpatch.origin[a] as f64);
+            let inside = inside_binary.unwrap_or_else(|| surface::sample(field, zpatch.dims, local) >= 0.5);
+            let mag = if d > 0.0 && proj.abs() >= 0.866 * d && (proj >= 0.0) == inside {
+                proj.abs()
+            } else {
+                d
+            };
+            // Room inside the box along its inner faces (grid faces do not
+            // count): a surface point left out (its inside voxel beyond the
+            // box) lies at or beyond the box's outermost voxel centres.
+            let mut room = f64::INFINITY;
+            for a in 0..3 {
+                if roi.start[a] > 0 {
+                    room = room.min((idx[a] - roi.start[a] as f64) * spacing[a]);
+                }
+                if roi.start[a] + roi.dims[a] < dims[a] {
+                    room = room.min((roi.start[a] as f64 + roi.dims[a] as f64 - 1.0 - idx[a]) * spacing[a]);
+                }
+            }
+            Some((if inside { mag } else { -mag }, room - d))
+        };
+        let mut enough = !tree.is_empty();
+        let mut margins = Vec::with_capacity(points.len());
+        for p in &points {
+            match measure(p.position, None) {
+                Some((mg, spare)) => {
+                    enough &= spare >= 0.0;
+                    margins.push(mg);
+                }
+                None => enough = false,
+            }
+        }
+        let mut vm = Vec::with_capacity(voxels.len());
+        if enough || whole {
+            for v in &voxels {
+                let inside = zone[v[0] + dims[0] * (v[1] + dims[1] * v[2])];
+                let pos = grid.voxel_to_world(v.map(|x| x as f64));
+                vm.push(
+                    measure(pos, Some(inside))
+                        .map(|(mg, _)| mg)
+                        .unwrap_or(f64::NEG_INFINITY),
+                );
+            }
+        }
+        if enough || whole {
+            break (margins, vm);
+        }
+        reach_mm *= 2.0;
+    };
+
+    // Capsule: surface points within the required margin of the liver's outside.
+    let capsule = exterior.map(|ext| {
+        let grow = [0, 1, 2].map(|a| (options.margin_mm / spacing[a]).ceil() as usize + 2);
+        let roi = bbox.grown_by(grow, dims);
+        near_outside(&points, &roi.extract(ext, dims), roi, spacing, options.margin_mm)
+    });
+
+    let margins_all = surface_margins(&points, &margins, None, options.margin_mm);
+    let capsule_excluded = capsule.as_ref().map(|cap| {
+        let total: f64 = points.iter().map(|p| p.area_mm2).sum();
+        let excluded: f64 = points
+            .iter()
+            .zip(cap)
+            .filter(|(_, &c)| c)
+            .map(|(p, _)| p.area_mm2)
+            .sum();
+        CapsuleExcluded {
+            excluded_surface_pct: 100.0 * excluded / total.max(f64::MIN_POSITIVE),
+            margins: surface_margins(&points, &margins, Some(cap), options.margin_mm),
+        }
+    });
+    let use_capsule = options.exclude_capsule && capsule.is_some();
+    let shortfalls = shortfall_regions(
+        &points,
+        &margins,
+        if use_capsule { capsule.as_deref() } else { None },
+        options.margin_mm,
+    );
+    let residual = voxels
+        .iter()
+        .filter(|v| !zone[v[0] + dims[0] * (v[1] + dims[1] * v[2])])
+        .count();
+    let under = |t: f64| voxel_margins.iter().filter(|&&m| m < t).count() as f64 * vv_ml;
+    let touches_edge = bbox.touches(dims).iter().any(|&t| t);
+    let Some(margins_summary) = margins_all else {
+        return Err(parameter_error(
+            "tumor",
+            format!("tumour {id}"),
+            "a tumour with a surface",
+        ));
+    };
+    let tm = TumorMargin {
+        tumor: id as usize,
+        tumor_ml: n * vv_ml,
+        centroid_mm,
+        margins: margins_summary,
+        residual_tumor_ml: residual as f64 * vv_ml,
+        under5_ml: under(5.0),
+        under10_ml: under(10.0),
+        shortfalls,
+        capsule_excluded,
+        touches_edge,
+    };
+    Ok((tm, Assessed { points, margins }))
+}
+
+/// Which surface points lie within `margin_mm` of the `outside` voxels
+/// (given in the box `roi`, which must hold every point's inside voxel).
+/// Distances run between voxel centres; both boundaries lie half a voxel
+/// from their centres, so the test is `d < margin + finest spacing`.
+pub(crate) fn near_outside(
+    points: &[SurfacePoint],
+    outside: &[bool],
+    roi: VoxelBox,
+    spacing: [f64; 3],
+    margin_mm: f64,
+) -> Vec<bool> {
+    let d2 = squared_edt_in_box(outside, roi.dims, spacing);
+    let finest = spacing.iter().cloned().fold(f64::INFINITY, f64::min);
+    let reach = margin_mm + finest;
+    let r2 = (reach * reach) as f32;
+    points
+        .iter()
+        .map(|p| {
+            let local = [0, 1, 2].map(|a| p.voxel[a] - roi.start[a]);
+            d2[roi.index(local)] < r2
+        })
+        .collect()
+}
+
+/// Area-weighted statistics; `skip[i]` leaves point `i` out.
+fn surface_margins(
+    points: &[SurfacePoint],
+    margins: &[f64],
+    skip: Option<&Vec<bool>>,
+    required: f64,
+) -> Option<SurfaceMargins> {
+    let mut items: Vec<(f64, f64)> = points
+        .iter()
+        .zip(margins)
+        .enumerate()
+        .filter(|(i, _)| skip.is_none_or(|s| !s[*i]))
+        .map(|(_, (p, &m))| (m, p.area_mm2))
+        .collect();
+    if items.is_empty() {
+        return None;
+    }
+    items.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = items.iter().map(|x| x.1).sum();
+    let quantile = |q: f64| {
+        let target = q * total;
+        let mut acc = 0.0;
+        for (m, w) in &items {
+            acc += w;
+            if acc >= target {
+                return *m;
+            }
+        }
+        items[items.len() - 1].0
+    };
+    let coverage = |t: f64| 100.0 * items.iter().filter(|x| x.0 >= t).map(|x| x.1).sum::<f64>() / total;
+    let min = items[0].0;
+    Some(SurfaceMargins {
+        min_margin_mm: min,
+        p5_margin_mm: quantile(0.05),
+        median_margin_mm: quantile(0.5),
+        max_margin_mm: items[items.len() - 1].0,
+        coverage_ge0_pct: coverage(COVERAGE_THRESHOLDS_MM[0]),
+        coverage_ge5_pct: coverage(COVERAGE_THRESHOLDS_MM[1]),
+        coverage_ge10_pct: coverage(COVERAGE_THRESHOLDS_MM[2]),
+        surface_area_mm2: total,
+        sufficient: min >= required,
+    })
+}
+
+/// Connected regions (26-adjacent inside voxels) of surface points whose
+/// margin is below `required`, largest shortfall first.
+fn shortfall_regions(
+    points: &[SurfacePoint],
+    margins: &[f64],
+    skip: Option<&[bool]>,
+    required: f64,
+) -> Vec<Shortfall> {
+    let mut by_voxel: HashMap<[usize; 3], Vec<usize>> = HashMap::new();
+    for (i, (p, &m)) in points.iter().zip(margins).enumerate() {
+        if m < required && skip.is_none_or(|s| !s[i]) {
+            by_voxel.entry(p.voxel).or_default().push(i);
+        }
+    }
+    let mut keys: Vec<[usize; 3]> = by_voxel.keys().copied().collect();
+    keys.sort();
+    let mut seen: HashMap<[usize; 3], bool> = HashMap::new();
+    let mut out = Vec::new();
+    for start in keys {
+        if seen.contains_key(&start) {
+            continue;
+        }
+        seen.insert(start, true);
+        let mut stack = vec![start];
+        let (mut area, mut wsum, mut min) = (0.0, [0.0; 3], f64::INFINITY);
+        while let Some(v) = stack.pop() {
+            for &i in &by_voxel[&v] {
+                let w = points[i].area_mm2;
+                area += w;
+                for (sum, x) in wsum.iter_mut().zip(points[i].position) {
+                    *sum += w * x;
+                }
+                min = min.min(margins[i]);
+            }
+            for d in Connectivity::Full26.offsets() {
+                let q = [0, 1, 2].map(|a| v[a] as isize + d[a]);
+                if q.iter().any(|&x| x < 0) {
+                    continue;
+                }
+                let q = q.map(|x| x as usize);
+                if by_voxel.contains_key(&q) && !seen.contains_key(&q) {
+                    seen.insert(q, true);
+                    stack.push(q);
+                }
+            }
+        }
+        let w = area.max(f64::MIN_POSITIVE);
+        out.push(Shortfall {
+            centroid_mm: wsum.map(|s| s / w),
+            area_mm2: area,
+            min_margin_mm: min,
+        });
+    }
+    out.sort_by(|a, b| a.min_margin_mm.total_cmp(&b.min_margin_mm));
+    out
+}
+
+/// What `liverkit margin --json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarginReport {
+    /// Files read.
+    pub input: Vec<PathBuf>,
+    /// The margin required everywhere, mm.
+    pub margin_mm: f64,
+    /// Whether the verdict ignores the capsule-adjacent surface.
+    pub exclude_capsule: bool,
+    /// How surfaces are sampled.
+    pub surface_sampling: &'static str,
+    /// One entry per tumour.
+    pub tumors: Vec<TumorMargin>,
+    /// Whether every tumour has the required margin everywhere.
+    pub sufficient: bool,
+    /// The verdict in words.
+    pub verdict: String,
+    /// What the user must know.
+    pub warnings: Vec<Warning>,
+}
+
+/// The surface sampling, stated in every report.
+pub const SURFACE_SAMPLING: &str = "one point per boundary face (midway between inside and outside voxel centres), \
+    moved along the face to the 0.5 level of the Gaussian-smoothed mask (sigma 1.5 voxels in-plane, 1 slice along a \
+    coarse slice axis), area-weighted by face area x |normal component|";
+
+/// Reads the masks and assesses the margins (see [`assess_margins`]).
+///
+/// # Errors
+/// Read errors; `GridMismatch`; `Parameter` for a missing label (listing
+/// the labels present), an empty tumour or zone, or capsule exclusion
+/// without a liver.
+pub fn assess_margin_files(
+    tumor: &RoleSpec,
+    zone: &RoleSpec,
+    liver: Option<&RoleSpec>,
+    options: &MarginOptions,
+    read: &ReadOptions,
+) -> Result<(MarginReport, Option<Volume<f32>>)> {
+    if options.exclude_capsule && liver.is_none() {
+        return Err(parameter_error(
+            "exclude_capsule",
+            "true",
+            "a liver mask (--liver) to find the capsule",
+        ));
+    }
+    let mut files = Files::new(None, *read)?;
+    let (t, _) = files.resolve("tumor", tumor)?;
+    let (z, _) = files.resolve("zone", zone)?;
+    let l = match liver {
+        Some(spec) => Some(files.resolve("liver", spec)?.0),
+        None => None,
+    };
+    let a = assess_margins(&t, &z, l.as_ref(), options)?;
+    let mut warnings = files.warnings.clone();
+    warnings.extend(a.warnings);
+    let judged = |t: &TumorMargin| {
+        if options.exclude_capsule {
+            t.capsule_excluded
+                .as_ref()
+                .and_then(|c| c.margins.as_ref())
+                .is_none_or(|m| m.sufficient)
+        } else {
+            t.margins.sufficient
+        }
+    };
+    let sufficient = a.tumors.iter().all(judged);
+    let worst = a
+        .tumors
+        .iter()
+        .min_by(|x, y| x.margins.min_margin_mm.total_cmp(&y.margins.min_margin_mm))
+        .map(|t| t.margins.min_margin_mm)
+        .unwrap_or(f64::NAN);
+    let verdict = if sufficient {
+        format!(
+            "SUFFICIENT: every tumour has at least {} mm of margin (minimum {worst:.1} mm)",
+            options.margin_mm
+        )
+    } else {
+        let short: Vec<String> = a
+            .tumors
+            .iter()
+            .filter(|t| !judged(t))
+            .map(|t| {
+                let first = t.shortfalls.first().map(|s| {
+                    format!(
+                        ", worst at ({:.1}, {:.1}, {:.1}) mm over {:.0} mm2",
+                        s.centroid_mm[0], s.centroid_mm[1], s.centroid_mm[2], s.area_mm2
+                    )
+                });
+                format!(
+                    "tumour {} minimum {:.1} mm{}",
+                    t.tumor,
+                    t.margins.min_margin_mm,
+                    first.unwrap_or_default()
+                )
+            })
+            .collect();
+        format!(
+            "INSUFFICIENT: margin below {} mm: {}",
+            options.margin_mm,
+            short.join("; ")
+        )
+    };
+    Ok((
+        MarginReport {
+            input: files.inputs.clone(),
+            margin_mm: options.margin_mm,
+            exclude_capsule: options.exclude_capsule,
+            surface_sampling: SURFACE_SAMPLING,
+            tumors: a.tumors,
+            sufficient,
+            verdict,
+            warnings,
+        },
+        a.margin_map,
+    ))
+}

@@ -1,0 +1,486 @@
+//! Planning the ablation: the target zone each tumour needs, what it costs the
+//! liver, and the vessels that may draw heat from it.
+//!
+//! ```text
+//! target     = { voxels within margin_mm of the tumour } ∩ (liver ∪ tumours)
+//! outside    = { voxels within margin_mm of the tumour } \ (liver ∪ tumours)
+//! healthy    = target ∩ liver \ tumours
+//! ```
+//!
+//! "Within margin_mm" thresholds the exact distance transform between voxel
+//! centres (`d² ≤ margin²`). The subcapsular surface is the part of the
+//! tumour surface (sampled as in the margin assessment) lying within the
+//! margin of the liver's outside: there the full margin would leave the
+//! liver. Vessels within 10 mm of the target are listed with their distance
+//! to the tumour and their local diameter; a diameter ≥ 3 mm is a heat-sink
+//! risk for RFA (heat sink in 73 % of veins > 3 mm against 0 % below [Lu2002]);
+//! microwave ablation is still affected by veins > 6 mm [Yu2008].
+
+use serde::Serialize;
+
+use crate::distance::{ensure_orthogonal, squared_edt_in_box};
+use crate::error::{parameter_error, Result, Warning};
+use crate::grid::Grid;
+use crate::morphology::{connected_components, fortran_values, Connectivity};
+use crate::roi::VoxelBox;
+use crate::volume::Mask;
+
+use super::kdtree::KdTree;
+use super::surface::{self, Fields};
+use super::{component_boxes, patch_around};
+
+/// Vessels closer than this to the target are reported, mm (CLINICAL.md §5).
+pub const VESSEL_REACH_MM: f64 = 10.0;
+/// Diameter from which a vessel is a heat-sink risk for RFA, mm [Lu2002].
+pub const HEAT_SINK_DIAMETER_MM: f64 = 3.0;
+/// Diameter from which a vessel still cools a microwave ablation, mm [Yu2008].
+pub const MWA_HEAT_SINK_DIAMETER_MM: f64 = 6.0;
+
+/// A vessel near a target zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VesselRisk {
+    /// Label value.
+    pub label: i64,
+    /// Label name.
+    pub name: Option<String>,
+    /// Distance between the tumour's and the vessel's boundaries, mm (0 when touching).
+    pub min_distance_mm: f64,
+    /// Whether the vessel enters the target zone.
+    pub in_target: bool,
+    /// Local diameter near the target: twice the largest inside distance of
+    /// its voxels there (boundary midway between voxel centres), mm.
+    pub diameter_mm: f64,
+    /// Diameter ≥ 3 mm: heat-sink risk [Lu2002].
+    pub heat_sink_risk: bool,
+    /// Diameter ≥ 6 mm: still a risk for microwave ablation [Yu2008].
+    pub mwa_heat_sink_risk: bool,
+}
+
+/// The target zone of one tumour.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetZone {
+    /// Tumour number (1-based).
+    pub tumor: usize,
+    /// Tumour volume, mL.
+    pub tumor_ml: f64,
+    /// Tumour centre of mass, world RAS+ mm.
+    pub centroid_mm: [f64; 3],
+    /// Target zone (tumour + margin, inside the liver), mL.
+    pub target_ml: f64,
+    /// Healthy liver inside the target: what the ablation takes from the remnant, mL.
+    pub healthy_liver_in_target_ml: f64,
+    /// The same in % of the functional liver.
+    pub healthy_liver_in_target_pct: f64,
+    /// Part of the ideal zone outside the liver, mL.
+    pub outside_liver_ml: f64,
+    /// Tumour surface with no room for the full margin inside the liver, % of its area.
+    pub subcapsular_surface_pct: f64,
+    /// Vessels in the target or within 10 mm of it.
+    pub vessels: Vec<VesselRisk>,
+}
+
+/// A vessel role: its label, name and mask.
+pub struct VesselInput {
+    /// Label value (for the report).
+    pub label: i64,
+    /// Name (for the report).
+    pub name: Option<String>,
+    /// Its voxels.
+    pub mask: Mask,
+}
+
+/// Every tumour's target, the union mask and warnings.
+pub struct TargetPlan {
+    /// One entry per tumour.
+    pub zones: Vec<TargetZone>,
+    /// Functional liver (liver without tumours), mL.
+    pub functional_liver_ml: f64,
+    /// The union of the target zones.
+    pub target: Mask,
+    /// What the user must know.
+    pub warnings: Vec<Warning>,
+}
+
+/// Plans the target zone of every tumour (26-connected components).
+///
+/// # Errors
+/// `GridMismatch` when the masks are not on one grid; `Parameter` for an
+/// empty tumour or liver or a bad margin; `Unsupported` on a sheared grid.
+pub fn plan_targets(
+    tumor: &Mask,
+    liver: &Mask,
+    vessels: &[VesselInput],
+    margin_mm: f64,
+) -> Result<TargetPlan> {
+    let grid = tumor.grid();
+    grid.ensure_same(liver.grid(), "tumour", "liver")?;
+    for v in vessels {
+        grid.ensure_same(v.mask.grid(), "tumour", &format!("vessel {}", v.label))?;
+    }
+    ensure_orthogonal(grid)?;
+    if !(margin_mm.is_finite() && margin_mm > 0.0) {
+        return Err(parameter_error("margin_mm", margin_mm, "a margin > 0 mm"));
+    }
+    let dims = grid.dims();
+    let spacing = grid.spacing_mm();
+    let vv_ml = grid.voxel_volume_mm3() / 1000.0;
+    let t_all = fortran_values(tumor.data());
+    let l_all = fortran_values(liver.data());
+    if !l_all.contains(&true) {
+        return Err(parameter_error("liver", "0 voxels", "a non-empty liver"));
+    }
+    let comps = connected_components(tumor, Connectivity::Full26);
+    if comps.count() == 0 {
+        return Err(parameter_error("tumor", "0 voxels", "a non-empty tumour mask"));
+    }
+    let labels = fortran_values(&comps.labels);
+    let boxes = component_boxes(&labels, dims, comps.count());
+    let functional = l_all.iter().zip(t_all.iter()).filter(|(&l, &t)| l && !t).count() as f64 * vv_ml;
+    let region = |n: usize| l_all[n] || t_all[n];
+    let vessel_vals: Vec<Vec<bool>> = vessels
+        .iter()
+        .map(|v| fortran_values(v.mask.data()).into_owned())
+        .collect();
+    let mut target_all = vec![false; labels.len()];
+    let mut zones = Vec::new();
+    let mut warnings = Vec::new();
+    for (c, bbox) in boxes.iter().enumerate() {
+        let id = c as u32 + 1;
+        let grow = [0, 1, 2].map(|a| (margin_mm / spacing[a]).ceil() as usize + 1);
+        let roi = bbox.grown_by(grow, dims);
+        let feature: Vec<bool> = roi.extract(&labels, dims).into_iter().map(|l| l == id).collect();
+        let d2 = squared_edt_in_box(&feature, roi.dims, spacing);
+        // The tumour's voxels dilated by the margin: d² ≤ margin² between
+        // voxel centres.
+        let m2 = (margin_mm * margin_mm) as f32;
+        let (mut tumor_n, mut target_n, mut healthy_n, mut outside_n) = (0u64, 0u64, 0u64, 0u64);
+        let mut this_zone: Vec<[usize; 3]> = Vec::new();
+        let mut sum = [0f64; 3];
+        for k in 0..roi.dims[2] {
+            for j in 0..roi.dims[1] {
+                for i in 0..roi.dims[0] {
+                    let local = roi.index([i, j, k]);
+                    let g = [roi.start[0] + i, roi.start[1] + j, roi.start[2] + k];
+                    let n = g[0] + dims[0] * (g[1] + dims[1] * g[2]);
+                    if feature[local] {
+                        tumor_n += 1;
+                        for a in 0..3 {
+                            sum[a] += g[a] as f64;
+                        }
+                    }
+                    if d2[local] > m2 {
+                        continue;
+                    }
+                    this_zone.push(g);
+                    if region(n) {
+                        target_n += 1;
+                        target_all[n] = true;
+                        if l_all[n] && !t_all[n] {
+                            healthy_n += 1;
+                        }
+                    } else {
+                        outside_n += 1;
+                    }
+                }
+            }
+        }
+        let centroid_mm = grid.voxel_to_world(sum.map(|s| s / tumor_n.max(1) as f64));
+        if bbox.touches(dims).iter().any(|&t| t) {
+            warnings.push(Warning::new(
+                None,
+                format!("tumor {id}"),
+                "reaches the edge of the scan: its target zone is cut",
+            ));
+        }
+
+        // Subcapsular surface: tumour surface within the margin of the outside of liver ∪ tumours.
+        let pad = surface::padding(spacing);
+        let (tpatch, tlo, thi) = patch_around(dims, *bbox, [1; 3], pad, |n| labels[n] == id);
+        let fields = Fields::new(&tpatch, spacing);
+        let points = surface::surface_points(&tpatch, &fields, grid, tlo, thi);
+        let ext: Vec<bool> = roi
+            .extract(&l_all, dims)
+            .iter()
+            .zip(roi.extract(&t_all, dims))
+            .map(|(&l, t)| !(l || t))
+            .collect();
+        let total: f64 = points.iter().map(|p| p.area_mm2).sum();
+        let sub: f64 = super::near_outside(&points, &ext, roi, spacing, margin_mm)
+            .iter()
+            .zip(&points)
+            .filter(|(&near, _)| near)
+            .map(|(_, p)| p.area_mm2)
+            .sum();
+
+        let tree = KdTree::new(points.iter().map(|p| p.position).collect());
+        let vessel_risks = vessels
+            .iter()
+            .zip(&vessel_vals)
+            .filter_map(|(v, vals)| {
+                vessel_risk(grid, v, vals, &this_zone, &labels, id, *bbox, margin_mm, &tree)
+            })
+            .collect();
+        zones.push(TargetZone {
+            tumor: id as usize,
+            tumor_ml: tumor_n as f64 * vv_ml,
+            centroid_mm,
+            target_ml: target_n as f64 * vv_ml,
+            healthy_liver_in_target_ml: healthy_n as f64 * vv_ml,
+            healthy_liver_in_target_pct: 100.0 * healthy_n as f64 * vv_ml / functional.max(f64::MIN_POSITIVE),
+            outside_liver_ml: outside_n as f64 * vv_ml,
+            subcapsular_surface_pct: 100.0 * sub / total.max(f64::MIN_POSITIVE),
+            vessels: vessel_risks,
+        });
+    }
+    let target = Mask::new(
+        grid.clone(),
+        ndarray::Array3::from_shape_vec(ndarray::ShapeBuilder::f(dims), target_all)
+            .map_err(|e| parameter_error("target", e, "a mask of the grid's shape"))?,
+    )?;
+    Ok(TargetPlan {
+        zones,
+        functional_liver_ml: functional,
+        target,
+        warnings,
+    })
+}
+
+/// Local diameter of a vessel near the target, mm.
+///
+/// The largest ball inside a thin vessel reads low on a voxel grid (a 4 mm
+/// vessel at 0.78 mm holds a ball of 2.7 mm between voxel centres), which
+/// would hide a heat sink. liverkit takes the vessel's direction at its
+/// point nearest the tumour (principal axis of the vessel voxels within a
+/// few radii), counts the vessel's volume in a slab across that direction,
+/// and reports the diameter of the circle of the same area:
+///
+/// ```text
+/// diameter_mm = 2 · √(A / π),   A = vessel volume in the slab / slab thickness
+/// ```
+///
+/// Where the vessel is not elongated there (a bifurcation, a blob), the
+/// diameter of the largest inscribed ball on a grid of half the finest
+/// spacing is used instead.
+fn vessel_diameter(grid: &Grid, vals: &[bool], roi: VoxelBox, near: &[usize], nearest: [usize; 3]) -> f64 {
+    let dims = grid.dims();
+    let spacing = grid.spacing_mm();
+    let coarsest = spacing.iter().cloned().fold(0.0, f64::max);
+    let vessel_roi = roi.extract(vals, dims);
+    let outside: Vec<bool> = vessel_roi.iter().map(|&b| !b).collect();
+    let d_in = squared_edt_in_box(&outside, roi.dims, spacing);
+    let depth = near.iter().map(|&n| (d_in[n] as f64).sqrt()).fold(0.0, f64::max);
+    // Vessel voxels within a few radii of the point nearest the tumour.
+    let p0 = grid.voxel_to_world(nearest.map(|x| x as f64));
+    let reach = (3.0 * depth).max(3.0 * coarsest);
+    let mut pts: Vec<[f64; 3]> = Vec::new();
+    for (n, &inside) in vessel_roi.iter().enumerate() {
+        if !inside {
+            continue;
+        }
+        let l = [
+            n % roi.dims[0],
+            (n / roi.dims[0]) % roi.dims[1],
+            n / (roi.dims[0] * roi.dims[1]),
+        ];
+        let w = grid.voxel_to_world([0, 1, 2].map(|a| (roi.start[a] + l[a]) as f64));
+        if (0..3).map(|a| (w[a] - p0[a]).powi(2)).sum::<f64>() <= reach * reach {
+            pts.push(w);
+        }
+    }
+    let count = pts.len() as f64;
+    if count >= 8.0 {
+        let mean = [0, 1, 2].map(|a| pts.iter().map(|p| p[a]).sum::<f64>() / count);
+        let mut cov = nalgebra::Matrix3::<f64>::zeros();
+        for p in &pts {
+            let d = nalgebra::Vector3::new(p[0] - mean[0], p[1] - mean[1], p[2] - mean[2]);
+            cov += d * d.transpose();
+        }
+        let eig = nalgebra::SymmetricEigen::new(cov / count);
+        let mut order = [0usize, 1, 2];
+        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+        let (l1, l2) = (eig.eigenvalues[order[0]], eig.eigenvalues[order[1]]);
+        if l1 >= 2.0 * l2.max(f64::MIN_POSITIVE) {
+            let u = eig.eigenvectors.column(order[0]).into_owned();
+            let thickness = 3.0 * coarsest;
+            let radial = 2.0 * depth + 2.0 * coarsest;
+            let mut inside = 0usize;
+            for p in &pts {
+                let d = nalgebra::Vector3::new(p[0] - p0[0], p[1] - p0[1], p[2] - p0[2]);
+                let along = d.dot(&u);
+                let across = (d - u * along).norm();
+                if along.abs() <= thickness / 2.0 && across <= radial {
+                    inside += 1;
+                }
+            }
+            let area = inside as f64 * grid.voxel_volume_mm3() / thickness;
+            if inside > 0 {
+                return 2.0 * (area / std::f64::consts::PI).sqrt();
+            }
+        }
+    }
+    inscribed_diameter(grid, vals, roi, near, depth)
+}
+
+/// Diameter of the largest ball inside the vessel near the target, on a grid
+/// of about half the finest spacing where the lightly smoothed mask is
+/// thresholded at one half.
+fn inscribed_diameter(grid: &Grid, vals: &[bool], roi: VoxelBox, near: &[usize], depth: f64) -> f64 {
+    let dims = grid.dims();
+    let spacing = grid.spacing_mm();
+    let finest = spacing.iter().cloned().fold(f64::INFINITY, f64::min);
+    // Box of the near vessel voxels, grown by the vessel's coarse depth so
+    // that its whole cross-section is inside.
+    let locals: Vec<[usize; 3]> = near
+        .iter()
+        .map(|&n| {
+            [
+                n % roi.dims[0],
+                (n / roi.dims[0]) % roi.dims[1],
+                n / (roi.dims[0] * roi.dims[1]),
+            ]
+        })
+        .collect();
+    let mut lo = [usize::MAX; 3];
+    let mut hi = [0usize; 3];
+    for l in &locals {
+        for a in 0..3 {
+            lo[a] = lo[a].min(roi.start[a] + l[a]);
+            hi[a] = hi[a].max(roi.start[a] + l[a]);
+        }
+    }
+    let near_box = VoxelBox {
+        start: lo,
+        dims: [0, 1, 2].map(|a| hi[a] - lo[a] + 1),
+    };
+    let grow = [0, 1, 2].map(|a| ((depth + finest) / spacing[a]).ceil() as usize + 1);
+    let pad = surface::padding(spacing);
+    let (patch, plo, phi) = patch_around(dims, near_box, grow, pad, |n| vals[n]);
+    // A light smoothing (σ = half the finest spacing): enough to round the
+    // staircase, too little to shrink a thin vessel (the margins' wider
+    // smoothing would halve a 2 mm one).
+    let smooth = surface::gaussian(&patch, spacing, 0.5 * finest);
+    let f = smooth.as_slice();
+    // Fine grid over the patch interior [plo, phi), about finest/2 spacing,
+    // at most 8 million points.
+    let mut factor = spacing.map(|s| ((2.0 * s / finest).round() as usize).max(1));
+    let extent = [0, 1, 2].map(|a| phi[a] - plo[a]);
+    while (0..3).map(|a| (extent[a] - 1) * factor[a] + 1).product::<usize>() > 8_000_000
+        && factor.iter().any(|&x| x > 1)
+    {
+        factor = factor.map(|x| (x / 2).max(1));
+    }
+    let fdims = [0, 1, 2].map(|a| (extent[a] - 1) * factor[a] + 1);
+    let fspacing = [0, 1, 2].map(|a| spacing[a] / factor[a] as f64);
+    let mut fine_out = vec![false; fdims[0] * fdims[1] * fdims[2]];
+    for k in 0..fdims[2] {
+        for j in 0..fdims[1] {
+            for i in 0..fdims[0] {
+                let x = [
+                    plo[0] as f64 + i as f64 / factor[0] as f64,
+                    plo[1] as f64 + j as f64 / factor[1] as f64,
+                    plo[2] as f64 + k as f64 / factor[2] as f64,
+                ];
+                fine_out[i + fdims[0] * (j + fdims[1] * k)] = surface::sample(f, patch.dims, x) < 0.5;
+            }
+        }
+    }
+    let d2 = squared_edt_in_box(&fine_out, fdims, fspacing);
+    // Largest inside distance at fine points within one voxel of a near vessel voxel.
+    let mut best = 0f64;
+    for l in &locals {
+        let g = [0, 1, 2].map(|a| roi.start[a] + l[a]);
+        let c = [0, 1, 2].map(|a| (g[a] as isize - patch.origin[a] - plo[a] as isize) as usize * factor[a]);
+        for dk in 0..factor[2] {
+            for dj in 0..factor[1] {
+                for di in 0..factor[0] {
+                    let p = [c[0] + di, c[1] + dj, c[2] + dk];
+                    if p[0] < fdims[0] && p[1] < fdims[1] && p[2] < fdims[2] {
+                        best = best.max(d2[p[0] + fdims[0] * (p[1] + fdims[1] * p[2])] as f64);
+                    }
+                }
+            }
+        }
+    }
+    let fine_min = fspacing.iter().cloned().fold(f64::INFINITY, f64::min);
+    (2.0 * (best.sqrt() - 0.5 * fine_min)).max(finest)
+}
+
+/// Distance and diameter of a vessel near one tumour's target, or `None` when
+/// it is farther than [`VESSEL_REACH_MM`] from the target.
+#[allow(clippy::too_many_arguments)]
+fn vessel_risk(
+    grid: &Grid,
+    v: &VesselInput,
+    vals: &[bool],
+    zone_voxels: &[[usize; 3]],
+    labels: &[u32],
+    id: u32,
+    bbox: VoxelBox,
+    margin_mm: f64,
+    tumor_surface: &KdTree,
+) -> Option<VesselRisk> {
+    let dims = grid.dims();
+    let spacing = grid.spacing_mm();
+    let finest = spacing.iter().cloned().fold(f64::INFINITY, f64::min);
+    // Box: the target's reach plus room for the vessel's cross-section.
+    let reach = margin_mm + VESSEL_REACH_MM + 25.0;
+    let roi = bbox.grown_mm(reach, spacing, dims);
+    let vessel = roi.extract(vals, dims);
+    if !vessel.contains(&true) {
+        return None;
+    }
+    // This tumour's ideal zone (tumour + margin, before clipping to the
+    // liver: a vessel is not liver, yet it may run through the zone). Its
+    // voxels lie inside the box, which holds the tumour grown by more than
+    // the margin.
+    let mut target = vec![false; roi.len()];
+    for g in zone_voxels {
+        let local = [0, 1, 2].map(|a| g[a] - roi.start[a]);
+        target[roi.index(local)] = true;
+    }
+    let d_target = squared_edt_in_box(&target, roi.dims, spacing);
+    let reach2 = (VESSEL_REACH_MM * VESSEL_REACH_MM) as f32;
+    let near: Vec<usize> = (0..roi.len())
+        .filter(|&n| vessel[n] && d_target[n] <= reach2)
+        .collect();
+    if near.is_empty() {
+        return None;
+    }
+    let in_target = near.iter().any(|&n| d_target[n] == 0.0);
+    // Boundary-to-boundary distance to the tumour: from the vessel voxel
+    // centre to the nearest tumour surface point, less half the finest
+    // spacing (the vessel's boundary lies between its voxel and the next).
+    let mut min_d = f64::INFINITY;
+    let mut nearest = [0usize; 3];
+    for &n in &near {
+        let local = [
+            n % roi.dims[0],
+            (n / roi.dims[0]) % roi.dims[1],
+            n / (roi.dims[0] * roi.dims[1]),
+        ];
+        let g = [0, 1, 2].map(|a| roi.start[a] + local[a]);
+        if labels[g[0] + dims[0] * (g[1] + dims[1] * g[2])] == id {
+            min_d = 0.0;
+            nearest = g;
+            break;
+        }
+        let c = grid.voxel_to_world(g.map(|x| x as f64));
+        if let Some((_, d2)) = tumor_surface.nearest(c) {
+            let d = (d2.sqrt() - 0.5 * finest).max(0.0);
+            if d < min_d {
+                min_d = d;
+                nearest = g;
+            }
+        }
+    }
+    let diameter = vessel_diameter(grid, vals, roi, &near, nearest);
+    Some(VesselRisk {
+        label: v.label,
+        name: v.name.clone(),
+        min_distance_mm: min_d,
+        in_target,
+        diameter_mm: diameter,
+        heat_sink_risk: diameter >= HEAT_SINK_DIAMETER_MM,
+        mwa_heat_sink_risk: diameter >= MWA_HEAT_SINK_DIAMETER_MM,
+    })
+}
