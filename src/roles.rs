@@ -271,8 +271,7 @@ impl Files {
 
 /// Mask of the non-zero voxels of a map.
 fn nonzero(map: &LabelMap) -> Mask {
-    let values: Vec<i64> = map.present_labels().into_iter().filter(|&v| v != 0).collect();
-    map.mask_of(&values)
+    map.nonzero_mask()
 }
 
 /// Segment number of each label named `liver_segment_N` (all eight needed).
@@ -297,8 +296,9 @@ pub(crate) fn value_named(names: &LabelNames, name: &str) -> Option<i64> {
 }
 
 fn resolve_refs(role: &str, path: &Path, map: &LabelMap, refs: &[LabelRef]) -> Result<Vec<i64>> {
-    let present = map.present_labels();
+    // The full list of labels costs a pass over the volume: only for errors.
     let listing = || {
+        let present = map.present_labels();
         let items: Vec<String> = present
             .iter()
             .filter(|&&v| v != 0)
@@ -327,7 +327,7 @@ fn resolve_refs(role: &str, path: &Path, map: &LabelMap, refs: &[LabelRef]) -> R
                 expected: format!("a label name of the file; {}", listing()),
             })?,
         };
-        if !present.contains(&v) {
+        if !map.contains_label(v) {
             return Err(Error::Parameter {
                 name: role.into(),
                 value: v.to_string(),

@@ -79,6 +79,9 @@ pub trait LabelValue: Copy + PartialEq + Send + Sync + std::fmt::Display + 'stat
     /// The label as `i64`, or `None` when it does not fit (a `u64` above
     /// `i64::MAX`, a float that is not an integer).
     fn to_label(self) -> Option<i64>;
+
+    /// The value holding `label`, or `None` when this type cannot.
+    fn from_label(label: i64) -> Option<Self>;
 }
 
 macro_rules! label_value_int {
@@ -87,6 +90,10 @@ macro_rules! label_value_int {
             #[inline]
             fn to_label(self) -> Option<i64> {
                 i64::try_from(self).ok()
+            }
+            #[inline]
+            fn from_label(label: i64) -> Option<Self> {
+                <$t>::try_from(label).ok()
             }
         }
     )*};
@@ -107,10 +114,20 @@ macro_rules! label_value_float {
                     None
                 }
             }
+            #[inline]
+            fn from_label(label: i64) -> Option<Self> {
+                let v = label as $t;
+                (v.to_label() == Some(label)).then_some(v)
+            }
         }
     )*};
 }
 label_value_float!(f32, f64);
+
+/// `label` in the element type of `a`, when that type can hold it.
+fn from_label_like<T: LabelValue>(_a: &Array3<T>, label: i64) -> Option<T> {
+    T::from_label(label)
+}
 
 /// The voxels of a label map, in the integer type of the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -214,9 +231,24 @@ impl LabelMap {
         let dims = self.grid.dims();
         let mut out = Array3::from_elem(dims.f(), false);
         with_label_array!(&self.labels, a => {
-            ndarray::Zip::from(&mut out).and(a).par_for_each(|o, &v| {
-                *o = v.to_label().is_some_and(|l| values.contains(&l));
-            });
+            // Compare in the array's own type: the labels it can hold.
+            let wanted: Vec<_> = values.iter().filter_map(|&l| from_label_like(a, l)).collect();
+            let same_layout = a.strides() == out.strides();
+            match (a.as_slice_memory_order(), same_layout) {
+                (Some(src), true) => {
+                    if let Some(dst) = out.as_slice_memory_order_mut() {
+                        dst.par_chunks_mut(1 << 16).zip(src.par_chunks(1 << 16)).for_each(|(o, i)| {
+                            for (o, v) in o.iter_mut().zip(i) {
+                                // Branch-free, so that it vectorises.
+                                *o = wanted.iter().fold(false, |hit, w| hit | (w == v));
+                            }
+                        });
+                    }
+                }
+                _ => ndarray::Zip::from(&mut out).and(a).par_for_each(|o, v| {
+                    *o = wanted.contains(v);
+                }),
+            }
         });
         Volume {
             grid: self.grid.clone(),
@@ -224,17 +256,57 @@ impl LabelMap {
         }
     }
 
+    /// The mask of every non-zero voxel.
+    pub fn nonzero_mask(&self) -> Mask {
+        let dims = self.grid.dims();
+        let mut out = Array3::from_elem(dims.f(), false);
+        with_label_array!(&self.labels, a => {
+            let zero = from_label_like(a, 0);
+            ndarray::Zip::from(&mut out).and(a).par_for_each(|o, v| *o = Some(*v) != zero);
+        });
+        Volume {
+            grid: self.grid.clone(),
+            data: out,
+        }
+    }
+
+    /// Whether some voxel holds `label` (stops at the first).
+    pub fn contains_label(&self, label: i64) -> bool {
+        with_label_array!(&self.labels, a => {
+            match from_label_like(a, label) {
+                None => false,
+                Some(w) => match a.as_slice_memory_order() {
+                    Some(s) => s.par_chunks(1 << 16).any(|c| c.contains(&w)),
+                    None => a.iter().any(|v| *v == w),
+                },
+            }
+        })
+    }
+
     /// Label values present in the map, ascending (a full pass over the data).
     pub fn present_labels(&self) -> Vec<i64> {
+        // Runs of equal labels are inserted once, so the set sees few items.
+        fn distinct<T: LabelValue>(values: &[T]) -> std::collections::BTreeSet<i64> {
+            let mut set = std::collections::BTreeSet::new();
+            let mut prev: Option<T> = None;
+            for &v in values {
+                if prev != Some(v) {
+                    if let Some(l) = v.to_label() {
+                        set.insert(l);
+                    }
+                    prev = Some(v);
+                }
+            }
+            set
+        }
         with_label_array!(&self.labels, a => {
-            let set = a
-                .as_slice_memory_order()
-                .map(|s| {
-                    s.par_chunks(1 << 16)
-                        .map(|c| c.iter().filter_map(|v| v.to_label()).collect::<std::collections::BTreeSet<i64>>())
-                        .reduce(Default::default, |mut x, y| { x.extend(y); x })
-                })
-                .unwrap_or_else(|| a.iter().filter_map(|v| v.to_label()).collect());
+            let set = match a.as_slice_memory_order() {
+                Some(s) => s
+                    .par_chunks(1 << 16)
+                    .map(distinct)
+                    .reduce(Default::default, |mut x, y| { x.extend(y); x }),
+                None => distinct(&a.iter().copied().collect::<Vec<_>>()),
+            };
             set.into_iter().collect()
         })
     }
@@ -271,6 +343,8 @@ mod tests {
         let mask = m.mask_of(&[5]);
         assert_eq!(mask.data().iter().filter(|&&b| b).count(), 2);
         assert_eq!(m.present_labels(), vec![0, 5, 7]);
+        assert!(m.contains_label(7) && !m.contains_label(6) && !m.contains_label(300));
+        assert_eq!(m.nonzero_mask().data().iter().filter(|&&b| b).count(), 3);
         assert_eq!(m.labels().get([1, 1, 0]), Some(7));
     }
 }

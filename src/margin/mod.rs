@@ -37,7 +37,7 @@ use crate::distance::{ensure_orthogonal, squared_edt_in_box};
 use crate::error::{parameter_error, Result, Warning};
 use crate::grid::Grid;
 use crate::io::ReadOptions;
-use crate::morphology::{connected_components, fortran_values, Connectivity};
+use crate::morphology::{closing_in_box, fortran_values, BoxedComponents, Connectivity};
 use crate::roi::VoxelBox;
 use crate::roles::{Files, RoleSpec};
 use crate::volume::{Mask, Volume};
@@ -131,6 +131,9 @@ pub struct TumorMargin {
     /// Tumour outside the ablation zone, mL.
     pub residual_tumor_ml: f64,
     /// Tumour whose voxel centres are less than 5 mm inside the zone (or outside it), mL.
+    /// (Voxels whose centre lies more than 10 mm plus a voxel diagonal inside
+    /// the zone, by the distance transform, are counted above both limits
+    /// without a surface query.)
     pub under5_ml: f64,
     /// The same for 10 mm, mL.
     pub under10_ml: f64,
@@ -193,37 +196,21 @@ pub fn assess_margins(
     if !zone_vals.contains(&true) {
         return Err(parameter_error("zone", "0 voxels", "a non-empty ablation zone"));
     }
-    let comps = connected_components(tumor, Connectivity::Full26);
-    if comps.count() == 0 {
-        return Err(parameter_error("tumor", "0 voxels", "a non-empty tumour mask"));
-    }
-    let labels = fortran_values(&comps.labels);
     let tumor_all = fortran_values(tumor.data());
-    let exterior: Option<Vec<bool>> = liver.map(|l| {
-        let lv = fortran_values(l.data());
-        lv.iter()
-            .zip(tumor_all.iter())
-            .map(|(&a, &b)| !(a || b))
-            .collect()
-    });
-    let boxes = component_boxes(&labels, dims, comps.count());
+    let Some(comps) = BoxedComponents::new(&tumor_all, dims, Connectivity::Full26) else {
+        return Err(parameter_error("tumor", "0 voxels", "a non-empty tumour mask"));
+    };
+    let liver_vals = liver.map(|l| fortran_values(l.data()));
     let vv_ml = grid.voxel_volume_mm3() / 1000.0;
 
-    let results: Vec<(TumorMargin, Assessed)> = boxes
+    let results: Vec<(TumorMargin, Assessed)> = comps
+        .boxes
         .par_iter()
         .enumerate()
         .map(|(c, bbox)| {
             let id = c as u32 + 1;
-            assess_one(
-                grid,
-                &labels,
-                id,
-                *bbox,
-                &zone_vals,
-                exterior.as_deref(),
-                options,
-                vv_ml,
-            )
+            let exterior = liver_vals.as_ref().map(|l| (&l[..], &tumor_all[..]));
+            assess_one(grid, &comps, id, *bbox, &zone_vals, exterior, options, vv_ml)
         })
         .collect::<Result<_>>()?;
 
@@ -238,7 +225,7 @@ pub fn assess_margins(
         }
     }
     let margin_map = options.margin_map.then(|| {
-        let mut map = vec![f32::NAN; labels.len()];
+        let mut map = vec![f32::NAN; zone_vals.len()];
         for (_, a) in &results {
             for (p, &v) in a.points.iter().zip(&a.margins) {
                 let n = p.voxel[0] + dims[0] * (p.voxel[1] + dims[1] * p.voxel[2]);
@@ -259,31 +246,39 @@ pub fn assess_margins(
     })
 }
 
-/// Bounding boxes of components 1..=n.
-fn component_boxes(labels: &[u32], dims: [usize; 3], n: usize) -> Vec<VoxelBox> {
-    let mut lo = vec![[usize::MAX; 3]; n];
-    let mut hi = vec![[0usize; 3]; n];
-    for (idx, &c) in labels.iter().enumerate() {
-        if c == 0 {
-            continue;
-        }
-        let c = c as usize - 1;
-        let p = [
-            idx % dims[0],
-            (idx / dims[0]) % dims[1],
-            idx / (dims[0] * dims[1]),
-        ];
-        for a in 0..3 {
-            lo[c][a] = lo[c][a].min(p[a]);
-            hi[c][a] = hi[c][a].max(p[a]);
+/// Gaps in the liver mask up to twice this wide (vessels inside the liver)
+/// are filled before its outside is taken for the capsule, mm.
+pub const LIVER_CLOSING_MM: f64 = 5.0;
+
+/// The liver's outside within `roi`: voxels outside liver ∪ tumours after a
+/// closing by [`LIVER_CLOSING_MM`] (vessels running through the liver are
+/// not its capsule). Voxels beyond the scan are not taken as outside.
+pub(crate) fn liver_exterior(liver: &[bool], tumor: &[bool], grid: &Grid, roi: VoxelBox) -> Vec<bool> {
+    let dims = grid.dims();
+    let spacing = grid.spacing_mm();
+    let grow = spacing.map(|s| (2.0 * LIVER_CLOSING_MM / s).ceil() as usize + 1);
+    let big = roi.grown_by(grow, dims);
+    let region: Vec<bool> = big
+        .extract(liver, dims)
+        .iter()
+        .zip(big.extract(tumor, dims))
+        .map(|(&l, t)| l || t)
+        .collect();
+    let closed = closing_in_box(&region, big.dims, spacing, LIVER_CLOSING_MM);
+    let mut out = Vec::with_capacity(roi.len());
+    for k in 0..roi.dims[2] {
+        for j in 0..roi.dims[1] {
+            for i in 0..roi.dims[0] {
+                let p = [
+                    roi.start[0] + i - big.start[0],
+                    roi.start[1] + j - big.start[1],
+                    roi.start[2] + k - big.start[2],
+                ];
+                out.push(!closed[big.index(p)]);
+            }
         }
     }
-    (0..n)
-        .map(|c| VoxelBox {
-            start: lo[c],
-            dims: [0, 1, 2].map(|a| hi[c][a] - lo[c][a] + 1),
-        })
-        .collect()
+    out
 }
 
 /// A surface patch around `bbox` grown by `grow` voxels, padded for smoothing.
@@ -305,18 +300,18 @@ pub(crate) fn patch_around(
 #[allow(clippy::too_many_arguments)]
 fn assess_one(
     grid: &Grid,
-    labels: &[u32],
+    comps: &BoxedComponents,
     id: u32,
     bbox: VoxelBox,
     zone: &[bool],
-    exterior: Option<&[bool]>,
+    exterior: Option<(&[bool], &[bool])>,
     options: &MarginOptions,
     vv_ml: f64,
 ) -> Result<(TumorMargin, Assessed)> {
     let dims = grid.dims();
     let spacing = grid.spacing_mm();
     let pad = surface::padding(spacing);
-    let in_comp = |n: usize| labels[n] == id;
+    let in_comp = |n: usize| comps.at(n) == id;
 
     // The tumour's own surface.
     let (tpatch, tlo, thi) = patch_around(dims, bbox, [1; 3], pad, in_comp);
@@ -339,7 +334,9 @@ fn assess_one(
     let centroid_mm = grid.voxel_to_world(mean);
 
     // Zone surface in a box that grows until it holds every nearest point.
-    let mut reach_mm = (2.0 * options.margin_mm).max(options.margin_mm + 10.0);
+    // Start a little beyond the required margin; the box doubles when a
+    // nearest zone point may lie outside it.
+    let mut reach_mm = options.margin_mm + 5.0;
     let (margins, voxel_margins) = loop {
         let grow = [0, 1, 2].map(|a| (reach_mm / spacing[a]).ceil() as usize);
         let roi = bbox.grown_by(grow, dims);
@@ -394,14 +391,29 @@ fn assess_one(
         }
         let mut vm = Vec::with_capacity(voxels.len());
         if enough || whole {
+            // Voxel volumes only need to know whether a margin is below
+            // 5 or 10 mm: a voxel whose centre lies far inside the zone
+            // (by the distance transform between centres, less a voxel
+            // diagonal) is known to be above, without a query.
+            let outside_zone: Vec<bool> = roi.extract(zone, dims).into_iter().map(|b| !b).collect();
+            let depth2 = squared_edt_in_box(&outside_zone, roi.dims, spacing);
+            let diagonal = (spacing[0].powi(2) + spacing[1].powi(2) + spacing[2].powi(2)).sqrt();
+            let deep = COVERAGE_THRESHOLDS_MM[2] + diagonal;
             for v in &voxels {
                 let inside = zone[v[0] + dims[0] * (v[1] + dims[1] * v[2])];
-                let pos = grid.voxel_to_world(v.map(|x| x as f64));
-                vm.push(
-                    measure(pos, Some(inside))
-                        .map(|(mg, _)| mg)
-                        .unwrap_or(f64::NEG_INFINITY),
-                );
+                let depth = (depth2[roi.index([0, 1, 2].map(|a| v[a] - roi.start[a]))] as f64).sqrt();
+                if !inside {
+                    vm.push(-depth.max(f64::MIN_POSITIVE));
+                } else if depth >= deep {
+                    vm.push(depth);
+                } else {
+                    let pos = grid.voxel_to_world(v.map(|x| x as f64));
+                    vm.push(
+                        measure(pos, Some(inside))
+                            .map(|(mg, _)| mg)
+                            .unwrap_or(f64::NEG_INFINITY),
+                    );
+                }
             }
         }
         if enough || whole {
@@ -411,10 +423,16 @@ fn assess_one(
     };
 
     // Capsule: surface points within the required margin of the liver's outside.
-    let capsule = exterior.map(|ext| {
+    let capsule = exterior.map(|(liver, tumor)| {
         let grow = [0, 1, 2].map(|a| (options.margin_mm / spacing[a]).ceil() as usize + 2);
         let roi = bbox.grown_by(grow, dims);
-        near_outside(&points, &roi.extract(ext, dims), roi, spacing, options.margin_mm)
+        near_outside(
+            &points,
+            &liver_exterior(liver, tumor, grid, roi),
+            roi,
+            spacing,
+            options.margin_mm,
+        )
     });
 
     let margins_all = surface_margins(&points, &margins, None, options.margin_mm);

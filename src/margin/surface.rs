@@ -106,33 +106,42 @@ pub(crate) fn padding(spacing: [f64; 3]) -> [usize; 3] {
 pub(crate) fn gaussian(patch: &Patch, spacing: [f64; 3], sigma_mm: f64) -> Vec<f32> {
     let dims = patch.dims;
     let mut field: Vec<f32> = patch.inside.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
-    let mut tmp = vec![0f32; field.len()];
+    let mut line = Vec::new();
+    let mut smoothed = Vec::new();
     for axis in 0..3 {
         let sv = sigma_mm / spacing[axis];
-        let radius = (3.0 * sv).ceil() as isize;
-        let kernel: Vec<f32> = (-radius..=radius)
-            .map(|d| (-(d * d) as f64 / (2.0 * sv * sv)).exp() as f32)
+        let radius = (3.0 * sv).ceil() as usize;
+        let weights: Vec<f32> = (0..=2 * radius)
+            .map(|t| (-((t as f64 - radius as f64).powi(2)) / (2.0 * sv * sv)).exp() as f32)
             .collect();
-        let total: f32 = kernel.iter().sum();
-        let kernel: Vec<f32> = kernel.iter().map(|w| w / total).collect();
+        let total: f32 = weights.iter().sum();
+        let weights: Vec<f32> = weights.iter().map(|w| w / total).collect();
+        let n = dims[axis];
         let stride = match axis {
             0 => 1,
             1 => dims[0],
             _ => dims[0] * dims[1],
         };
-        let n_axis = dims[axis] as isize;
-        for (n, out) in tmp.iter_mut().enumerate() {
-            let pos = ((n / stride) % dims[axis]) as isize;
-            let mut acc = 0f32;
-            for (t, w) in kernel.iter().enumerate() {
-                let q = pos + t as isize - radius;
-                if q >= 0 && q < n_axis {
-                    acc += w * field[(n as isize + (q - pos) * stride as isize) as usize];
-                }
+        // Every line along `axis`: its first voxel and the stride.
+        let starts: Vec<usize> = (0..field.len()).filter(|&v| (v / stride) % n == 0).collect();
+        line.clear();
+        line.resize(n + 2 * radius, 0f32);
+        smoothed.resize(n, 0f32);
+        for &start in &starts {
+            for (t, slot) in line[radius..radius + n].iter_mut().enumerate() {
+                *slot = field[start + t * stride];
             }
-            *out = acc;
+            for (t, out) in smoothed.iter_mut().enumerate() {
+                *out = weights
+                    .iter()
+                    .zip(&line[t..t + 2 * radius + 1])
+                    .map(|(w, x)| w * x)
+                    .sum();
+            }
+            for (t, v) in smoothed.iter().enumerate() {
+                field[start + t * stride] = *v;
+            }
         }
-        std::mem::swap(&mut field, &mut tmp);
     }
     field
 }

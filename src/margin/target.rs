@@ -21,13 +21,13 @@ use serde::Serialize;
 use crate::distance::{ensure_orthogonal, squared_edt_in_box};
 use crate::error::{parameter_error, Result, Warning};
 use crate::grid::Grid;
-use crate::morphology::{connected_components, fortran_values, Connectivity};
+use crate::morphology::{fortran_values, BoxedComponents, Connectivity};
 use crate::roi::VoxelBox;
 use crate::volume::Mask;
 
 use super::kdtree::KdTree;
+use super::patch_around;
 use super::surface::{self, Fields};
-use super::{component_boxes, patch_around};
 
 /// Vessels closer than this to the target are reported, mm (CLINICAL.md §5).
 pub const VESSEL_REACH_MM: f64 = 10.0;
@@ -129,26 +129,34 @@ pub fn plan_targets(
     if !l_all.contains(&true) {
         return Err(parameter_error("liver", "0 voxels", "a non-empty liver"));
     }
-    let comps = connected_components(tumor, Connectivity::Full26);
-    if comps.count() == 0 {
+    let Some(comps) = BoxedComponents::new(&t_all, dims, Connectivity::Full26) else {
         return Err(parameter_error("tumor", "0 voxels", "a non-empty tumour mask"));
-    }
-    let labels = fortran_values(&comps.labels);
-    let boxes = component_boxes(&labels, dims, comps.count());
+    };
+    let boxes = comps.boxes.clone();
     let functional = l_all.iter().zip(t_all.iter()).filter(|(&l, &t)| l && !t).count() as f64 * vv_ml;
     let region = |n: usize| l_all[n] || t_all[n];
     let vessel_vals: Vec<Vec<bool>> = vessels
         .iter()
         .map(|v| fortran_values(v.mask.data()).into_owned())
         .collect();
-    let mut target_all = vec![false; labels.len()];
+    let mut target_all = vec![false; t_all.len()];
     let mut zones = Vec::new();
     let mut warnings = Vec::new();
     for (c, bbox) in boxes.iter().enumerate() {
         let id = c as u32 + 1;
         let grow = [0, 1, 2].map(|a| (margin_mm / spacing[a]).ceil() as usize + 1);
         let roi = bbox.grown_by(grow, dims);
-        let feature: Vec<bool> = roi.extract(&labels, dims).into_iter().map(|l| l == id).collect();
+        let feature: Vec<bool> = (0..roi.len())
+            .map(|n| {
+                let l = [
+                    n % roi.dims[0],
+                    (n / roi.dims[0]) % roi.dims[1],
+                    n / (roi.dims[0] * roi.dims[1]),
+                ];
+                let g = [0, 1, 2].map(|a| roi.start[a] + l[a]);
+                comps.at(g[0] + dims[0] * (g[1] + dims[1] * g[2])) == id
+            })
+            .collect();
         let d2 = squared_edt_in_box(&feature, roi.dims, spacing);
         // The tumour's voxels dilated by the margin: d² ≤ margin² between
         // voxel centres.
@@ -195,7 +203,7 @@ pub fn plan_targets(
 
         // Subcapsular surface: tumour surface within the margin of the outside of liver ∪ tumours.
         let pad = surface::padding(spacing);
-        let (tpatch, tlo, thi) = patch_around(dims, *bbox, [1; 3], pad, |n| labels[n] == id);
+        let (tpatch, tlo, thi) = patch_around(dims, *bbox, [1; 3], pad, |n| comps.at(n) == id);
         let fields = Fields::new(&tpatch, spacing);
         let points = surface::surface_points(&tpatch, &fields, grid, tlo, thi);
         let ext: Vec<bool> = roi
@@ -217,7 +225,7 @@ pub fn plan_targets(
             .iter()
             .zip(&vessel_vals)
             .filter_map(|(v, vals)| {
-                vessel_risk(grid, v, vals, &this_zone, &labels, id, *bbox, margin_mm, &tree)
+                vessel_risk(grid, v, vals, &this_zone, &comps, id, *bbox, margin_mm, &tree)
             })
             .collect();
         zones.push(TargetZone {
@@ -413,7 +421,7 @@ fn vessel_risk(
     v: &VesselInput,
     vals: &[bool],
     zone_voxels: &[[usize; 3]],
-    labels: &[u32],
+    comps: &BoxedComponents,
     id: u32,
     bbox: VoxelBox,
     margin_mm: f64,
@@ -459,7 +467,7 @@ fn vessel_risk(
             n / (roi.dims[0] * roi.dims[1]),
         ];
         let g = [0, 1, 2].map(|a| roi.start[a] + local[a]);
-        if labels[g[0] + dims[0] * (g[1] + dims[1] * g[2])] == id {
+        if comps.at(g[0] + dims[0] * (g[1] + dims[1] * g[2])) == id {
             min_d = 0.0;
             nearest = g;
             break;
