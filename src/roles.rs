@@ -222,6 +222,55 @@ impl Files {
         }
     }
 
+    /// The liver: `spec` when given, else TotalSegmentator's names in the
+    /// main map — a label named `liver`, or the union of `liver_segment_1..8`.
+    ///
+    /// # Errors
+    /// As [`Files::resolve`]; `Parameter` (`liver`) when no role is given
+    /// and the names show no liver.
+    pub fn liver(&mut self, spec: Option<&RoleSpec>) -> Result<(Mask, String)> {
+        if let Some(spec) = spec {
+            return self.resolve("liver", spec);
+        }
+        let names = self.main_names().cloned().unwrap_or_default();
+        if let Some(v) = value_named(&names, "liver") {
+            let (m, d) = self.resolve("liver", &RoleSpec::Labels(vec![LabelRef::Value(v)]))?;
+            Ok((m, format!("{d} (TotalSegmentator name)")))
+        } else if let Some(seg) = segment_labels(&names) {
+            let refs = seg.keys().map(|v| LabelRef::Value(*v)).collect();
+            let (m, _) = self.resolve("liver", &RoleSpec::Labels(refs))?;
+            Ok((
+                m,
+                "union of the segments liver_segment_1..8 (TotalSegmentator names)".to_string(),
+            ))
+        } else {
+            Err(parameter_error(
+                "liver",
+                "nothing",
+                "a liver role: --liver VALUE|NAME|FILE (the label names do not show a TotalSegmentator liver)",
+            ))
+        }
+    }
+
+    /// The tumours: `spec` when given, else the label named `liver_tumor`
+    /// (TotalSegmentator's `liver_vessels` task) when the main map holds it.
+    ///
+    /// # Errors
+    /// As [`Files::resolve`].
+    pub fn tumor(&mut self, spec: Option<&RoleSpec>) -> Result<Option<(Mask, String)>> {
+        if let Some(spec) = spec {
+            return self.resolve("tumor", spec).map(Some);
+        }
+        let names = self.main_names().cloned().unwrap_or_default();
+        match value_named(&names, "liver_tumor") {
+            Some(v) if self.main_map().is_some_and(|m| m.contains_label(v)) => {
+                let (m, d) = self.resolve("tumor", &RoleSpec::Labels(vec![LabelRef::Value(v)]))?;
+                Ok(Some((m, format!("{d} (TotalSegmentator name)"))))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Couinaud segment numbers (0: none) from a file or the main map. A label
     /// named `liver_segment_N` is segment N; without names, values 1–8 are
     /// the segments.

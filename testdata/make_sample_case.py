@@ -76,14 +76,25 @@ def liver_case(shape, spacing, origin, left_scale=1.0, right_scale=1.0):
     return lab
 
 
-def save(lab, spacing, origin, name):
+def ablation_zone(shape, spacing, origin):
+    """Microwave ablation zones around the pre-PVE tumours: spheres 11 mm larger
+    than each tumour, placed 2-3 mm off centre (as needles rarely sit exactly)."""
+    x, y, z = world(shape, spacing, origin)
+    zone = np.zeros(shape, dtype=np.uint8)
+    for (c, r), off in zip([((78, -22, 34), 17.0), ((70, -30, -30), 10.0)], [(2.0, 0.0, -1.5), (-2.0, 1.0, 1.0)]):
+        zone[(x - c[0] - off[0]) ** 2 + (y - c[1] - off[1]) ** 2 + (z - c[2] - off[2]) ** 2 < (r + 11.0) ** 2] = 1
+    return zone
+
+
+def save(lab, spacing, origin, name, names=True):
     aff = np.diag(list(spacing) + [1.0])
     aff[:3, 3] = origin
     img = nib.Nifti1Image(lab, aff)
     img.set_sform(aff, code=1)
     img.set_qform(aff, code=1)
     img.header.set_xyzt_units("mm")
-    img.header.extensions.append(label_table())
+    if names:
+        img.header.extensions.append(label_table())
     path = os.path.join(OUT, name)
     nib.save(img, path)
     with gzip.open(path, "rb") as f:
@@ -97,6 +108,7 @@ def main():
     # Pre-PVE: 0.78 x 0.78 x 2.5 mm, 300 x 260 x 80 voxels.
     shape, spacing, origin = (300, 260, 80), (0.78, 0.78, 2.5), (-110.0, -110.0, -95.0)
     save(liver_case(shape, spacing, origin), spacing, origin, "pre_pve.nii.gz")
+    save(ablation_zone(shape, spacing, origin), spacing, origin, "ablation_zone.nii.gz", names=False)
     # Post-PVE, four weeks later, another scanner protocol: 0.7 x 0.7 x 2.0 mm,
     # a different field of view; left liver grown, right liver shrunk.
     shape, spacing, origin = (330, 300, 100), (0.7, 0.7, 2.0), (-105.0, -112.0, -97.0)

@@ -1,3 +1,6 @@
+// Each bench uses some of these phantoms.
+#![allow(dead_code)]
+
 //! Phantoms shared by the benches.
 
 use liverkit::{Grid, LabelArray, LabelMap, LabelNames};

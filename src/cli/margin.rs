@@ -23,12 +23,14 @@ pub struct TargetArgs {
     /// Label map holding the tumours, the liver and the vessels.
     #[arg(value_name = "LABELMAP")]
     label_map: PathBuf,
-    /// Tumours: label values or names (`2,3`, `liver_tumor`), a mask file, or FILE:labels.
+    /// Tumours: label values or names (`2,3`, `liver_tumor`), a mask file, or
+    /// FILE:labels. Default: a label named `liver_tumor`.
     #[arg(long, alias = "tumour", value_name = "SPEC")]
-    tumor: String,
-    /// Liver: label values or names, a mask file, or FILE:labels.
+    tumor: Option<String>,
+    /// Liver: label values or names, a mask file, or FILE:labels. Default: a
+    /// label named `liver`, or the union of `liver_segment_1..8`.
     #[arg(long, value_name = "SPEC")]
-    liver: String,
+    liver: Option<String>,
     /// Vessel labels (values or names of the label map), comma-separated.
     #[arg(long, value_name = "V,...", value_delimiter = ',')]
     vessels: Vec<String>,
@@ -202,8 +204,24 @@ fn margin_text(r: &MarginReport) -> String {
 
 pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
     let mut files = Files::new(Some(&a.label_map), *read)?;
-    let (tumor, _) = files.resolve("tumor", &RoleSpec::parse("tumor", &a.tumor)?)?;
-    let (liver, _) = files.resolve("liver", &RoleSpec::parse("liver", &a.liver)?)?;
+    let tumor_spec = a
+        .tumor
+        .as_deref()
+        .map(|t| RoleSpec::parse("tumor", t))
+        .transpose()?;
+    let Some((tumor, _)) = files.tumor(tumor_spec.as_ref())? else {
+        return Err(Failure::Error(Error::parameter(
+            "tumor",
+            "nothing",
+            "a tumour role: --tumor VALUE|NAME|FILE (no label named liver_tumor)",
+        )));
+    };
+    let liver_spec = a
+        .liver
+        .as_deref()
+        .map(|l| RoleSpec::parse("liver", l))
+        .transpose()?;
+    let (liver, _) = files.liver(liver_spec.as_ref())?;
     let names = files.main_names().cloned().unwrap_or_default();
     let mut vessels = Vec::new();
     for v in &a.vessels {

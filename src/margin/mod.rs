@@ -438,12 +438,13 @@ fn assess_one(
     let margins_all = surface_margins(&points, &margins, None, options.margin_mm);
     let capsule_excluded = capsule.as_ref().map(|cap| {
         let total: f64 = points.iter().map(|p| p.area_mm2).sum();
+        // fold from +0.0: an empty float sum is −0.0.
         let excluded: f64 = points
             .iter()
             .zip(cap)
             .filter(|(_, &c)| c)
             .map(|(p, _)| p.area_mm2)
-            .sum();
+            .fold(0.0, |a, b| a + b);
         CapsuleExcluded {
             excluded_surface_pct: 100.0 * excluded / total.max(f64::MIN_POSITIVE),
             margins: surface_margins(&points, &margins, Some(cap), options.margin_mm),

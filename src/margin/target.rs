@@ -206,19 +206,15 @@ pub fn plan_targets(
         let (tpatch, tlo, thi) = patch_around(dims, *bbox, [1; 3], pad, |n| comps.at(n) == id);
         let fields = Fields::new(&tpatch, spacing);
         let points = surface::surface_points(&tpatch, &fields, grid, tlo, thi);
-        let ext: Vec<bool> = roi
-            .extract(&l_all, dims)
-            .iter()
-            .zip(roi.extract(&t_all, dims))
-            .map(|(&l, t)| !(l || t))
-            .collect();
-        let total: f64 = points.iter().map(|p| p.area_mm2).sum();
+        let ext = super::liver_exterior(&l_all, &t_all, grid, roi);
+        // fold from +0.0: an empty float sum is −0.0.
+        let total: f64 = points.iter().map(|p| p.area_mm2).fold(0.0, |a, b| a + b);
         let sub: f64 = super::near_outside(&points, &ext, roi, spacing, margin_mm)
             .iter()
             .zip(&points)
             .filter(|(&near, _)| near)
             .map(|(_, p)| p.area_mm2)
-            .sum();
+            .fold(0.0, |a, b| a + b);
 
         let tree = KdTree::new(points.iter().map(|p| p.position).collect());
         let vessel_risks = vessels

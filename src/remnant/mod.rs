@@ -33,7 +33,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::error::{parameter_error, Result};
+use crate::error::Result;
 use crate::io::ReadOptions;
 
 use crate::roles::{self, RoleSpec};
@@ -119,40 +119,8 @@ pub fn assess(
     read: &ReadOptions,
 ) -> Result<RemnantReport> {
     let mut files = roles::Files::new(request.label_map.as_deref(), *read)?;
-    let names = files.main_names().cloned().unwrap_or_default();
-
-    let (liver, liver_desc) = match &request.liver {
-        Some(spec) => files.resolve("liver", spec)?,
-        None => {
-            if let Some(v) = roles::value_named(&names, "liver") {
-                let (m, d) = files.resolve("liver", &RoleSpec::Labels(vec![roles::LabelRef::Value(v)]))?;
-                (m, format!("{d} (TotalSegmentator name)"))
-            } else if let Some(seg) = roles::segment_labels(&names) {
-                let refs = seg.keys().map(|v| roles::LabelRef::Value(*v)).collect();
-                let (m, _) = files.resolve("liver", &RoleSpec::Labels(refs))?;
-                (
-                    m,
-                    "union of the segments liver_segment_1..8 (TotalSegmentator names)".to_string(),
-                )
-            } else {
-                return Err(parameter_error(
-                    "liver",
-                    "nothing",
-                    "a liver role: --liver VALUE|NAME|FILE (the label names do not show a TotalSegmentator liver)",
-                ));
-            }
-        }
-    };
-    let tumor = match &request.tumor {
-        Some(spec) => Some(files.resolve("tumor", spec)?),
-        None => match roles::value_named(&names, "liver_tumor") {
-            Some(v) if files.main_map().is_some_and(|m| m.present_labels().contains(&v)) => {
-                let (m, d) = files.resolve("tumor", &RoleSpec::Labels(vec![roles::LabelRef::Value(v)]))?;
-                Some((m, format!("{d} (TotalSegmentator name)")))
-            }
-            _ => None,
-        },
-    };
+    let (liver, liver_desc) = files.liver(request.liver.as_ref())?;
+    let tumor = files.tumor(request.tumor.as_ref())?;
     let segments = files.segments(request.segments.as_deref())?;
     let (remnant_mask, definition) = match &request.remnant {
         None => (None, None),
