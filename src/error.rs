@@ -253,6 +253,11 @@ pub struct Warning {
 }
 
 impl Warning {
+    /// A warning about a quantity, not tied to a file.
+    pub fn about(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Warning::new(None, field, message)
+    }
+
     pub(crate) fn new(path: Option<&Path>, field: impl Into<String>, message: impl Into<String>) -> Self {
         Warning {
             path: path.map(Path::to_path_buf),

@@ -5,12 +5,14 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod bioheat;
 pub mod distance;
 pub mod error;
 pub mod grid;
 pub mod io;
 pub mod margin;
 pub mod morphology;
+pub mod progress;
 pub mod remnant;
 pub mod roi;
 pub mod roles;

@@ -24,5 +24,11 @@ mod volumetry;
 // The future liver remnant and portal vein embolisation.
 mod remnant;
 
+// The bioheat solver against closed-form solutions; ablation simulation.
+mod bioheat;
+
 // The `liverkit` program: output formats, exit codes, broken pipes.
 mod cli;
+
+// liverkit simulate and protocols from the command line.
+mod simulate_cli;

@@ -202,6 +202,30 @@ fn margin_text(r: &MarginReport) -> String {
     o
 }
 
+/// The vessel labels given on the command line (values or names of the main
+/// label map), each as a mask with its label and name.
+pub fn resolve_vessels(files: &mut Files, specs: &[String]) -> Result<Vec<VesselInput>, Error> {
+    let names = files.main_names().cloned().unwrap_or_default();
+    let mut vessels = Vec::new();
+    for v in specs {
+        let r = match v.trim().parse::<i64>() {
+            Ok(x) => LabelRef::Value(x),
+            Err(_) => LabelRef::Name(v.trim().to_string()),
+        };
+        let (mask, _) = files.resolve("vessels", &RoleSpec::Labels(vec![r.clone()]))?;
+        let label = match r {
+            LabelRef::Value(x) => x,
+            LabelRef::Name(n) => names.iter().find(|(_, s)| **s == n).map(|(k, _)| *k).unwrap_or(0),
+        };
+        vessels.push(VesselInput {
+            label,
+            name: names.get(&label).cloned(),
+            mask,
+        });
+    }
+    Ok(vessels)
+}
+
 pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
     let mut files = Files::new(Some(&a.label_map), *read)?;
     let tumor_spec = a
@@ -222,24 +246,7 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         .map(|l| RoleSpec::parse("liver", l))
         .transpose()?;
     let (liver, _) = files.liver(liver_spec.as_ref())?;
-    let names = files.main_names().cloned().unwrap_or_default();
-    let mut vessels = Vec::new();
-    for v in &a.vessels {
-        let r = match v.trim().parse::<i64>() {
-            Ok(x) => LabelRef::Value(x),
-            Err(_) => LabelRef::Name(v.trim().to_string()),
-        };
-        let (mask, _) = files.resolve("vessels", &RoleSpec::Labels(vec![r.clone()]))?;
-        let label = match r {
-            LabelRef::Value(x) => x,
-            LabelRef::Name(n) => names.iter().find(|(_, s)| **s == n).map(|(k, _)| *k).unwrap_or(0),
-        };
-        vessels.push(VesselInput {
-            label,
-            name: names.get(&label).cloned(),
-            mask,
-        });
-    }
+    let vessels = resolve_vessels(&mut files, &a.vessels)?;
     let plan = plan_targets(&tumor, &liver, &vessels, a.margin_mm)?;
     if let Some(path) = &a.out {
         let template = NiftiFile::open(&a.label_map)?.template().without_extensions();

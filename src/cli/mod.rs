@@ -4,6 +4,7 @@ mod info;
 mod margin;
 mod output;
 mod remnant;
+mod simulate;
 mod volumes;
 
 use std::path::PathBuf;
@@ -56,6 +57,12 @@ enum Command {
     /// The margin an ablation zone gives each tumour: minimum, percentiles,
     /// coverage, residual tumour; exit status 1 when it falls short.
     Margin(margin::MarginArgs),
+    /// Predict the ablation zone (bioheat simulation on the patient's voxels)
+    /// and whether it covers the tumour and its margin; exit status 1 when not.
+    Simulate(Box<simulate::SimulateArgs>),
+    /// The device-protocol library: reference zones beside the model's, and
+    /// the microwave calibration.
+    Protocols(simulate::ProtocolsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +131,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Pve(a) => remnant::run_pve(&a, &options),
         Command::Target(a) => margin::run_target(&a, &options),
         Command::Margin(a) => margin::run_margin(&a, &options),
+        Command::Simulate(a) => simulate::run_simulate(&a, &options),
+        Command::Protocols(a) => simulate::run_protocols(&a),
     }
 }
 

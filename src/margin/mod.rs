@@ -539,7 +539,8 @@ fn surface_margins(
         }
         items[items.len() - 1].0
     };
-    let coverage = |t: f64| 100.0 * items.iter().filter(|x| x.0 >= t).map(|x| x.1).sum::<f64>() / total;
+    // A fold from +0.0: an empty f64 sum is −0.0, which would print as "-0".
+    let coverage = |t: f64| 100.0 * items.iter().filter(|x| x.0 >= t).fold(0.0, |a, x| a + x.1) / total;
     let min = items[0].0;
     Some(SurfaceMargins {
         min_margin_mm: min,

@@ -1,0 +1,952 @@
+//! The tissue property table of the thermal model: every value with its unit
+//! (in its key), the range liverkit accepts, and its source.
+//!
+//! Defaults come from CLINICAL.md §6; each carries the key of its source in
+//! docs/references.md, or says plainly that it is an assumption of liverkit.
+//! A parameter file (TOML or JSON, by extension) overrides any of them with
+//! the same keys, grouped by table:
+//!
+//! ```toml
+//! [liver]
+//! perfusion_1_s = 0.0036
+//!
+//! [vessels.portal_vein]           # by label name or value
+//! heat_transfer_w_m2k = 1000      # convective wall; "fixed" = wall at blood temperature
+//! ```
+//!
+//! Unknown keys and values outside the accepted range are errors that name
+//! the key; nothing is silently ignored.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{header_error, Error, Result};
+
+/// Thermal and electrical properties of one tissue class.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TissueProperties {
+    /// Density ρ, kg/m³.
+    pub density_kg_m3: f64,
+    /// Specific heat c, J/(kg·K).
+    pub specific_heat_j_kgk: f64,
+    /// Thermal conductivity k, W/(m·K).
+    pub conductivity_w_mk: f64,
+    /// Blood perfusion rate ω_b, 1/s (volume of blood per volume of tissue per second).
+    pub perfusion_1_s: f64,
+    /// Electrical conductivity at body temperature for radiofrequency heating, S/m.
+    pub rf_conductivity_s_m: f64,
+}
+
+/// Blood, for the perfusion term and the vessel walls.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BloodProperties {
+    /// Density ρ_b, kg/m³.
+    pub density_kg_m3: f64,
+    /// Specific heat c_b, J/(kg·K).
+    pub specific_heat_j_kgk: f64,
+    /// Arterial blood (and body) temperature T_b, °C.
+    pub temperature_c: f64,
+}
+
+/// The thermal boundary a vessel's wall sets.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VesselWall {
+    /// Heat-transfer coefficient from tissue to blood, W/(m²·K); infinite
+    /// means the wall is held at blood temperature (the strongest heat sink).
+    pub heat_transfer_w_m2k: f64,
+    /// Electrical conductivity of blood for radiofrequency heating, S/m.
+    pub rf_conductivity_s_m: f64,
+}
+
+/// Thermal damage models.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DamageModel {
+    /// Arrhenius frequency factor A, 1/s.
+    pub arrhenius_a_1_s: f64,
+    /// Arrhenius activation energy Eₐ, J/mol.
+    pub arrhenius_ea_j_mol: f64,
+    /// CEM43 base R at or above 43 °C.
+    pub cem43_r_above: f64,
+    /// CEM43 base R below 43 °C.
+    pub cem43_r_below: f64,
+    /// CEM43 dose that counts as lethal, minutes.
+    pub cem43_threshold_min: f64,
+    /// The isotherm the clinic calls the ablation zone, °C.
+    pub isotherm_c: f64,
+}
+
+/// Microwave propagation in liver and the analytic antenna pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MicrowaveModel {
+    /// Frequency, Hz.
+    pub frequency_hz: f64,
+    /// Relative permittivity of liver at that frequency.
+    pub permittivity_rel: f64,
+    /// Electrical conductivity of liver at that frequency, S/m.
+    pub conductivity_s_m: f64,
+    /// Radius that regularises the pattern at the antenna (its outer radius), mm.
+    pub antenna_radius_mm: f64,
+    /// Fraction of the generator's power deposited in tissue (calibrated).
+    pub efficiency_frac: f64,
+    /// Centre of the radiating section, mm behind the tip (model assumption).
+    pub axial_centre_mm: f64,
+    /// Standard deviation of the radiating section along the antenna, mm (calibrated).
+    pub axial_width_mm: f64,
+}
+
+/// Radiofrequency electrode and its power control.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RfModel {
+    /// Rise of electrical conductivity with temperature, fraction per °C.
+    pub conductivity_temp_coeff_per_c: f64,
+    /// Electrode radius, mm.
+    pub electrode_radius_mm: f64,
+    /// Exposed (active) electrode length from the tip, mm.
+    pub active_length_mm: f64,
+    /// Simulated time between two solutions of the potential while the
+    /// impedance is changing (by 1 % or more between solutions), s.
+    pub update_interval_s: f64,
+    /// Longest time between two solutions: while the impedance changes by
+    /// less than 1 % the interval doubles, up to this, s.
+    pub max_update_interval_s: f64,
+}
+
+/// What the outer faces of the simulated region do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Walls {
+    /// Held at blood temperature (the far field of a body at rest).
+    BodyTemperature,
+    /// No heat crosses them (used to check the energy balance).
+    Insulated,
+}
+
+/// Discretisation and run settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SolverSettings {
+    /// Isotropic spacing of the simulation grid, mm.
+    pub spacing_mm: f64,
+    /// Margin of the simulated region around the target and the expected zone, mm.
+    pub roi_margin_mm: f64,
+    /// Fraction of the explicit stability bound used as time step.
+    pub stability_safety_frac: f64,
+    /// Temperature at which tissue boils; temperatures are capped there, °C.
+    pub boiling_cap_c: f64,
+    /// Tissue temperature when heating starts, °C.
+    pub initial_temperature_c: f64,
+    /// Simulated time after the power stops, s.
+    pub cooldown_s: f64,
+    /// Outer faces of the region.
+    pub walls: Walls,
+}
+
+/// Every parameter of a simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameters {
+    /// Liver parenchyma.
+    pub liver: TissueProperties,
+    /// Tumour.
+    pub tumor: TissueProperties,
+    /// Everything that is neither liver, tumour nor vessel.
+    pub soft_tissue: TissueProperties,
+    /// Blood.
+    pub blood: BloodProperties,
+    /// Default wall of every vessel label.
+    pub vessel: VesselWall,
+    /// Per-label walls (key: label name or value as written in the file).
+    pub vessels: BTreeMap<String, VesselWall>,
+    /// Vessels narrower than this act as perfused tissue, not as a heat sink,
+    /// mm: the perfusion term already stands for the blood in small vessels,
+    /// and [Lu2002] saw no heat sink next to veins under 3 mm.
+    pub vessel_min_sink_diameter_mm: f64,
+    /// Damage models.
+    pub damage: DamageModel,
+    /// Microwave model.
+    pub microwave: MicrowaveModel,
+    /// Radiofrequency model.
+    pub rf: RfModel,
+    /// Solver settings.
+    pub solver: SolverSettings,
+    /// Where each value came from, by key (`liver.conductivity_w_mk`).
+    pub sources: BTreeMap<String, String>,
+}
+
+/// A parameter as reported: its value and its source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParameterValue {
+    /// The value (a number, or a word for the few that are words).
+    pub value: Value,
+    /// Where it comes from.
+    pub source: String,
+}
+
+/// One numeric parameter: key, accepted range, default source and accessor.
+struct Descriptor {
+    key: &'static str,
+    min: f64,
+    max: f64,
+    get: fn(&mut Parameters) -> &mut f64,
+}
+
+/// Ranges accepted for tissue properties: wide enough for any soft tissue,
+/// narrow enough to catch a value given in the wrong unit.
+const DENSITY: (f64, f64) = (500.0, 2500.0);
+const SPECIFIC_HEAT: (f64, f64) = (500.0, 6000.0);
+const CONDUCTIVITY: (f64, f64) = (0.05, 5.0);
+const PERFUSION: (f64, f64) = (0.0, 0.2);
+const RF_SIGMA: (f64, f64) = (0.01, 5.0);
+
+macro_rules! tissue_descriptors {
+    ($group:literal, $field:ident) => {
+        [
+            Descriptor {
+                key: concat!($group, ".density_kg_m3"),
+                min: DENSITY.0,
+                max: DENSITY.1,
+                get: |p| &mut p.$field.density_kg_m3,
+            },
+            Descriptor {
+                key: concat!($group, ".specific_heat_j_kgk"),
+                min: SPECIFIC_HEAT.0,
+                max: SPECIFIC_HEAT.1,
+                get: |p| &mut p.$field.specific_heat_j_kgk,
+            },
+            Descriptor {
+                key: concat!($group, ".conductivity_w_mk"),
+                min: CONDUCTIVITY.0,
+                max: CONDUCTIVITY.1,
+                get: |p| &mut p.$field.conductivity_w_mk,
+            },
+            Descriptor {
+                key: concat!($group, ".perfusion_1_s"),
+                min: PERFUSION.0,
+                max: PERFUSION.1,
+                get: |p| &mut p.$field.perfusion_1_s,
+            },
+            Descriptor {
+                key: concat!($group, ".rf_conductivity_s_m"),
+                min: RF_SIGMA.0,
+                max: RF_SIGMA.1,
+                get: |p| &mut p.$field.rf_conductivity_s_m,
+            },
+        ]
+    };
+}
+
+fn descriptors() -> Vec<Descriptor> {
+    let mut d = Vec::with_capacity(48);
+    d.extend(tissue_descriptors!("liver", liver));
+    d.extend(tissue_descriptors!("tumor", tumor));
+    d.extend(tissue_descriptors!("soft_tissue", soft_tissue));
+    let more = [
+        Descriptor {
+            key: "blood.density_kg_m3",
+            min: DENSITY.0,
+            max: DENSITY.1,
+            get: |p| &mut p.blood.density_kg_m3,
+        },
+        Descriptor {
+            key: "blood.specific_heat_j_kgk",
+            min: SPECIFIC_HEAT.0,
+            max: SPECIFIC_HEAT.1,
+            get: |p| &mut p.blood.specific_heat_j_kgk,
+        },
+        Descriptor {
+            key: "blood.temperature_c",
+            min: 30.0,
+            max: 42.0,
+            get: |p| &mut p.blood.temperature_c,
+        },
+        Descriptor {
+            key: "vessel.min_sink_diameter_mm",
+            min: 0.0,
+            max: 50.0,
+            get: |p| &mut p.vessel_min_sink_diameter_mm,
+        },
+        Descriptor {
+            key: "vessel.rf_conductivity_s_m",
+            min: RF_SIGMA.0,
+            max: RF_SIGMA.1,
+            get: |p| &mut p.vessel.rf_conductivity_s_m,
+        },
+        Descriptor {
+            key: "damage.arrhenius_a_1_s",
+            min: 1.0,
+            max: 1e200,
+            get: |p| &mut p.damage.arrhenius_a_1_s,
+        },
+        Descriptor {
+            key: "damage.arrhenius_ea_j_mol",
+            min: 1e4,
+            max: 2e6,
+            get: |p| &mut p.damage.arrhenius_ea_j_mol,
+        },
+        Descriptor {
+            key: "damage.cem43_r_above",
+            min: 0.01,
+            max: 0.99,
+            get: |p| &mut p.damage.cem43_r_above,
+        },
+        Descriptor {
+            key: "damage.cem43_r_below",
+            min: 0.01,
+            max: 0.99,
+            get: |p| &mut p.damage.cem43_r_below,
+        },
+        Descriptor {
+            key: "damage.cem43_threshold_min",
+            min: 1e-3,
+            max: 1e9,
+            get: |p| &mut p.damage.cem43_threshold_min,
+        },
+        Descriptor {
+            key: "damage.isotherm_c",
+            min: 40.0,
+            max: 99.0,
+            get: |p| &mut p.damage.isotherm_c,
+        },
+        Descriptor {
+            key: "microwave.frequency_hz",
+            min: 3e8,
+            max: 1e10,
+            get: |p| &mut p.microwave.frequency_hz,
+        },
+        Descriptor {
+            key: "microwave.permittivity_rel",
+            min: 1.0,
+            max: 100.0,
+            get: |p| &mut p.microwave.permittivity_rel,
+        },
+        Descriptor {
+            key: "microwave.conductivity_s_m",
+            min: 0.01,
+            max: 20.0,
+            get: |p| &mut p.microwave.conductivity_s_m,
+        },
+        Descriptor {
+            key: "microwave.antenna_radius_mm",
+            min: 0.1,
+            max: 5.0,
+            get: |p| &mut p.microwave.antenna_radius_mm,
+        },
+        Descriptor {
+            key: "microwave.efficiency_frac",
+            min: 0.01,
+            max: 1.0,
+            get: |p| &mut p.microwave.efficiency_frac,
+        },
+        Descriptor {
+            key: "microwave.axial_centre_mm",
+            min: 0.0,
+            max: 100.0,
+            get: |p| &mut p.microwave.axial_centre_mm,
+        },
+        Descriptor {
+            key: "microwave.axial_width_mm",
+            min: 0.5,
+            max: 50.0,
+            get: |p| &mut p.microwave.axial_width_mm,
+        },
+        Descriptor {
+            key: "rf.conductivity_temp_coeff_per_c",
+            min: 0.0,
+            max: 0.1,
+            get: |p| &mut p.rf.conductivity_temp_coeff_per_c,
+        },
+        Descriptor {
+            key: "rf.electrode_radius_mm",
+            min: 0.1,
+            max: 5.0,
+            get: |p| &mut p.rf.electrode_radius_mm,
+        },
+        Descriptor {
+            key: "rf.active_length_mm",
+            min: 1.0,
+            max: 100.0,
+            get: |p| &mut p.rf.active_length_mm,
+        },
+        Descriptor {
+            key: "rf.update_interval_s",
+            min: 0.1,
+            max: 600.0,
+            get: |p| &mut p.rf.update_interval_s,
+        },
+        Descriptor {
+            key: "rf.max_update_interval_s",
+            min: 0.1,
+            max: 600.0,
+            get: |p| &mut p.rf.max_update_interval_s,
+        },
+        Descriptor {
+            key: "solver.spacing_mm",
+            min: 0.1,
+            max: 5.0,
+            get: |p| &mut p.solver.spacing_mm,
+        },
+        Descriptor {
+            key: "solver.roi_margin_mm",
+            min: 0.0,
+            max: 200.0,
+            get: |p| &mut p.solver.roi_margin_mm,
+        },
+        Descriptor {
+            key: "solver.stability_safety_frac",
+            min: 0.05,
+            max: 1.0,
+            get: |p| &mut p.solver.stability_safety_frac,
+        },
+        Descriptor {
+            key: "solver.boiling_cap_c",
+            min: 60.0,
+            max: 150.0,
+            get: |p| &mut p.solver.boiling_cap_c,
+        },
+        Descriptor {
+            key: "solver.initial_temperature_c",
+            min: 0.0,
+            max: 45.0,
+            get: |p| &mut p.solver.initial_temperature_c,
+        },
+        Descriptor {
+            key: "solver.cooldown_s",
+            min: 0.0,
+            max: 3600.0,
+            get: |p| &mut p.solver.cooldown_s,
+        },
+    ];
+    d.extend(more);
+    d
+}
+
+const ITIS: &str = "[ITIS] IT'IS tissue database, CLINICAL.md §6";
+
+fn liver_default() -> TissueProperties {
+    TissueProperties {
+        density_kg_m3: 1079.0,
+        specific_heat_j_kgk: 3540.0,
+        conductivity_w_mk: 0.52,
+        perfusion_1_s: DEFAULT_PERFUSION_1_S,
+        rf_conductivity_s_m: 0.34,
+    }
+}
+
+/// Fraction of the microwave generator's power deposited in tissue, fitted
+/// by `protocols::calibrate_microwave` to the Emprint 100 W, 10 min zone of
+/// 36 × 42 mm (CLINICAL.md §6) in homogeneous unperfused liver at 1 mm.
+pub const MWA_EFFICIENCY_FRAC: f64 = 0.4036;
+
+/// Width (standard deviation) of the microwave antenna's radiating section,
+/// mm, fitted with [`MWA_EFFICIENCY_FRAC`].
+pub const MWA_AXIAL_WIDTH_MM: f64 = 5.109;
+
+/// Default liver perfusion, 1/s: the geometric mean of the range
+/// 3.6e-3 – 1e-2 1/s of [Hall2015] (√(3.6e-3 · 1e-2) = 6.0e-3), which puts the
+/// perfusion length √(k/(ω_b ρ_b c_b)) at 4.8 mm, inside the range's 3.7–6.2 mm.
+pub const DEFAULT_PERFUSION_1_S: f64 = 6.0e-3;
+
+impl Default for Parameters {
+    fn default() -> Self {
+        let liver = liver_default();
+        let mut tumor = liver;
+        tumor.rf_conductivity_s_m = 0.57;
+        let mut p = Parameters {
+            liver,
+            tumor,
+            soft_tissue: liver,
+            blood: BloodProperties {
+                density_kg_m3: 1050.0,
+                specific_heat_j_kgk: 3617.0,
+                temperature_c: 37.0,
+            },
+            vessel: VesselWall {
+                heat_transfer_w_m2k: f64::INFINITY,
+                rf_conductivity_s_m: liver.rf_conductivity_s_m,
+            },
+            vessels: BTreeMap::new(),
+            vessel_min_sink_diameter_mm: 3.0,
+            damage: DamageModel {
+                arrhenius_a_1_s: 7.39e39,
+                arrhenius_ea_j_mol: 2.577e5,
+                cem43_r_above: 0.5,
+                cem43_r_below: 0.25,
+                cem43_threshold_min: 240.0,
+                isotherm_c: 70.0,
+            },
+            microwave: MicrowaveModel {
+                frequency_hz: 2.45e9,
+                permittivity_rel: 43.0,
+                conductivity_s_m: 1.69,
+                antenna_radius_mm: 1.0,
+                efficiency_frac: MWA_EFFICIENCY_FRAC,
+                axial_centre_mm: 15.0,
+                axial_width_mm: MWA_AXIAL_WIDTH_MM,
+            },
+            rf: RfModel {
+                conductivity_temp_coeff_per_c: 0.015,
+                electrode_radius_mm: 0.75,
+                active_length_mm: 30.0,
+                update_interval_s: 10.0,
+                max_update_interval_s: 40.0,
+            },
+            solver: SolverSettings {
+                spacing_mm: 1.0,
+                roi_margin_mm: 20.0,
+                stability_safety_frac: 0.9,
+                boiling_cap_c: 100.0,
+                initial_temperature_c: 37.0,
+                cooldown_s: 0.0,
+                walls: Walls::BodyTemperature,
+            },
+            sources: BTreeMap::new(),
+        };
+        let assumption = "liverkit assumption (docs/formulas/bioheat.md)";
+        let mut s = |k: &str, v: &str| {
+            p.sources.insert(k.to_string(), v.to_string());
+        };
+        for g in ["liver", "tumor", "soft_tissue"] {
+            let same = if g == "liver" {
+                ITIS.to_string()
+            } else {
+                format!("liver value; {assumption}")
+            };
+            s(&format!("{g}.density_kg_m3"), &same);
+            s(&format!("{g}.specific_heat_j_kgk"), &same);
+            s(&format!("{g}.conductivity_w_mk"), &same);
+            let perf = if g == "liver" {
+                "[Hall2015] geometric mean of 3.6e-3–1e-2 1/s, CLINICAL.md §6".to_string()
+            } else {
+                format!("liver value; {assumption}")
+            };
+            s(&format!("{g}.perfusion_1_s"), &perf);
+        }
+        s(
+            "liver.rf_conductivity_s_m",
+            "[Zurbuchen2016], [Hall2015] middle of 0.33–0.35 S/m, CLINICAL.md §6",
+        );
+        s(
+            "tumor.rf_conductivity_s_m",
+            "[Zurbuchen2016] colorectal metastasis, CLINICAL.md §6",
+        );
+        s(
+            "soft_tissue.rf_conductivity_s_m",
+            &format!("liver value; {assumption}"),
+        );
+        s("blood.density_kg_m3", &format!("{ITIS} (1050–1060 kg/m³)"));
+        s("blood.specific_heat_j_kgk", ITIS);
+        s("blood.temperature_c", "CLINICAL.md §6");
+        s(
+            "vessel.heat_transfer_w_m2k",
+            &format!("wall at blood temperature (strongest heat sink); {assumption}"),
+        );
+        s(
+            "vessel.min_sink_diameter_mm",
+            "[Lu2002]: heat sink next to 73 % of veins of 3 mm or more, none under 3 mm; CLINICAL.md §5",
+        );
+        s(
+            "vessel.rf_conductivity_s_m",
+            &format!("liver value; {assumption}"),
+        );
+        s("damage.arrhenius_a_1_s", "[Chang2004], CLINICAL.md §6");
+        s("damage.arrhenius_ea_j_mol", "[Chang2004], CLINICAL.md §6");
+        s("damage.cem43_r_above", "[Sapareto1984], CLINICAL.md §6");
+        s("damage.cem43_r_below", "[Sapareto1984], CLINICAL.md §6");
+        s("damage.cem43_threshold_min", "[Sapareto1984], CLINICAL.md §6");
+        s(
+            "damage.isotherm_c",
+            "CLINICAL.md §5–6 (tumour and 10 mm above 70 °C)",
+        );
+        s("microwave.frequency_hz", "2.45 GHz applicators, CLINICAL.md §6");
+        s("microwave.permittivity_rel", "[Ji2011], CLINICAL.md §6");
+        s("microwave.conductivity_s_m", "[Ji2011], CLINICAL.md §6");
+        s(
+            "microwave.antenna_radius_mm",
+            &format!("a 13–14 gauge antenna; {assumption}"),
+        );
+        let fitted =
+            "fitted to emprint-100w-10min (36 x 42 mm, CLINICAL.md §6) by liverkit protocols --calibrate";
+        s("microwave.efficiency_frac", fitted);
+        s(
+            "microwave.axial_centre_mm",
+            &format!("zone mostly behind the tip, CLINICAL.md §6; {assumption}"),
+        );
+        s("microwave.axial_width_mm", fitted);
+        s(
+            "rf.conductivity_temp_coeff_per_c",
+            "[Zurbuchen2016], [Hall2015] +1.5 %/°C, CLINICAL.md §6",
+        );
+        s(
+            "rf.electrode_radius_mm",
+            &format!("a 17 gauge electrode; {assumption}"),
+        );
+        s(
+            "rf.active_length_mm",
+            &format!("a 3 cm single electrode; {assumption}"),
+        );
+        s("rf.update_interval_s", &format!("solver setting; {assumption}"));
+        s(
+            "rf.max_update_interval_s",
+            &format!("solver setting; {assumption}"),
+        );
+        for k in [
+            "solver.spacing_mm",
+            "solver.roi_margin_mm",
+            "solver.stability_safety_frac",
+            "solver.initial_temperature_c",
+            "solver.cooldown_s",
+            "solver.walls",
+        ] {
+            s(k, &format!("solver setting; {assumption}"));
+        }
+        s(
+            "solver.boiling_cap_c",
+            "tissue boils near 100 °C, CLINICAL.md §6 (capped, not modelled)",
+        );
+        p
+    }
+}
+
+impl Parameters {
+    /// The defaults overridden by a parameter file (`.toml` or `.json`).
+    ///
+    /// # Errors
+    /// `Read` when the file cannot be read; `Header` (field = the key) for a
+    /// syntax error, an unknown key, a value of the wrong type or one outside
+    /// its accepted range.
+    pub fn from_file(path: &Path) -> Result<Parameters> {
+        let mut p = Parameters::default();
+        p.apply_file(path)?;
+        Ok(p)
+    }
+
+    /// Overrides values from a parameter file (`.toml` or `.json`).
+    ///
+    /// # Errors
+    /// As [`Parameters::from_file`].
+    pub fn apply_file(&mut self, path: &Path) -> Result<()> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let value: Value = match ext.as_str() {
+            "toml" => toml::from_str(&text).map_err(|e| {
+                header_error(
+                    path,
+                    "TOML",
+                    "a valid TOML parameter file",
+                    e.message().to_string(),
+                )
+            })?,
+            "json" => serde_json::from_str(&text)
+                .map_err(|e| header_error(path, "JSON", "a valid JSON parameter file", e.to_string()))?,
+            _ => {
+                return Err(header_error(
+                    path,
+                    "file name",
+                    "a parameter file ending in .toml or .json",
+                    format!("extension {:?}", ext),
+                ))
+            }
+        };
+        let source = format!("parameter file {}", path.display());
+        self.apply_value(&value, &source)
+            .map_err(|(field, expected, found)| header_error(path, field, expected, found))
+    }
+
+    /// Applies a parsed parameter tree; the error names the key.
+    fn apply_value(
+        &mut self,
+        root: &Value,
+        source: &str,
+    ) -> std::result::Result<(), (String, String, String)> {
+        let Value::Object(groups) = root else {
+            return Err((
+                "(top level)".into(),
+                "tables of parameters".into(),
+                kind(root).into(),
+            ));
+        };
+        let descriptors = descriptors();
+        for (group, body) in groups {
+            let Value::Object(fields) = body else {
+                return Err((group.clone(), "a table of parameters".into(), kind(body).into()));
+            };
+            if group == "vessels" {
+                for (label, wall) in fields {
+                    let key = format!("vessels.{label}");
+                    let Value::Object(wall) = wall else {
+                        return Err((key, "a table with heat_transfer_w_m2k".into(), kind(wall).into()));
+                    };
+                    let mut w = self.vessel;
+                    for (f, v) in wall {
+                        let key = format!("vessels.{label}.{f}");
+                        match f.as_str() {
+                            "heat_transfer_w_m2k" => w.heat_transfer_w_m2k = heat_transfer(&key, v)?,
+                            "rf_conductivity_s_m" => w.rf_conductivity_s_m = number(&key, v, RF_SIGMA)?,
+                            _ => {
+                                return Err((
+                                    key,
+                                    "a known key (heat_transfer_w_m2k, rf_conductivity_s_m)".into(),
+                                    "an unknown key".into(),
+                                ))
+                            }
+                        }
+                        self.sources.insert(key, source.to_string());
+                    }
+                    self.vessels.insert(label.clone(), w);
+                }
+                continue;
+            }
+            for (field, v) in fields {
+                let key = format!("{group}.{field}");
+                if key == "vessel.heat_transfer_w_m2k" {
+                    self.vessel.heat_transfer_w_m2k = heat_transfer(&key, v)?;
+                } else if key == "solver.walls" {
+                    self.solver.walls = match v.as_str() {
+                        Some("body_temperature") => Walls::BodyTemperature,
+                        Some("insulated") => Walls::Insulated,
+                        _ => {
+                            return Err((key, "\"body_temperature\" or \"insulated\"".into(), v.to_string()))
+                        }
+                    };
+                } else if let Some(d) = descriptors.iter().find(|d| d.key == key) {
+                    *(d.get)(self) = number(&key, v, (d.min, d.max))?;
+                } else {
+                    let known: Vec<&str> = descriptors
+                        .iter()
+                        .filter(|d| d.key.starts_with(&format!("{group}.")))
+                        .map(|d| d.key)
+                        .collect();
+                    let expected = if known.is_empty() {
+                        "a known table (liver, tumor, soft_tissue, blood, vessel, vessels, damage, \
+                         microwave, rf, solver)"
+                            .to_string()
+                    } else {
+                        format!("one of {}", known.join(", "))
+                    };
+                    return Err((key, expected, "an unknown key".into()));
+                }
+                self.sources.insert(key, source.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks relations between values that each range alone cannot.
+    ///
+    /// # Errors
+    /// `Parameter` naming the key.
+    pub fn validate(&self) -> Result<()> {
+        let mut copy = self.clone();
+        for d in descriptors() {
+            let v = *(d.get)(&mut copy);
+            if !(v.is_finite() && v >= d.min && v <= d.max) {
+                return Err(Error::parameter(
+                    d.key,
+                    v,
+                    format!("a value in [{}, {}]", d.min, d.max),
+                ));
+            }
+        }
+        let s = &self.solver;
+        if s.initial_temperature_c >= s.boiling_cap_c {
+            return Err(Error::parameter(
+                "solver.initial_temperature_c",
+                s.initial_temperature_c,
+                format!("below solver.boiling_cap_c ({} °C)", s.boiling_cap_c),
+            ));
+        }
+        if self.rf.max_update_interval_s < self.rf.update_interval_s {
+            return Err(Error::parameter(
+                "rf.max_update_interval_s",
+                self.rf.max_update_interval_s,
+                format!("at least rf.update_interval_s ({} s)", self.rf.update_interval_s),
+            ));
+        }
+        if self.damage.isotherm_c >= s.boiling_cap_c {
+            return Err(Error::parameter(
+                "damage.isotherm_c",
+                self.damage.isotherm_c,
+                format!("below solver.boiling_cap_c ({} °C)", s.boiling_cap_c),
+            ));
+        }
+        for (label, w) in std::iter::once(("(default)", &self.vessel))
+            .chain(self.vessels.iter().map(|(k, v)| (k.as_str(), v)))
+        {
+            if w.heat_transfer_w_m2k.is_nan() || w.heat_transfer_w_m2k <= 0.0 {
+                return Err(Error::parameter(
+                    format!("vessels.{label}.heat_transfer_w_m2k"),
+                    w.heat_transfer_w_m2k,
+                    "a positive heat-transfer coefficient or \"fixed\"",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The wall of a vessel label, looked up by name first, then by value.
+    pub fn vessel_wall(&self, value: i64, name: Option<&str>) -> VesselWall {
+        name.and_then(|n| self.vessels.get(n))
+            .or_else(|| self.vessels.get(&value.to_string()))
+            .copied()
+            .unwrap_or(self.vessel)
+    }
+
+    /// Every value with its source, keyed as in a parameter file.
+    pub fn report(&self) -> BTreeMap<String, ParameterValue> {
+        let mut copy = self.clone();
+        let mut out = BTreeMap::new();
+        let src = |k: &str| self.sources.get(k).cloned().unwrap_or_else(|| "default".into());
+        for d in descriptors() {
+            let v = *(d.get)(&mut copy);
+            out.insert(
+                d.key.to_string(),
+                ParameterValue {
+                    value: json_number(v),
+                    source: src(d.key),
+                },
+            );
+        }
+        out.insert(
+            "vessel.heat_transfer_w_m2k".into(),
+            ParameterValue {
+                value: wall_value(self.vessel.heat_transfer_w_m2k),
+                source: src("vessel.heat_transfer_w_m2k"),
+            },
+        );
+        for (label, w) in &self.vessels {
+            let k = format!("vessels.{label}.heat_transfer_w_m2k");
+            out.insert(
+                k.clone(),
+                ParameterValue {
+                    value: wall_value(w.heat_transfer_w_m2k),
+                    source: src(&k),
+                },
+            );
+            let k = format!("vessels.{label}.rf_conductivity_s_m");
+            out.insert(
+                k.clone(),
+                ParameterValue {
+                    value: json_number(w.rf_conductivity_s_m),
+                    source: src(&k),
+                },
+            );
+        }
+        let walls = match self.solver.walls {
+            Walls::BodyTemperature => "body_temperature",
+            Walls::Insulated => "insulated",
+        };
+        out.insert(
+            "solver.walls".into(),
+            ParameterValue {
+                value: Value::String(walls.into()),
+                source: src("solver.walls"),
+            },
+        );
+        out
+    }
+
+    /// Records where a value came from (used by calibration and the CLI).
+    pub fn set_source(&mut self, key: &str, source: impl Into<String>) {
+        self.sources.insert(key.to_string(), source.into());
+    }
+}
+
+fn wall_value(h: f64) -> Value {
+    if h.is_infinite() {
+        Value::String("fixed".into())
+    } else {
+        json_number(h)
+    }
+}
+
+fn json_number(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "a table",
+    }
+}
+
+fn number(key: &str, v: &Value, range: (f64, f64)) -> std::result::Result<f64, (String, String, String)> {
+    let expected = format!("a number in [{}, {}]", range.0, range.1);
+    match v.as_f64() {
+        Some(x) if x.is_finite() && x >= range.0 && x <= range.1 => Ok(x),
+        Some(x) => Err((key.to_string(), expected, x.to_string())),
+        None => Err((key.to_string(), expected, kind(v).to_string())),
+    }
+}
+
+fn heat_transfer(key: &str, v: &Value) -> std::result::Result<f64, (String, String, String)> {
+    if v.as_str() == Some("fixed") {
+        return Ok(f64::INFINITY);
+    }
+    number(key, v, (1.0, 1e6)).map_err(|(k, _, f)| {
+        (
+            k,
+            "a heat-transfer coefficient in [1, 1e6] W/(m²·K), or \"fixed\"".into(),
+            f,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_is_in_range_and_has_a_source() {
+        let p = Parameters::default();
+        p.validate().unwrap();
+        for (k, v) in p.report() {
+            assert!(!v.source.is_empty() && v.source != "default", "{k} has no source");
+        }
+    }
+
+    #[test]
+    fn overrides_apply_and_name_their_file() {
+        let mut p = Parameters::default();
+        let v: Value = serde_json::json!({
+            "liver": {"perfusion_1_s": 0.0},
+            "vessels": {"portal_vein": {"heat_transfer_w_m2k": 1000}},
+            "solver": {"walls": "insulated"}
+        });
+        p.apply_value(&v, "file x").unwrap();
+        assert_eq!(p.liver.perfusion_1_s, 0.0);
+        assert_eq!(p.vessel_wall(64, Some("portal_vein")).heat_transfer_w_m2k, 1000.0);
+        assert!(p.vessel_wall(63, Some("ivc")).heat_transfer_w_m2k.is_infinite());
+        assert_eq!(p.solver.walls, Walls::Insulated);
+        assert_eq!(p.report()["liver.perfusion_1_s"].source, "file x");
+    }
+
+    #[test]
+    fn unknown_keys_and_unphysical_values_name_the_key() {
+        let mut p = Parameters::default();
+        let e = p
+            .apply_value(&serde_json::json!({"liver": {"conductivity": 0.5}}), "f")
+            .unwrap_err();
+        assert_eq!(e.0, "liver.conductivity");
+        let e = p
+            .apply_value(&serde_json::json!({"liver": {"density_kg_m3": -3}}), "f")
+            .unwrap_err();
+        assert_eq!(e.0, "liver.density_kg_m3");
+        let e = p
+            .apply_value(&serde_json::json!({"bone": {"x": 1}}), "f")
+            .unwrap_err();
+        assert_eq!(e.0, "bone.x");
+    }
+}

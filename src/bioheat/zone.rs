@@ -1,0 +1,245 @@
+//! The shape of a predicted zone: volume, length along the needle, diameter
+//! across it, and its resampling onto the scan's grid.
+//!
+//! Fields live on the simulation lattice and are read between voxel centres
+//! by trilinear interpolation, so boundaries are found to a fraction of a
+//! voxel: along the needle axis from the hottest point on it, outwards until
+//! the field falls below the threshold, then by bisection to 0.01 mm.
+//!
+//! * length: the extent of the zone along the needle axis;
+//! * diameter: the widest chord through the axis perpendicular to it, over
+//!   axial positions every half voxel and directions every 5°;
+//! * beyond the tip: how far the zone reaches past the tip along the axis.
+
+use ndarray::{Array3, ShapeBuilder};
+use serde::Serialize;
+
+use crate::bioheat::applicator::Pose;
+use crate::error::Result;
+use crate::grid::Grid;
+use crate::volume::{Mask, Volume};
+
+/// A scalar field on a lattice, read anywhere in world coordinates.
+#[derive(Debug, Clone, Copy)]
+pub struct LatticeField<'a> {
+    /// The lattice.
+    pub grid: &'a Grid,
+    /// Values, x fastest.
+    pub values: &'a [f32],
+    /// The value outside the lattice.
+    pub outside: f32,
+}
+
+impl LatticeField<'_> {
+    /// Trilinear interpolation at a world point (mm).
+    pub fn at(&self, p_mm: [f64; 3]) -> f32 {
+        let [nx, ny, nz] = self.grid.dims();
+        let c = self.grid.world_to_voxel(p_mm);
+        let mut base = [0usize; 3];
+        let mut frac = [0.0f64; 3];
+        for a in 0..3 {
+            let n = [nx, ny, nz][a];
+            if !(c[a] >= 0.0 && c[a] <= (n - 1) as f64) {
+                return self.outside;
+            }
+            let f = c[a].floor().min((n.max(2) - 2) as f64).max(0.0);
+            base[a] = f as usize;
+            frac[a] = if n == 1 { 0.0 } else { c[a] - f };
+        }
+        let idx = |x: usize, y: usize, z: usize| {
+            let x = x.min(nx - 1);
+            let y = y.min(ny - 1);
+            let z = z.min(nz - 1);
+            self.values[x + nx * (y + ny * z)] as f64
+        };
+        let [x, y, z] = base;
+        let [fx, fy, fz] = frac;
+        let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
+        let c00 = lerp(idx(x, y, z), idx(x + 1, y, z), fx);
+        let c10 = lerp(idx(x, y + 1, z), idx(x + 1, y + 1, z), fx);
+        let c01 = lerp(idx(x, y, z + 1), idx(x + 1, y, z + 1), fx);
+        let c11 = lerp(idx(x, y + 1, z + 1), idx(x + 1, y + 1, z + 1), fx);
+        lerp(lerp(c00, c10, fy), lerp(c01, c11, fy), fz) as f32
+    }
+}
+
+/// The size of a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct ZoneShape {
+    /// Volume, mL (lattice voxels at or above the threshold).
+    pub volume_ml: f64,
+    /// Extent along the needle axis, mm.
+    pub length_mm: f64,
+    /// Widest chord through the axis, perpendicular to it, mm.
+    pub diameter_mm: f64,
+    /// How far the zone reaches beyond the tip along the axis, mm (negative:
+    /// it stops short of the tip).
+    pub beyond_tip_mm: f64,
+    /// Where along the axis (mm behind the tip) the zone is widest.
+    pub widest_at_mm: f64,
+}
+
+const BISECTIONS: usize = 24;
+
+/// The distance from `from` along the unit vector `u` at which the field
+/// first drops below `threshold` (the field at `from` is at or above it).
+pub fn reach_mm(field: &LatticeField, threshold: f32, from: [f64; 3], u: [f64; 3], step_mm: f64) -> f64 {
+    let at = |r: f64| field.at([from[0] + r * u[0], from[1] + r * u[1], from[2] + r * u[2]]);
+    let limit = {
+        let d = field.grid.dims();
+        let s = field.grid.spacing_mm();
+        ((d[0] as f64 * s[0]).powi(2) + (d[1] as f64 * s[1]).powi(2) + (d[2] as f64 * s[2]).powi(2)).sqrt()
+    };
+    let mut r = 0.0;
+    while r < limit {
+        let next = r + step_mm;
+        if at(next) < threshold {
+            let (mut lo, mut hi) = (r, next);
+            for _ in 0..BISECTIONS {
+                let mid = 0.5 * (lo + hi);
+                if at(mid) >= threshold {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            return 0.5 * (lo + hi);
+        }
+        r = next;
+    }
+    limit
+}
+
+/// Two unit vectors perpendicular to `d` and to each other.
+pub fn perpendiculars(d: [f64; 3]) -> ([f64; 3], [f64; 3]) {
+    let pick = if d[0].abs() < 0.9 {
+        [1.0, 0.0, 0.0]
+    } else {
+        [0.0, 1.0, 0.0]
+    };
+    let cross = |a: [f64; 3], b: [f64; 3]| {
+        [
+            a[1] * b[2] - a[2] * b[1],
+            a[2] * b[0] - a[0] * b[2],
+            a[0] * b[1] - a[1] * b[0],
+        ]
+    };
+    let e1 = cross(d, pick);
+    let n = (e1[0] * e1[0] + e1[1] * e1[1] + e1[2] * e1[2]).sqrt();
+    let e1 = e1.map(|v| v / n);
+    let e2 = cross(d, e1);
+    (e1, e2)
+}
+
+/// Volume, length, diameter and reach beyond the tip of the zone where
+/// `field ≥ threshold`.
+pub fn zone_shape(field: &LatticeField, threshold: f32, pose: &Pose) -> ZoneShape {
+    let h = field.grid.spacing_mm()[0];
+    let voxel_ml = field.grid.voxel_volume_mm3() / 1000.0;
+    let count = field.values.iter().filter(|&&v| v >= threshold).count();
+    let volume_ml = count as f64 * voxel_ml;
+    if count == 0 {
+        return ZoneShape::default();
+    }
+    let d = pose.direction;
+    let step = h / 4.0;
+    // The hottest point on the axis, within the lattice.
+    let span = {
+        let g = field.grid.dims();
+        (g[0].max(g[1]).max(g[2]) as f64) * h * 1.8
+    };
+    let mut best = (f32::MIN, 0.0);
+    let mut s = -span;
+    while s <= span {
+        let v = field.at(pose.behind(s));
+        if v > best.0 {
+            best = (v, s);
+        }
+        s += step;
+    }
+    if best.0 < threshold {
+        return ZoneShape {
+            volume_ml,
+            ..ZoneShape::default()
+        };
+    }
+    let s_hot = best.1;
+    let hot = pose.behind(s_hot);
+    let distal = s_hot - reach_mm(field, threshold, hot, d, step);
+    let proximal = s_hot + reach_mm(field, threshold, hot, d.map(|v| -v), step);
+    let (e1, e2) = perpendiculars(d);
+    let mut widest = (0.0f64, s_hot);
+    let mut s = distal;
+    while s <= proximal + 1e-9 {
+        let c = pose.behind(s);
+        if field.at(c) >= threshold {
+            for k in 0..36 {
+                let t = k as f64 * std::f64::consts::PI / 36.0;
+                let u = [
+                    t.cos() * e1[0] + t.sin() * e2[0],
+                    t.cos() * e1[1] + t.sin() * e2[1],
+                    t.cos() * e1[2] + t.sin() * e2[2],
+                ];
+                let w = reach_mm(field, threshold, c, u, step)
+                    + reach_mm(field, threshold, c, u.map(|v| -v), step);
+                if w > widest.0 {
+                    widest = (w, s);
+                }
+            }
+        }
+        s += h / 2.0;
+    }
+    ZoneShape {
+        volume_ml,
+        length_mm: proximal - distal,
+        diameter_mm: widest.0,
+        beyond_tip_mm: -distal,
+        widest_at_mm: widest.1,
+    }
+}
+
+/// The zone `field ≥ threshold` as a mask on another grid (the scan's):
+/// every voxel whose centre reads at or above the threshold.
+///
+/// # Errors
+/// Only from building the mask (never for a valid grid).
+pub fn resample_mask(field: &LatticeField, threshold: f32, target: &Grid) -> Result<Mask> {
+    let dims = target.dims();
+    // The lattice's corners in the target's voxel indices bound the work.
+    let g = field.grid.dims();
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for corner in 0..8 {
+        let c = [
+            if corner & 1 == 0 { 0.0 } else { (g[0] - 1) as f64 },
+            if corner & 2 == 0 { 0.0 } else { (g[1] - 1) as f64 },
+            if corner & 4 == 0 { 0.0 } else { (g[2] - 1) as f64 },
+        ];
+        let t = target.world_to_voxel(field.grid.voxel_to_world(c));
+        for a in 0..3 {
+            lo[a] = lo[a].min(t[a]);
+            hi[a] = hi[a].max(t[a]);
+        }
+    }
+    let range = |a: usize| {
+        let l = lo[a].floor().max(0.0) as usize;
+        let h = (hi[a].ceil().max(-1.0) as i64).min(dims[a] as i64 - 1);
+        (l, h)
+    };
+    let mut data = Array3::from_elem(dims.f(), false);
+    let (x0, x1) = range(0);
+    let (y0, y1) = range(1);
+    let (z0, z1) = range(2);
+    for z in z0 as i64..=z1 {
+        for y in y0 as i64..=y1 {
+            for x in x0 as i64..=x1 {
+                let (x, y, z) = (x as usize, y as usize, z as usize);
+                let w = target.voxel_to_world([x as f64, y as f64, z as f64]);
+                if field.at(w) >= threshold {
+                    data[[x, y, z]] = true;
+                }
+            }
+        }
+    }
+    Volume::new(target.clone(), data)
+}

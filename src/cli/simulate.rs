@@ -1,0 +1,865 @@
+//! `liverkit simulate`: predict the ablation zone on the patient's voxels and
+//! judge whether it covers the tumour and its margin; `liverkit protocols`:
+//! the device-protocol library and the microwave calibration.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
+use liverkit::bioheat::protocols::{
+    calibrate_microwave, calibration_case, model_zone, range_warnings, Library,
+};
+use liverkit::bioheat::solver::EnergyBudget;
+use liverkit::bioheat::tissue::{ParameterValue, Parameters};
+use liverkit::bioheat::zone::ZoneShape;
+use liverkit::bioheat::{simulate, targeted_tumor, Request, RfSummary, Tissues, VesselMask, VesselUse};
+use liverkit::io::nifti::{write_mask, write_volume, NiftiFile, NiftiTemplate};
+use liverkit::io::ReadOptions;
+use liverkit::margin::{assess_margins, MarginOptions, Shortfall, SurfaceMargins, DEFAULT_MARGIN_MM};
+use liverkit::progress::{NoProgress, Progress};
+use liverkit::roles::{Files, RoleSpec};
+use liverkit::{Error, Warning};
+
+use super::margin::resolve_vessels;
+use super::output::{self, Align};
+use super::Failure;
+
+/// Applicator kinds on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplicatorArg {
+    /// Microwave ablation, 2.45 GHz.
+    Mwa,
+    /// Radiofrequency ablation.
+    Rfa,
+}
+
+/// `liverkit simulate` arguments.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Label map holding the liver, the tumours and the vessels.
+    #[arg(value_name = "LABELMAP")]
+    label_map: PathBuf,
+    /// Liver: label values or names, a mask file, or FILE:labels. Default: a
+    /// label named `liver`, or the union of `liver_segment_1..8`.
+    #[arg(long, value_name = "SPEC")]
+    liver: Option<String>,
+    /// Tumours, given like --liver. Default: a label named `liver_tumor`. The
+    /// tumour holding the tip (or the nearest one) is assessed.
+    #[arg(long, alias = "tumour", value_name = "SPEC")]
+    tumor: Option<String>,
+    /// Vessel labels (values or names of the label map) acting as heat sinks.
+    #[arg(long, value_name = "V,...", value_delimiter = ',')]
+    vessels: Vec<String>,
+    /// Microwave (mwa) or radiofrequency (rfa).
+    #[arg(long, value_enum)]
+    applicator: ApplicatorArg,
+    /// Generator power, W.
+    #[arg(long, value_name = "W")]
+    power_w: f64,
+    /// Heating time, s.
+    #[arg(long, value_name = "S")]
+    time_s: f64,
+    /// Applicator tip, world RAS+ mm.
+    #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
+    tip: String,
+    /// Needle direction, from the entry towards the tip.
+    #[arg(
+        long,
+        value_name = "DX,DY,DZ",
+        allow_hyphen_values = true,
+        conflicts_with = "entry",
+        required_unless_present = "entry"
+    )]
+    direction: Option<String>,
+    /// Entry point of the needle, world RAS+ mm.
+    #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
+    entry: Option<String>,
+    /// Tissue and solver parameters overriding the defaults (TOML or JSON).
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+    /// Device of the protocol library (default: the first of the applicator's kind).
+    #[arg(long, value_name = "ID")]
+    device: Option<String>,
+    /// A protocol library instead of the built-in one (JSON).
+    #[arg(long, value_name = "FILE")]
+    protocols: Option<PathBuf>,
+    /// Simulate even when the tip is outside the liver.
+    #[arg(long)]
+    allow_outside: bool,
+    /// Lattice spacing, mm (overrides solver.spacing_mm; default 1).
+    #[arg(long, value_name = "MM")]
+    spacing_mm: Option<f64>,
+    /// The margin the zone must give the tumour, mm.
+    #[arg(long, value_name = "MM", default_value_t = DEFAULT_MARGIN_MM)]
+    margin_mm: f64,
+    /// Judge the verdict without the tumour surface next to the liver capsule.
+    #[arg(long)]
+    exclude_capsule: bool,
+    /// Write the zones (scan grid) and the temperature, damage, CEM43 and
+    /// tissue maps (simulation lattice) as NIfTI files into DIR.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `liverkit protocols` arguments.
+#[derive(Debug, Args)]
+pub struct ProtocolsArgs {
+    /// A protocol library instead of the built-in one (JSON).
+    #[arg(long, value_name = "FILE")]
+    protocols: Option<PathBuf>,
+    /// Refit the microwave pattern to each device's calibration setting and
+    /// print the constants (takes about 15 s per device).
+    #[arg(long)]
+    calibrate: bool,
+    /// Also simulate every setting with a power and time in the calibration
+    /// conditions and print the model's zone beside the table's.
+    #[arg(long)]
+    check: bool,
+    /// Tissue parameters (TOML or JSON) for --calibrate and --check.
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The applicator as reported.
+#[derive(Debug, Serialize)]
+struct ApplicatorReport {
+    kind: ApplicatorKind,
+    device: String,
+    power_w: f64,
+    time_s: f64,
+    tip_mm: [f64; 3],
+    direction: [f64; 3],
+}
+
+/// The reference zone of the device beside the model's.
+#[derive(Debug, Serialize)]
+struct ReferenceReport {
+    setting: String,
+    power_w: Option<f64>,
+    time_s: Option<f64>,
+    table_zone_diameter_mm: Option<[f64; 2]>,
+    table_zone_length_mm: Option<[f64; 2]>,
+    /// The model's zone for that setting in the calibration conditions.
+    model_zone_mm: Option<[f64; 2]>,
+    conditions: String,
+    source: String,
+}
+
+/// The lattice as reported.
+#[derive(Debug, Serialize)]
+struct GridReport {
+    spacing_mm: f64,
+    size: [usize; 3],
+    voxels: u64,
+    origin_mm: [f64; 3],
+}
+
+/// The targeted tumour's margins in the predicted zone.
+#[derive(Debug, Serialize)]
+struct TumorReport {
+    tumor_ml: f64,
+    centroid_mm: [f64; 3],
+    #[serde(flatten)]
+    margins: Option<SurfaceMargins>,
+    residual_tumor_ml: f64,
+    shortfalls: Vec<Shortfall>,
+    capsule_excluded_surface_pct: Option<f64>,
+    other_tumors: usize,
+}
+
+/// What `liverkit simulate --json` prints.
+#[derive(Debug, Serialize)]
+struct SimulateReport {
+    input: Vec<PathBuf>,
+    applicator: ApplicatorReport,
+    reference: Option<ReferenceReport>,
+    zone70_ml: f64,
+    zone70_mask_ml: f64,
+    zone_length_mm: f64,
+    zone_diameter_mm: f64,
+    zone_beyond_tip_mm: f64,
+    zone_damage_ml: f64,
+    zone_damage_length_mm: f64,
+    zone_damage_diameter_mm: f64,
+    zone_cem43_ml: f64,
+    max_temperature_c: f64,
+    margin_mm: f64,
+    min_margin_mm: Option<f64>,
+    coverage_ge0_pct: Option<f64>,
+    coverage_ge5_pct: Option<f64>,
+    coverage_ge10_pct: Option<f64>,
+    residual_tumor_ml: Option<f64>,
+    covers_target: Option<bool>,
+    tumor: Option<TumorReport>,
+    grid: GridReport,
+    steps: usize,
+    dt_s: f64,
+    dt_bound_s: f64,
+    deposited_w: f64,
+    energy: EnergyBudget,
+    rf: Option<RfSummary>,
+    vessels: Vec<VesselUse>,
+    outputs: BTreeMap<String, PathBuf>,
+    parameters: BTreeMap<String, ParameterValue>,
+    warnings: Vec<Warning>,
+}
+
+fn point(name: &str, text: &str) -> Result<[f64; 3], Error> {
+    let v: Vec<f64> = text
+        .split(',')
+        .map(|t| t.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| Error::parameter(name, text, "three numbers X,Y,Z (mm)"))?;
+    match v[..] {
+        [x, y, z] if v.iter().all(|c| c.is_finite()) => Ok([x, y, z]),
+        _ => Err(Error::parameter(name, text, "three finite numbers X,Y,Z")),
+    }
+}
+
+/// A progress bar on stderr when it is a terminal.
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, stage: &str, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(0);
+        self.0.set_message(stage.to_string());
+    }
+    fn advance(&self, done: u64) {
+        self.0.inc(done);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn progress() -> Box<dyn Progress> {
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} steps {eta}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Box::new(Bar(bar))
+    } else {
+        Box::new(NoProgress)
+    }
+}
+
+fn library(path: Option<&Path>) -> Result<Library, Error> {
+    match path {
+        Some(p) => Library::from_file(p),
+        None => Library::builtin(),
+    }
+}
+
+fn parameters(path: Option<&Path>) -> Result<Parameters, Error> {
+    match path {
+        Some(p) => Parameters::from_file(p),
+        None => Ok(Parameters::default()),
+    }
+}
+
+pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
+    let kind = match a.applicator {
+        ApplicatorArg::Mwa => ApplicatorKind::Mwa,
+        ApplicatorArg::Rfa => ApplicatorKind::Rfa,
+    };
+    let tip = point("--tip", &a.tip)?;
+    let pose = match (&a.direction, &a.entry) {
+        (Some(d), _) => Pose::from_direction(tip, point("--direction", d)?)?,
+        (None, Some(e)) => Pose::from_entry(tip, point("--entry", e)?)?,
+        (None, None) => {
+            return Err(Error::parameter("--direction", "nothing", "--direction or --entry").into())
+        }
+    };
+    let mut params = parameters(a.params.as_deref())?;
+    if let Some(h) = a.spacing_mm {
+        params.solver.spacing_mm = h;
+        params.set_source("solver.spacing_mm", "--spacing-mm");
+    }
+    params.validate()?;
+    let lib = library(a.protocols.as_deref())?;
+    let device = lib.device(a.device.as_deref(), kind)?;
+    let mut warnings = range_warnings(device, a.power_w, a.time_s);
+
+    let mut files = Files::new(Some(&a.label_map), *read)?;
+    let liver_spec = a
+        .liver
+        .as_deref()
+        .map(|l| RoleSpec::parse("liver", l))
+        .transpose()?;
+    let (liver, _) = files.liver(liver_spec.as_ref())?;
+    let tumor_spec = a
+        .tumor
+        .as_deref()
+        .map(|t| RoleSpec::parse("tumor", t))
+        .transpose()?;
+    let tumor = files.tumor(tumor_spec.as_ref())?.map(|(m, _)| m);
+    let vessels = resolve_vessels(&mut files, &a.vessels)?;
+    warnings.extend(files.warnings.iter().cloned());
+    if tumor.is_none() {
+        warnings.push(Warning::about(
+            "tumor",
+            "no tumour given or named liver_tumor: the zone is predicted without a verdict",
+        ));
+    }
+
+    // The expected reach sizes the region: the device's reference zone scaled
+    // by the cube root of the energy, at least 15 mm.
+    let reference = device
+        .calibration_setting
+        .as_deref()
+        .and_then(|id| lib.setting(id))
+        .or_else(|| lib.settings_of(&device.id).next());
+    let expected_radius_mm = match reference {
+        Some(s) => {
+            let d = s.zone_diameter_mm.map(|r| r[1]).unwrap_or(40.0);
+            let energy = match (s.power_w, s.time_s) {
+                (Some(p), Some(t)) => (a.power_w * a.time_s / (p * t)).cbrt(),
+                _ => 1.0,
+            };
+            (0.5 * d * energy).clamp(15.0, 60.0)
+        }
+        None => 25.0,
+    };
+    let request = Request {
+        applicator: kind,
+        power_w: a.power_w,
+        time_s: a.time_s,
+        pose,
+        allow_outside: a.allow_outside,
+        max_bytes: read.max_bytes,
+        margin_mm: a.margin_mm,
+        expected_radius_mm,
+    };
+    let tissues = Tissues {
+        liver: &liver,
+        tumor: tumor.as_ref(),
+        vessels: vessels
+            .iter()
+            .map(|v| VesselMask {
+                label: v.label,
+                name: v.name.clone(),
+                mask: &v.mask,
+            })
+            .collect(),
+    };
+    let bar = progress();
+    let sim = simulate(&tissues, &request, &params, bar.as_ref()).map_err(|e| match e {
+        // Name the file the liver came from.
+        Error::Parameter { name, value, .. } if name == "tip" => Error::Parameter {
+            name: "--tip".into(),
+            value,
+            expected: format!(
+                "a tip inside the liver or a tumour of {} (or --allow-outside)",
+                a.label_map.display()
+            ),
+        },
+        e => e,
+    })?;
+    warnings.extend(sim.warnings.iter().cloned());
+
+    let scan = liver.grid();
+    let iso = params.damage.isotherm_c;
+    let zone = sim.zone_iso_mask(scan, iso, params.blood.temperature_c)?;
+    let zone_voxels = zone.data().iter().filter(|&&v| v).count() as u64;
+    let zone70_mask_ml = scan.volume_ml(zone_voxels);
+
+    // The verdict on the targeted tumour.
+    let mut tumor_report = None;
+    if let Some(t) = &tumor {
+        if let Some((target, others)) = targeted_tumor(t, pose.tip_mm) {
+            let tumor_voxels = target.data().iter().filter(|&&v| v).count() as u64;
+            let tumor_ml = scan.volume_ml(tumor_voxels);
+            if zone_voxels == 0 {
+                tumor_report = Some(TumorReport {
+                    tumor_ml,
+                    centroid_mm: centroid(&target),
+                    margins: None,
+                    residual_tumor_ml: tumor_ml,
+                    shortfalls: Vec::new(),
+                    capsule_excluded_surface_pct: None,
+                    other_tumors: others,
+                });
+            } else {
+                let options = MarginOptions {
+                    margin_mm: a.margin_mm,
+                    exclude_capsule: a.exclude_capsule,
+                    margin_map: false,
+                };
+                let m = assess_margins(&target, &zone, Some(&liver), &options)?;
+                warnings.extend(m.warnings.iter().cloned());
+                if let Some(tm) = m.tumors.into_iter().next() {
+                    let (margins, pct) = match (&tm.capsule_excluded, a.exclude_capsule) {
+                        (Some(c), true) => (
+                            c.margins.clone().unwrap_or(tm.margins.clone()),
+                            Some(c.excluded_surface_pct),
+                        ),
+                        (Some(c), false) => (tm.margins.clone(), Some(c.excluded_surface_pct)),
+                        (None, _) => (tm.margins.clone(), None),
+                    };
+                    tumor_report = Some(TumorReport {
+                        tumor_ml: tm.tumor_ml,
+                        centroid_mm: tm.centroid_mm,
+                        margins: Some(margins),
+                        residual_tumor_ml: tm.residual_tumor_ml,
+                        shortfalls: tm.shortfalls,
+                        capsule_excluded_surface_pct: pct,
+                        other_tumors: others,
+                    });
+                }
+            }
+            if others > 0 {
+                warnings.push(Warning::about(
+                    "tumor",
+                    format!("{others} other tumour(s) are not assessed: only the one the tip targets"),
+                ));
+            }
+        }
+    }
+
+    // Output files, each written atomically.
+    let mut outputs = BTreeMap::new();
+    if let Some(dir) = &a.out_dir {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        let template = NiftiFile::open(&a.label_map)?.template().without_extensions();
+        let mut put = |name: &str, path: PathBuf| {
+            outputs.insert(name.to_string(), path);
+        };
+        let p = dir.join("zone70.nii.gz");
+        write_mask(&p, &zone, Some(&template))?;
+        put("zone70", p);
+        let p = dir.join("zone_damage.nii.gz");
+        write_mask(&p, &sim.zone_damage_mask(scan)?, Some(&template))?;
+        put("zone_damage", p);
+        let lattice_template = NiftiTemplate::from_grid(&sim.sim.grid);
+        for (name, values) in [
+            ("tmax_c", &sim.fields.tmax_c),
+            ("time_to_70c_s", &sim.fields.time_to_isotherm_s),
+            ("damage_omega", &sim.fields.damage_omega),
+            ("cem43_min", &sim.fields.cem43_min),
+        ] {
+            let p = dir.join(format!("{name}.nii.gz"));
+            write_volume(&p, &sim.map(values)?, Some(&lattice_template))?;
+            put(name, p);
+        }
+        let p = dir.join("tissue.nii.gz");
+        write_volume(&p, &sim.tissue_map()?, Some(&lattice_template))?;
+        put("tissue", p);
+    }
+
+    let margins = tumor_report.as_ref().and_then(|t| t.margins.as_ref());
+    let covers = tumor_report
+        .as_ref()
+        .map(|t| t.margins.as_ref().is_some_and(|m| m.sufficient) && t.residual_tumor_ml == 0.0);
+    let g = &sim.sim.grid;
+    let report = SimulateReport {
+        input: files.inputs.clone(),
+        applicator: ApplicatorReport {
+            kind,
+            device: device.id.clone(),
+            power_w: a.power_w,
+            time_s: a.time_s,
+            tip_mm: pose.tip_mm,
+            direction: pose.direction,
+        },
+        reference: reference.map(|s| ReferenceReport {
+            setting: s.id.clone(),
+            power_w: s.power_w,
+            time_s: s.time_s,
+            table_zone_diameter_mm: s.zone_diameter_mm,
+            table_zone_length_mm: s.zone_length_mm,
+            model_zone_mm: s.model_zone_mm,
+            conditions: s.tissue.clone(),
+            source: s.source.clone(),
+        }),
+        zone70_ml: sim.zone_iso.volume_ml,
+        zone70_mask_ml,
+        zone_length_mm: sim.zone_iso.length_mm,
+        zone_diameter_mm: sim.zone_iso.diameter_mm,
+        zone_beyond_tip_mm: sim.zone_iso.beyond_tip_mm,
+        zone_damage_ml: sim.zone_damage.volume_ml,
+        zone_damage_length_mm: sim.zone_damage.length_mm,
+        zone_damage_diameter_mm: sim.zone_damage.diameter_mm,
+        zone_cem43_ml: sim.zone_cem43_ml,
+        max_temperature_c: sim.max_temperature_c,
+        margin_mm: a.margin_mm,
+        min_margin_mm: margins.map(|m| m.min_margin_mm),
+        coverage_ge0_pct: tumor_report
+            .as_ref()
+            .map(|t| t.margins.as_ref().map_or(0.0, |m| m.coverage_ge0_pct)),
+        coverage_ge5_pct: tumor_report
+            .as_ref()
+            .map(|t| t.margins.as_ref().map_or(0.0, |m| m.coverage_ge5_pct)),
+        coverage_ge10_pct: tumor_report
+            .as_ref()
+            .map(|t| t.margins.as_ref().map_or(0.0, |m| m.coverage_ge10_pct)),
+        residual_tumor_ml: tumor_report.as_ref().map(|t| t.residual_tumor_ml),
+        covers_target: covers,
+        tumor: tumor_report,
+        grid: GridReport {
+            spacing_mm: sim.sim.lattice.spacing_mm,
+            size: g.dims(),
+            voxels: g.voxel_count(),
+            origin_mm: g.origin_mm(),
+        },
+        steps: sim.fields.steps,
+        dt_s: sim.fields.dt_s,
+        dt_bound_s: sim.fields.dt_bound_s,
+        deposited_w: sim.deposited_w,
+        energy: sim.fields.energy,
+        rf: sim.rf.clone(),
+        vessels: sim.sim.vessel_use.clone(),
+        outputs,
+        parameters: params.report(),
+        warnings,
+    };
+    let text = if a.json {
+        output::json(&report)?
+    } else {
+        output::warn(&report.warnings);
+        simulate_text(&report, &sim.zone_iso)
+    };
+    output::print(&text)?;
+    Ok(match report.covers_target {
+        Some(false) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn centroid(mask: &liverkit::Mask) -> [f64; 3] {
+    let mut sum = [0.0; 3];
+    let mut n = 0.0;
+    for ((i, j, k), &v) in mask.data().indexed_iter() {
+        if v {
+            let w = mask.grid().voxel_to_world([i as f64, j as f64, k as f64]);
+            for a in 0..3 {
+                sum[a] += w[a];
+            }
+            n += 1.0;
+        }
+    }
+    sum.map(|s| if n > 0.0 { s / n } else { f64::NAN })
+}
+
+fn simulate_text(r: &SimulateReport, iso: &ZoneShape) -> String {
+    let mut o = String::new();
+    let inputs: Vec<String> = r.input.iter().map(|p| p.display().to_string()).collect();
+    o.push_str(&format!("input        {}\n", inputs.join(" ")));
+    let ap = &r.applicator;
+    o.push_str(&format!(
+        "applicator   {} ({}), {} W for {} s, tip ({:.1}, {:.1}, {:.1}) mm, direction ({:.3}, {:.3}, {:.3})\n",
+        ap.kind.name(),
+        ap.device,
+        ap.power_w,
+        ap.time_s,
+        ap.tip_mm[0],
+        ap.tip_mm[1],
+        ap.tip_mm[2],
+        ap.direction[0],
+        ap.direction[1],
+        ap.direction[2]
+    ));
+    o.push_str(&format!(
+        "lattice      {}x{}x{} voxels at {} mm, {} steps of {:.3} s (bound {:.3} s)\n",
+        r.grid.size[0], r.grid.size[1], r.grid.size[2], r.grid.spacing_mm, r.steps, r.dt_s, r.dt_bound_s
+    ));
+    if let Some(rf) = &r.rf {
+        o.push_str(&format!(
+            "electrode    {} voxels, impedance {:.1} -> {:.1} ohm over {} potential solutions\n",
+            rf.electrode_voxels, rf.impedance_start_ohm, rf.impedance_end_ohm, rf.solutions
+        ));
+    }
+    for v in &r.vessels {
+        let name = v.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+        o.push_str(&format!(
+            "vessel       {}{name}: {:.2} mL heat sink, {:.2} mL narrower than the sink diameter (as tissue)\n",
+            v.label, v.sink_ml, v.below_sink_diameter_ml
+        ));
+    }
+    o.push('\n');
+    let rows = vec![
+        vec![
+            "T >= 70 C".to_string(),
+            format!("{:.2}", r.zone70_ml),
+            format!("{:.1}", r.zone_diameter_mm),
+            format!("{:.1}", r.zone_length_mm),
+            format!("{:.1}", iso.beyond_tip_mm),
+        ],
+        vec![
+            "damage >= 1".to_string(),
+            format!("{:.2}", r.zone_damage_ml),
+            format!("{:.1}", r.zone_damage_diameter_mm),
+            format!("{:.1}", r.zone_damage_length_mm),
+            String::new(),
+        ],
+    ];
+    o.push_str(&output::table(
+        &[
+            ("zone", Align::Left),
+            ("volume_ml", Align::Right),
+            ("diameter_mm", Align::Right),
+            ("length_mm", Align::Right),
+            ("beyond_tip_mm", Align::Right),
+        ],
+        &rows,
+    ));
+    o.push_str(&format!(
+        "max temperature {:.1} C; CEM43 >= 240 min: {:.2} mL; deposited {:.1} W\n",
+        r.max_temperature_c, r.zone_cem43_ml, r.deposited_w
+    ));
+    if let Some(rf) = &r.reference {
+        let d = rf
+            .table_zone_diameter_mm
+            .map(range_text)
+            .unwrap_or_else(|| "-".into());
+        let l = rf
+            .table_zone_length_mm
+            .map(range_text)
+            .unwrap_or_else(|| "-".into());
+        let m = rf
+            .model_zone_mm
+            .map(|z| format!("; model in the same conditions {:.1} x {:.1} mm", z[0], z[1]))
+            .unwrap_or_default();
+        o.push_str(&format!(
+            "reference    {}: {} x {} mm ({}){}\n",
+            rf.setting, d, l, rf.conditions, m
+        ));
+    }
+    if let Some(t) = &r.tumor {
+        o.push_str(&format!(
+            "\ntumour       {:.2} mL at ({:.1}, {:.1}, {:.1}) mm\n",
+            t.tumor_ml, t.centroid_mm[0], t.centroid_mm[1], t.centroid_mm[2]
+        ));
+        match &t.margins {
+            Some(m) => o.push_str(&format!(
+                "margin       minimum {:.1} mm, 5th percentile {:.1} mm; surface covered >=0/5/10 mm: {:.0}/{:.0}/{:.0} %\n",
+                m.min_margin_mm, m.p5_margin_mm, m.coverage_ge0_pct, m.coverage_ge5_pct, m.coverage_ge10_pct
+            )),
+            None => o.push_str("margin       no zone reaches 70 C\n"),
+        }
+        o.push_str(&format!(
+            "residual     {:.3} mL of tumour outside the zone\n",
+            t.residual_tumor_ml
+        ));
+        for s in &t.shortfalls {
+            o.push_str(&format!(
+                "shortfall    at ({:.1}, {:.1}, {:.1}) mm, {:.0} mm2, minimum {:.1} mm\n",
+                s.centroid_mm[0], s.centroid_mm[1], s.centroid_mm[2], s.area_mm2, s.min_margin_mm
+            ));
+        }
+    }
+    for (k, p) in &r.outputs {
+        o.push_str(&format!("output       {k}: {}\n", p.display()));
+    }
+    let verdict = match r.covers_target {
+        Some(true) => format!("the 70 C zone covers the tumour and {} mm around it", r.margin_mm),
+        Some(false) => format!(
+            "the 70 C zone does NOT cover the tumour and {} mm around it",
+            r.margin_mm
+        ),
+        None => "no tumour: zone only".to_string(),
+    };
+    o.push_str(&format!("\nverdict      {verdict}\n"));
+    o
+}
+
+fn range_text(r: [f64; 2]) -> String {
+    if r[0] == r[1] {
+        format!("{}", r[0])
+    } else {
+        format!("{}-{}", r[0], r[1])
+    }
+}
+
+/// One setting as `liverkit protocols` reports it.
+#[derive(Debug, Serialize)]
+struct SettingRow {
+    id: String,
+    device: String,
+    power_w: Option<f64>,
+    time_s: Option<f64>,
+    table_zone_diameter_mm: Option<[f64; 2]>,
+    table_zone_length_mm: Option<[f64; 2]>,
+    model_zone_mm: Option<[f64; 2]>,
+    checked_zone_mm: Option<[f64; 2]>,
+    source: String,
+}
+
+/// A fitted calibration as printed.
+#[derive(Debug, Serialize)]
+struct CalibrationRow {
+    device: String,
+    setting: String,
+    efficiency_frac: f64,
+    axial_width_mm: f64,
+    zone_diameter_mm: f64,
+    zone_length_mm: f64,
+    runs: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct ProtocolsReport {
+    devices: Vec<liverkit::bioheat::protocols::Device>,
+    settings: Vec<SettingRow>,
+    calibration: Vec<CalibrationRow>,
+}
+
+pub fn run_protocols(a: &ProtocolsArgs) -> Result<ExitCode, Failure> {
+    let lib = library(a.protocols.as_deref())?;
+    let params = parameters(a.params.as_deref())?;
+    params.validate()?;
+    let bar = progress();
+    let mut calibration = Vec::new();
+    if a.calibrate {
+        for d in lib.devices.iter().filter(|d| d.applicator == ApplicatorKind::Mwa) {
+            let Some(s) = d.calibration_setting.as_deref().and_then(|id| lib.setting(id)) else {
+                continue;
+            };
+            let c = calibrate_microwave(s, &params, params.solver.spacing_mm, bar.as_ref())?;
+            calibration.push(CalibrationRow {
+                device: d.id.clone(),
+                setting: s.id.clone(),
+                efficiency_frac: c.efficiency_frac,
+                axial_width_mm: c.axial_width_mm,
+                zone_diameter_mm: c.zone.diameter_mm,
+                zone_length_mm: c.zone.length_mm,
+                runs: c.runs,
+            });
+        }
+    }
+    let mut settings = Vec::new();
+    let case = if a.check {
+        Some(calibration_case(&params, params.solver.spacing_mm)?)
+    } else {
+        None
+    };
+    for s in &lib.settings {
+        let kind = lib
+            .devices
+            .iter()
+            .find(|d| d.id == s.device)
+            .map(|d| d.applicator);
+        let checked = match (&case, kind, s.power_w, s.time_s) {
+            (Some(c), Some(ApplicatorKind::Mwa), Some(p), Some(t)) => {
+                let z = model_zone(c, &params, p, t, bar.as_ref())?;
+                Some([z.diameter_mm, z.length_mm])
+            }
+            _ => None,
+        };
+        settings.push(SettingRow {
+            id: s.id.clone(),
+            device: s.device.clone(),
+            power_w: s.power_w,
+            time_s: s.time_s,
+            table_zone_diameter_mm: s.zone_diameter_mm,
+            table_zone_length_mm: s.zone_length_mm,
+            model_zone_mm: s.model_zone_mm,
+            checked_zone_mm: checked,
+            source: s.source.clone(),
+        });
+    }
+    let report = ProtocolsReport {
+        devices: lib.devices.clone(),
+        settings,
+        calibration,
+    };
+    let text = if a.json {
+        output::json(&report)?
+    } else {
+        protocols_text(&report)
+    };
+    output::print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn protocols_text(r: &ProtocolsReport) -> String {
+    let mut o = String::new();
+    let rows: Vec<Vec<String>> = r
+        .devices
+        .iter()
+        .map(|d| {
+            vec![
+                d.id.clone(),
+                d.applicator.name().to_string(),
+                format!("{}-{}", d.power_range_w[0], d.power_range_w[1]),
+                format!("{}-{}", d.time_range_s[0], d.time_range_s[1]),
+                d.name.clone(),
+            ]
+        })
+        .collect();
+    o.push_str(&output::table(
+        &[
+            ("device", Align::Left),
+            ("kind", Align::Left),
+            ("power_w", Align::Right),
+            ("time_s", Align::Right),
+            ("name", Align::Left),
+        ],
+        &rows,
+    ));
+    o.push('\n');
+    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+    let rows: Vec<Vec<String>> = r
+        .settings
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.clone(),
+                opt(s.power_w),
+                opt(s.time_s),
+                format!(
+                    "{} x {}",
+                    s.table_zone_diameter_mm
+                        .map(range_text)
+                        .unwrap_or_else(|| "-".into()),
+                    s.table_zone_length_mm
+                        .map(range_text)
+                        .unwrap_or_else(|| "-".into())
+                ),
+                s.model_zone_mm
+                    .map(|z| format!("{:.1} x {:.1}", z[0], z[1]))
+                    .unwrap_or_else(|| "-".into()),
+                s.checked_zone_mm
+                    .map(|z| format!("{:.1} x {:.1}", z[0], z[1]))
+                    .unwrap_or_else(|| "-".into()),
+                s.source.clone(),
+            ]
+        })
+        .collect();
+    o.push_str(&output::table(
+        &[
+            ("setting", Align::Left),
+            ("power_w", Align::Right),
+            ("time_s", Align::Right),
+            ("table_mm", Align::Right),
+            ("model_mm", Align::Right),
+            ("checked_mm", Align::Right),
+            ("source", Align::Left),
+        ],
+        &rows,
+    ));
+    for c in &r.calibration {
+        o.push_str(&format!(
+            "\ncalibrated   {} to {}: efficiency_frac {:.4}, axial_width_mm {:.3} -> {:.2} x {:.2} mm ({} runs)\n",
+            c.device, c.setting, c.efficiency_frac, c.axial_width_mm, c.zone_diameter_mm, c.zone_length_mm, c.runs
+        ));
+    }
+    o
+}
