@@ -344,6 +344,14 @@ pub(crate) fn value_named(names: &LabelNames, name: &str) -> Option<i64> {
     names.iter().find(|(_, n)| n.as_str() == name).map(|(v, _)| *v)
 }
 
+/// The label whose coded type is `code` (`SCT^10200004`, DICOM SEG).
+fn value_coded(map: &LabelMap, code: &str) -> Option<i64> {
+    map.codes()
+        .iter()
+        .find(|(_, c)| c.iter().any(|a| a.eq_ignore_ascii_case(code)))
+        .map(|(v, _)| *v)
+}
+
 fn resolve_refs(role: &str, path: &Path, map: &LabelMap, refs: &[LabelRef]) -> Result<Vec<i64>> {
     // The full list of labels costs a pass over the volume: only for errors.
     let listing = || {
@@ -370,11 +378,13 @@ fn resolve_refs(role: &str, path: &Path, map: &LabelMap, refs: &[LabelRef]) -> R
     for r in refs {
         let v = match r {
             LabelRef::Value(v) => *v,
-            LabelRef::Name(n) => value_named(map.names(), n).ok_or_else(|| Error::Parameter {
-                name: role.into(),
-                value: n.clone(),
-                expected: format!("a label name of the file; {}", listing()),
-            })?,
+            LabelRef::Name(n) => value_named(map.names(), n)
+                .or_else(|| value_coded(map, n))
+                .ok_or_else(|| Error::Parameter {
+                    name: role.into(),
+                    value: n.clone(),
+                    expected: format!("a label name (or SCHEME^CODE) of the file; {}", listing()),
+                })?,
         };
         if !map.contains_label(v) {
             return Err(Error::Parameter {

@@ -188,11 +188,18 @@ impl LabelArray {
 }
 
 /// A label map: integer labels on a grid, with optional label names.
+///
+/// Segmentations whose segments overlap (DICOM SEG, 3D Slicer `.seg.nrrd`
+/// layers) carry further layers, the overlays: a voxel can hold one label in
+/// each layer, and every label value belongs to one layer only. Masks,
+/// label lookups and volumes take every layer into account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelMap {
     grid: Grid,
     labels: LabelArray,
     names: LabelNames,
+    overlays: Vec<LabelArray>,
+    codes: BTreeMap<i64, Vec<String>>,
 }
 
 impl LabelMap {
@@ -208,7 +215,51 @@ impl LabelMap {
                 format!("an array of shape {:?} (the grid's dims)", grid.dims()),
             ));
         }
-        Ok(LabelMap { grid, labels, names })
+        Ok(LabelMap {
+            grid,
+            labels,
+            names,
+            overlays: Vec::new(),
+            codes: BTreeMap::new(),
+        })
+    }
+
+    /// Adds layers of labels that overlap the first (see the type's doc).
+    ///
+    /// # Errors
+    /// `Parameter` when a layer's shape is not the grid's.
+    pub fn with_overlays(mut self, overlays: Vec<LabelArray>) -> Result<LabelMap> {
+        if let Some(bad) = overlays.iter().find(|o| o.shape() != self.grid.dims()) {
+            return Err(parameter_error(
+                "overlay",
+                format!("an array of shape {:?}", bad.shape()),
+                format!("an array of shape {:?} (the grid's dims)", self.grid.dims()),
+            ));
+        }
+        self.overlays = overlays;
+        Ok(self)
+    }
+
+    /// Adds coded names of labels (`SCT^10200004`), by which roles can
+    /// choose them besides their names.
+    pub fn with_codes(mut self, codes: BTreeMap<i64, Vec<String>>) -> LabelMap {
+        self.codes = codes;
+        self
+    }
+
+    /// Coded names of labels (DICOM SEG property types).
+    pub fn codes(&self) -> &BTreeMap<i64, Vec<String>> {
+        &self.codes
+    }
+
+    /// The layers beyond the first (empty for an ordinary label map).
+    pub fn overlays(&self) -> &[LabelArray] {
+        &self.overlays
+    }
+
+    /// Every layer, the first one first.
+    pub fn layers(&self) -> impl Iterator<Item = &LabelArray> {
+        std::iter::once(&self.labels).chain(self.overlays.iter())
     }
 
     /// The grid.
@@ -226,30 +277,32 @@ impl LabelMap {
         &self.names
     }
 
-    /// The mask of voxels whose label is one of `values`.
+    /// The mask of voxels whose label is one of `values` (in any layer).
     pub fn mask_of(&self, values: &[i64]) -> Mask {
         let dims = self.grid.dims();
         let mut out = Array3::from_elem(dims.f(), false);
-        with_label_array!(&self.labels, a => {
-            // Compare in the array's own type: the labels it can hold.
-            let wanted: Vec<_> = values.iter().filter_map(|&l| from_label_like(a, l)).collect();
-            let same_layout = a.strides() == out.strides();
-            match (a.as_slice_memory_order(), same_layout) {
-                (Some(src), true) => {
-                    if let Some(dst) = out.as_slice_memory_order_mut() {
-                        dst.par_chunks_mut(1 << 16).zip(src.par_chunks(1 << 16)).for_each(|(o, i)| {
-                            for (o, v) in o.iter_mut().zip(i) {
-                                // Branch-free, so that it vectorises.
-                                *o = wanted.iter().fold(false, |hit, w| hit | (w == v));
-                            }
-                        });
+        for layer in self.layers() {
+            with_label_array!(layer, a => {
+                // Compare in the array's own type: the labels it can hold.
+                let wanted: Vec<_> = values.iter().filter_map(|&l| from_label_like(a, l)).collect();
+                let same_layout = a.strides() == out.strides();
+                match (a.as_slice_memory_order(), same_layout) {
+                    (Some(src), true) => {
+                        if let Some(dst) = out.as_slice_memory_order_mut() {
+                            dst.par_chunks_mut(1 << 16).zip(src.par_chunks(1 << 16)).for_each(|(o, i)| {
+                                for (o, v) in o.iter_mut().zip(i) {
+                                    // Branch-free, so that it vectorises.
+                                    *o |= wanted.iter().fold(false, |hit, w| hit | (w == v));
+                                }
+                            });
+                        }
                     }
+                    _ => ndarray::Zip::from(&mut out).and(a).par_for_each(|o, v| {
+                        *o |= wanted.contains(v);
+                    }),
                 }
-                _ => ndarray::Zip::from(&mut out).and(a).par_for_each(|o, v| {
-                    *o = wanted.contains(v);
-                }),
-            }
-        });
+            });
+        }
         Volume {
             grid: self.grid.clone(),
             data: out,
@@ -260,10 +313,12 @@ impl LabelMap {
     pub fn nonzero_mask(&self) -> Mask {
         let dims = self.grid.dims();
         let mut out = Array3::from_elem(dims.f(), false);
-        with_label_array!(&self.labels, a => {
-            let zero = from_label_like(a, 0);
-            ndarray::Zip::from(&mut out).and(a).par_for_each(|o, v| *o = Some(*v) != zero);
-        });
+        for layer in self.layers() {
+            with_label_array!(layer, a => {
+                let zero = from_label_like(a, 0);
+                ndarray::Zip::from(&mut out).and(a).par_for_each(|o, v| *o |= Some(*v) != zero);
+            });
+        }
         Volume {
             grid: self.grid.clone(),
             data: out,
@@ -272,14 +327,16 @@ impl LabelMap {
 
     /// Whether some voxel holds `label` (stops at the first).
     pub fn contains_label(&self, label: i64) -> bool {
-        with_label_array!(&self.labels, a => {
-            match from_label_like(a, label) {
-                None => false,
-                Some(w) => match a.as_slice_memory_order() {
-                    Some(s) => s.par_chunks(1 << 16).any(|c| c.contains(&w)),
-                    None => a.iter().any(|v| *v == w),
-                },
-            }
+        self.layers().any(|layer| {
+            with_label_array!(layer, a => {
+                match from_label_like(a, label) {
+                    None => false,
+                    Some(w) => match a.as_slice_memory_order() {
+                        Some(s) => s.par_chunks(1 << 16).any(|c| c.contains(&w)),
+                        None => a.iter().any(|v| *v == w),
+                    },
+                }
+            })
         })
     }
 
@@ -299,16 +356,20 @@ impl LabelMap {
             }
             set
         }
-        with_label_array!(&self.labels, a => {
-            let set = match a.as_slice_memory_order() {
-                Some(s) => s
-                    .par_chunks(1 << 16)
-                    .map(distinct)
-                    .reduce(Default::default, |mut x, y| { x.extend(y); x }),
-                None => distinct(&a.iter().copied().collect::<Vec<_>>()),
-            };
-            set.into_iter().collect()
-        })
+        let mut all = std::collections::BTreeSet::new();
+        for layer in self.layers() {
+            with_label_array!(layer, a => {
+                let set = match a.as_slice_memory_order() {
+                    Some(s) => s
+                        .par_chunks(1 << 16)
+                        .map(distinct)
+                        .reduce(Default::default, |mut x, y| { x.extend(y); x }),
+                    None => distinct(&a.iter().copied().collect::<Vec<_>>()),
+                };
+                all.extend(set);
+            });
+        }
+        all.into_iter().collect()
     }
 }
 

@@ -110,7 +110,10 @@ fn bad_values_are_reported() {
 fn memory_bound_refuses_before_allocating() {
     // A valid 23 x 17 x 11 file refused under a 1 KiB bound, by both paths.
     let path = data("generated/dtype_uint8.nii");
-    let tiny = ReadOptions { max_bytes: 1024 };
+    let tiny = ReadOptions {
+        max_bytes: 1024,
+        ..ReadOptions::default()
+    };
     for e in [
         read_label_map(&path, &tiny).unwrap_err(),
         volumes_of_label_file(&path, &tiny).unwrap_err(),

@@ -32,3 +32,6 @@ mod cli;
 
 // liverkit simulate and protocols from the command line.
 mod simulate_cli;
+
+// DICOM series and SEG, NRRD and .seg.nrrd on real files.
+mod formats;

@@ -3,13 +3,36 @@
 use std::process::ExitCode;
 
 use liverkit::grid::format_number as num;
-use liverkit::io::info::ImageInfo;
+use liverkit::io::info::{DicomInfo, ImageInfo, NrrdInfo};
 use liverkit::io::nifti::NiftiFile;
+use liverkit::io::nrrd::NrrdFile;
+use liverkit::io::ReadOptions;
+use liverkit::io::{format_of, Format};
 
 use super::output;
 use super::{Failure, InfoArgs};
 
-pub fn run(args: &InfoArgs) -> Result<ExitCode, Failure> {
+pub fn run(args: &InfoArgs, options: &ReadOptions) -> Result<ExitCode, Failure> {
+    if format_of(&args.path) == Format::Dicom {
+        let info = DicomInfo::read(&args.path, options)?;
+        let text = if args.json {
+            output::json(&info)?
+        } else {
+            dicom_text(&info)
+        };
+        output::print(&text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if format_of(&args.path) == Format::Nrrd {
+        let info = NrrdInfo::of_nrrd(&NrrdFile::open(&args.path)?);
+        let text = if args.json {
+            output::json(&info)?
+        } else {
+            nrrd_text(&info)
+        };
+        output::print(&text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let file = NiftiFile::open(&args.path)?;
     let info = ImageInfo::of_nifti(&file);
     let text = if args.json {
@@ -76,15 +99,7 @@ fn text(i: &ImageInfo) -> String {
             .to_lowercase(),
         ),
     ];
-    for (n, r) in i.affine.iter().take(3).enumerate() {
-        rows.push((
-            if n == 0 { "affine" } else { "" },
-            r.iter()
-                .map(|v| format!("{:>11}", num(*v)))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ));
-    }
+    push_affine(&mut rows, "affine", &i.affine);
     rows.push((
         "scaling",
         format!(
@@ -127,6 +142,145 @@ fn text(i: &ImageInfo) -> String {
     for w in &i.warnings {
         rows.push(("warning", format!("{}: {}", w.field, w.message)));
     }
+    render(rows)
+}
+
+fn nrrd_text(i: &NrrdInfo) -> String {
+    let mut rows: Vec<(&str, String)> = vec![
+        ("file", i.path.display().to_string()),
+        ("format", format!("{}, {} encoding", i.format, i.encoding)),
+        (
+            "dims",
+            format!(
+                "{} x {} x {}{}",
+                i.dims[0],
+                i.dims[1],
+                i.dims[2],
+                if i.layers > 1 {
+                    format!(" in {} layers", i.layers)
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        ("datatype", i.datatype.to_string()),
+        (
+            "spacing_mm",
+            format!(
+                "{} x {} x {}  (voxel {} mm3)",
+                num(i.spacing_mm[0]),
+                num(i.spacing_mm[1]),
+                num(i.spacing_mm[2]),
+                num(i.voxel_volume_mm3)
+            ),
+        ),
+        ("space", i.space.clone()),
+        ("orientation", i.orientation.to_string()),
+    ];
+    push_affine(&mut rows, "affine (RAS)", &i.affine);
+    for s in &i.segments {
+        rows.push((
+            "segment",
+            format!(
+                "{} {} (layer {}, value {}{})",
+                s.label,
+                s.name,
+                s.layer,
+                s.label_value,
+                s.type_code().map(|t| format!(", type {t}")).unwrap_or_default()
+            ),
+        ));
+    }
+    for w in &i.warnings {
+        rows.push(("warning", format!("{}: {}", w.field, w.message)));
+    }
+    render(rows)
+}
+
+fn dicom_text(i: &DicomInfo) -> String {
+    let mut rows: Vec<(&str, String)> = vec![
+        ("file", i.path.display().to_string()),
+        (
+            "format",
+            format!("{}, {} ({})", i.format, i.transfer_syntax, i.transfer_syntax_uid),
+        ),
+        ("modality", i.modality.clone()),
+    ];
+    if !i.series_uid.is_empty() {
+        rows.push(("series", i.series_uid.clone()));
+    }
+    if i.series.len() > 1 {
+        for s in &i.series {
+            rows.push((
+                "in input",
+                format!("{} ({} {}, {} files)", s.uid, s.modality, s.description, s.files),
+            ));
+        }
+    }
+    rows.push((
+        if i.format == "DICOM SEG" {
+            "frames"
+        } else {
+            "slices"
+        },
+        i.slices.to_string(),
+    ));
+    rows.push(("dims", format!("{} x {} x {}", i.dims[0], i.dims[1], i.dims[2])));
+    rows.push((
+        "spacing_mm",
+        format!(
+            "{} x {} x {} (slice step from the positions{})",
+            num(i.spacing_mm[0]),
+            num(i.spacing_mm[1]),
+            num(i.spacing_mm[2]),
+            i.slice_thickness_mm
+                .map(|t| format!("; SliceThickness {}", num(t)))
+                .unwrap_or_default()
+        ),
+    ));
+    rows.push(("orientation", i.orientation.to_string()));
+    push_affine(&mut rows, "affine (RAS)", &i.affine);
+    if let Some(d) = &i.date {
+        rows.push(("date", d.clone()));
+    }
+    if let Some(t) = &i.segmentation_type {
+        rows.push(("seg type", t.clone()));
+    }
+    if let Some(r) = &i.referenced_series_uid {
+        rows.push(("references", r.clone()));
+    }
+    for s in &i.segments {
+        let code = s
+            .property_type
+            .as_ref()
+            .map(|c| format!(", {}^{} {}", c.scheme, c.value, c.meaning))
+            .unwrap_or_default();
+        rows.push((
+            "segment",
+            format!("{} {} ({} voxels{code})", s.number, s.label, s.voxels),
+        ));
+    }
+    for w in &i.warnings {
+        rows.push(("warning", format!("{}: {}", w.field, w.message)));
+    }
+    render(rows)
+}
+
+/// The first three rows of an affine, under `title`.
+fn push_affine(rows: &mut Vec<(&str, String)>, title: &'static str, affine: &[[f64; 4]; 4]) {
+    for (n, r) in affine.iter().take(3).enumerate() {
+        rows.push((
+            if n == 0 { title } else { "" },
+            r.iter()
+                .map(|v| format!("{:>11}", num(*v)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ));
+    }
+}
+
+/// Rows as aligned `name value` lines.
+fn render(rows: Vec<(&str, String)>) -> String {
     let mut out = String::new();
     for (k, v) in rows {
         out.push_str(&format!("{k:<12} {v}\n"));

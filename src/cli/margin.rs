@@ -227,7 +227,7 @@ pub fn resolve_vessels(files: &mut Files, specs: &[String]) -> Result<Vec<Vessel
 }
 
 pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
-    let mut files = Files::new(Some(&a.label_map), *read)?;
+    let mut files = Files::new(Some(&a.label_map), read.clone())?;
     let tumor_spec = a
         .tumor
         .as_deref()

@@ -30,6 +30,21 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "GIB", default_value_t = 16.0)]
     max_memory_gib: f64,
 
+    /// The DICOM series to read when a directory holds several (its
+    /// SeriesInstanceUID, as `liverkit info DIR` lists them).
+    #[arg(long, global = true, value_name = "UID")]
+    series: Option<String>,
+
+    /// Read DICOM SEGs onto the grid of this DICOM series (a directory or
+    /// file), after checking that they reference it.
+    #[arg(long, global = true, value_name = "PATH")]
+    reference: Option<std::path::PathBuf>,
+
+    /// Fraction at or above which a FRACTIONAL DICOM SEG voxel belongs to its
+    /// segment.
+    #[arg(long, global = true, value_name = "F", default_value_t = 0.5)]
+    seg_threshold: f64,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -123,10 +138,20 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
     let options = ReadOptions {
         max_bytes: (cli.max_memory_gib * (1u64 << 30) as f64) as u64,
+        series: cli.series.clone(),
+        reference: cli.reference.clone(),
+        seg_threshold: cli.seg_threshold,
     };
+    if !(cli.seg_threshold > 0.0 && cli.seg_threshold <= 1.0) {
+        return Err(parameter(
+            "--seg-threshold",
+            cli.seg_threshold,
+            "a fraction in (0, 1]",
+        ));
+    }
     match cli.command {
         Command::Volumes(a) => volumes::run(&a, &options),
-        Command::Info(a) => info::run(&a),
+        Command::Info(a) => info::run(&a, &options),
         Command::Remnant(a) => remnant::run_remnant(&a, &options),
         Command::Pve(a) => remnant::run_pve(&a, &options),
         Command::Target(a) => margin::run_target(&a, &options),

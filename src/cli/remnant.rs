@@ -145,8 +145,9 @@ pub struct PveArgs {
     def: RemnantDefArgs,
     #[command(flatten)]
     check: CheckArgs,
-    /// Days from the embolisation to the post-PVE scan.
-    #[arg(long, value_name = "N", conflicts_with_all = ["pre_date", "post_date"], required_unless_present = "pre_date")]
+    /// Days from the embolisation to the post-PVE scan. Without it (or the
+    /// dates), DICOM inputs give their scan dates.
+    #[arg(long, value_name = "N", conflicts_with_all = ["pre_date", "post_date"])]
     days: Option<f64>,
     /// Date of the embolisation (or of the pre-PVE scan), YYYY-MM-DD.
     #[arg(long, value_name = "DATE", requires = "post_date")]
@@ -274,17 +275,19 @@ pub fn run_pve(a: &PveArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
         &a.def,
         with_caudate,
     )?;
-    let days = match (&a.days, &a.pre_date, &a.post_date) {
-        (Some(d), _, _) => *d,
-        (None, Some(p0), Some(p1)) => days_between(p0, p1)?,
-        _ => {
-            return Err(Failure::Error(Error::parameter(
-                "days",
-                "nothing",
-                "--days N or --pre-date and --post-date",
-            )))
-        }
-    };
+    let days =
+        match (&a.days, &a.pre_date, &a.post_date) {
+            (Some(d), _, _) => *d,
+            (None, Some(p0), Some(p1)) => days_between(p0, p1)?,
+            _ => match (dicom_date(&a.pre)?, dicom_date(&a.post)?) {
+                (Some(p0), Some(p1)) => days_between(&p0, &p1)?,
+                _ => return Err(Failure::Error(Error::parameter(
+                    "days",
+                    "nothing",
+                    "--days N or --pre-date and --post-date (the scan dates are read only from DICOM inputs)",
+                ))),
+            },
+        };
     let r = assess_pve(&pre, &post, days, &options(&a.check), read)?;
     let text = if a.check.json {
         output::json(&r)?
@@ -517,4 +520,12 @@ fn pve_text(r: &PveReport) -> String {
     );
     o.push_str(&format!("\nverdict      {}\n", r.verdict));
     o
+}
+
+/// The scan date of a DICOM input, `None` for other formats.
+fn dicom_date(path: &std::path::Path) -> Result<Option<String>, Failure> {
+    if liverkit::io::format_of(path) != liverkit::io::Format::Dicom {
+        return Ok(None);
+    }
+    Ok(liverkit::io::dicom::scan_date(path)?)
 }

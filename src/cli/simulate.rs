@@ -295,7 +295,7 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
     let device = lib.device(a.device.as_deref(), kind)?;
     let mut warnings = range_warnings(device, a.power_w, a.time_s);
 
-    let mut files = Files::new(Some(&a.label_map), *read)?;
+    let mut files = Files::new(Some(&a.label_map), read.clone())?;
     let liver_spec = a
         .liver
         .as_deref()

@@ -181,3 +181,177 @@ impl ImageInfo {
         }
     }
 }
+
+/// Header and geometry of a NRRD or `.seg.nrrd` file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NrrdInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// `NRRD`.
+    pub format: &'static str,
+    /// `raw`, `gzip` or `ascii`.
+    pub encoding: &'static str,
+    /// Voxel type (numpy name).
+    pub datatype: &'static str,
+    /// Voxels along the three domain axes.
+    pub dims: [usize; 3],
+    /// Layers (the leading list axis of a layered segmentation; 1 without).
+    pub layers: usize,
+    /// Voxel spacing, mm.
+    pub spacing_mm: [f64; 3],
+    /// Voxel volume, mm³.
+    pub voxel_volume_mm3: f64,
+    /// Axis codes of the voxel axes in liverkit's RAS+ world.
+    pub orientation: Orientation,
+    /// The frame of the file's coordinates (`space`).
+    pub space: String,
+    /// Voxel → RAS+ world affine, rows.
+    pub affine: [[f64; 4]; 4],
+    /// Every header field as written.
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Segments of a `.seg.nrrd`.
+    pub segments: Vec<crate::io::nrrd::SegmentInfo>,
+    /// What the user should know.
+    pub warnings: Vec<Warning>,
+}
+
+impl NrrdInfo {
+    /// What an opened NRRD file's header says.
+    pub fn of_nrrd(f: &crate::io::nrrd::NrrdFile) -> NrrdInfo {
+        let g = f.grid();
+        let a = g.affine();
+        let mut affine = [[0.0; 4]; 4];
+        for (r, row) in affine.iter_mut().enumerate() {
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = a[(r, c)];
+            }
+        }
+        NrrdInfo {
+            path: f.path().to_path_buf(),
+            format: "NRRD",
+            encoding: f.encoding(),
+            datatype: f.dtype().name(),
+            dims: g.dims(),
+            layers: f.layers(),
+            spacing_mm: g.spacing_mm(),
+            voxel_volume_mm3: g.voxel_volume_mm3(),
+            orientation: g.orientation(),
+            space: f.space().to_string(),
+            affine,
+            fields: f.fields().clone(),
+            segments: f.segments().to_vec(),
+            warnings: f.warnings().to_vec(),
+        }
+    }
+}
+
+/// What `liverkit info` reports about a DICOM series or SEG.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DicomInfo {
+    /// The input.
+    pub path: PathBuf,
+    /// `DICOM series` or `DICOM SEG`.
+    pub format: &'static str,
+    /// Modality.
+    pub modality: String,
+    /// The series read (for a SEG: the SEG's own series).
+    pub series_uid: String,
+    /// Every series in the input (series only).
+    pub series: Vec<crate::io::dicom::SeriesSummary>,
+    /// Slices (series) or frames (SEG).
+    pub slices: usize,
+    /// Voxels along i, j, k.
+    pub dims: [usize; 3],
+    /// Voxel spacing, mm (the slice step from the positions).
+    pub spacing_mm: [f64; 3],
+    /// SliceThickness as written (not used for geometry).
+    pub slice_thickness_mm: Option<f64>,
+    /// Axis codes in liverkit's RAS+ world.
+    pub orientation: Orientation,
+    /// Voxel → RAS+ world affine, rows.
+    pub affine: [[f64; 4]; 4],
+    /// Transfer syntax UID.
+    pub transfer_syntax_uid: String,
+    /// Its name.
+    pub transfer_syntax: &'static str,
+    /// Acquisition date (YYYY-MM-DD).
+    pub date: Option<String>,
+    /// BINARY or FRACTIONAL (SEG only).
+    pub segmentation_type: Option<String>,
+    /// The series a SEG references.
+    pub referenced_series_uid: Option<String>,
+    /// Segments of a SEG.
+    pub segments: Vec<crate::io::dicom::SegmentDescription>,
+    /// What the user should know.
+    pub warnings: Vec<Warning>,
+}
+
+fn affine_rows(g: &crate::grid::Grid) -> [[f64; 4]; 4] {
+    let a = g.affine();
+    let mut out = [[0.0; 4]; 4];
+    for (r, row) in out.iter_mut().enumerate() {
+        for (c, v) in row.iter_mut().enumerate() {
+            *v = a[(r, c)];
+        }
+    }
+    out
+}
+
+impl DicomInfo {
+    /// Reads a DICOM input (a SEG file, or a series as a directory or file)
+    /// and describes it.
+    ///
+    /// # Errors
+    /// As [`crate::io::dicom::read_series`] and [`crate::io::dicom::read_seg`].
+    pub fn read(path: &std::path::Path, options: &crate::io::ReadOptions) -> crate::error::Result<DicomInfo> {
+        use crate::io::dicom;
+        if dicom::input_is_seg(path)? {
+            let seg = dicom::read_seg(path, None, &dicom::SegOptions::default(), options)?;
+            let g = seg.map.grid();
+            return Ok(DicomInfo {
+                path: path.to_path_buf(),
+                format: "DICOM SEG",
+                modality: "SEG".into(),
+                series_uid: String::new(),
+                series: Vec::new(),
+                slices: seg.frames,
+                dims: g.dims(),
+                spacing_mm: g.spacing_mm(),
+                slice_thickness_mm: None,
+                orientation: g.orientation(),
+                affine: affine_rows(g),
+                transfer_syntax_uid: seg.transfer_syntax.0.clone(),
+                transfer_syntax: seg.transfer_syntax.1,
+                date: seg.date.clone(),
+                segmentation_type: Some(seg.segmentation_type.clone()),
+                referenced_series_uid: seg.referenced_series_uid.clone(),
+                segments: seg.segments.clone(),
+                warnings: seg.warnings.clone(),
+            });
+        }
+        let inputs = [path.to_path_buf()];
+        let all = dicom::list_series(&inputs)?;
+        let s = dicom::read_series(&inputs, options.series.as_deref(), options)?;
+        let g = s.volume.grid();
+        Ok(DicomInfo {
+            path: path.to_path_buf(),
+            format: "DICOM series",
+            modality: s.summary.modality.clone(),
+            series_uid: s.summary.uid.clone(),
+            series: all,
+            slices: g.dims()[2],
+            dims: g.dims(),
+            spacing_mm: g.spacing_mm(),
+            slice_thickness_mm: s.slice_thickness_mm,
+            orientation: g.orientation(),
+            affine: affine_rows(g),
+            transfer_syntax_uid: s.transfer_syntax.0.clone(),
+            transfer_syntax: s.transfer_syntax.1,
+            date: s.summary.date.clone(),
+            segmentation_type: None,
+            referenced_series_uid: None,
+            segments: Vec::new(),
+            warnings: s.warnings.clone(),
+        })
+    }
+}

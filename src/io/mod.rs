@@ -1,6 +1,11 @@
 //! Reading and writing image files.
 //!
 //! * [`nifti`]: NIfTI-1 and NIfTI-2 (`.nii`, `.nii.gz`, `.hdr`/`.img` pairs).
+//! * [`nrrd`]: NRRD (`.nrrd`, `.nhdr`) and 3D Slicer's `.seg.nrrd`.
+//! * [`dicom`]: DICOM CT/MR series and DICOM SEG.
+//!
+//! [`read_label_map`] and [`read_intensity`] take any of them: the format is
+//! recognised by the file's first bytes, not its name.
 //!
 //! Files are read in two steps: opening reads and validates the header only
 //! (cheap, even for a gigabyte scan); the voxels are then either read whole
@@ -13,8 +18,10 @@
 //! target only when complete ([`atomic`]).
 
 pub mod atomic;
+pub mod dicom;
 pub mod info;
 pub mod nifti;
+pub mod nrrd;
 mod raw;
 
 pub use raw::{Chunk, Element};
@@ -23,6 +30,59 @@ use std::path::Path;
 
 use crate::error::{Result, Warning};
 use crate::volume::{LabelMap, Volume};
+
+/// The formats liverkit reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// NIfTI-1 or NIfTI-2 (anything that is not one of the others).
+    Nifti,
+    /// NRRD or `.seg.nrrd` (the file starts with `NRRD`).
+    Nrrd,
+    /// A DICOM file (`DICM` at byte 128) or a directory of them.
+    Dicom,
+}
+
+/// The format of `path`, from its first bytes (a directory is DICOM).
+pub fn format_of(path: &Path) -> Format {
+    if nrrd::is_nrrd(path) {
+        Format::Nrrd
+    } else if dicom::is_dicom(path) {
+        Format::Dicom
+    } else {
+        Format::Nifti
+    }
+}
+
+/// Reads a DICOM SEG as a label map, onto the reference series' grid when
+/// the options name one.
+fn dicom_label_map(path: &Path, options: &ReadOptions) -> Result<Loaded<LabelMap>> {
+    if !dicom::input_is_seg(path)? {
+        return Err(crate::error::Error::Header {
+            path: path.to_path_buf(),
+            field: "Modality".into(),
+            expected: "a segmentation (DICOM SEG) where a label map is needed".into(),
+            found: "an image series (read it as an image, e.g. with liverkit info)".into(),
+        });
+    }
+    let reference = match &options.reference {
+        Some(r) => Some(dicom::read_series(
+            std::slice::from_ref(r),
+            options.series.as_deref(),
+            options,
+        )?),
+        None => None,
+    };
+    let seg_options = dicom::SegOptions {
+        threshold: options.seg_threshold,
+    };
+    let seg = dicom::read_seg(path, reference.as_ref(), &seg_options, options)?;
+    let mut warnings = reference.map(|r| r.warnings).unwrap_or_default();
+    warnings.extend(seg.warnings);
+    Ok(Loaded {
+        value: seg.map,
+        warnings,
+    })
+}
 
 /// Voxel types liverkit reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -117,16 +177,30 @@ impl DataType {
 }
 
 /// Limits applied when reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReadOptions {
     /// Largest voxel data, in bytes, that a file may announce; larger files
     /// are refused before anything is allocated. Default 16 GiB.
     pub max_bytes: u64,
+    /// The DICOM series to read when a directory holds several
+    /// (SeriesInstanceUID, or the fallback key `liverkit info` lists).
+    pub series: Option<String>,
+    /// A DICOM series (directory or files) whose grid DICOM SEGs are read
+    /// onto, after checking that they reference it.
+    pub reference: Option<std::path::PathBuf>,
+    /// Fraction at or above which a FRACTIONAL SEG voxel belongs to its
+    /// segment (0.5).
+    pub seg_threshold: f64,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { max_bytes: 16 << 30 }
+        ReadOptions {
+            max_bytes: 16 << 30,
+            series: None,
+            reference: None,
+            seg_threshold: 0.5,
+        }
     }
 }
 
@@ -146,6 +220,16 @@ pub struct Loaded<T> {
 /// Any header or data error of [`nifti::NiftiFile::open`] and
 /// [`nifti::NiftiFile::read_label_map`].
 pub fn read_label_map(path: &Path, options: &ReadOptions) -> Result<Loaded<LabelMap>> {
+    if format_of(path) == Format::Dicom {
+        return dicom_label_map(path, options);
+    }
+    if format_of(path) == Format::Nrrd {
+        let file = nrrd::NrrdFile::open(path)?;
+        let (map, mut data_warnings) = file.read_label_map(options)?;
+        let mut warnings = file.warnings().to_vec();
+        warnings.append(&mut data_warnings);
+        return Ok(Loaded { value: map, warnings });
+    }
     let file = nifti::NiftiFile::open(path)?;
     let (map, mut data_warnings) = file.read_label_map(options)?;
     let mut warnings = file.warnings().to_vec();
@@ -158,6 +242,28 @@ pub fn read_label_map(path: &Path, options: &ReadOptions) -> Result<Loaded<Label
 /// # Errors
 /// Any header or data error of [`nifti::NiftiFile::open`].
 pub fn read_intensity(path: &Path, options: &ReadOptions) -> Result<Loaded<Volume<f32>>> {
+    if format_of(path) == Format::Dicom {
+        if dicom::input_is_seg(path)? {
+            return Err(crate::error::Error::Header {
+                path: path.to_path_buf(),
+                field: "Modality".into(),
+                expected: "an image series where an intensity image is needed".into(),
+                found: "a segmentation (DICOM SEG)".into(),
+            });
+        }
+        let series = dicom::read_series(&[path.to_path_buf()], options.series.as_deref(), options)?;
+        return Ok(Loaded {
+            value: series.volume,
+            warnings: series.warnings,
+        });
+    }
+    if format_of(path) == Format::Nrrd {
+        let file = nrrd::NrrdFile::open(path)?;
+        let (vol, mut data_warnings) = file.read_intensity(options)?;
+        let mut warnings = file.warnings().to_vec();
+        warnings.append(&mut data_warnings);
+        return Ok(Loaded { value: vol, warnings });
+    }
     let file = nifti::NiftiFile::open(path)?;
     let (vol, mut data_warnings) = file.read_intensity(options)?;
     let mut warnings = file.warnings().to_vec();

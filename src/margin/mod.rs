@@ -658,7 +658,7 @@ pub fn assess_margin_files(
             "a liver mask (--liver) to find the capsule",
         ));
     }
-    let mut files = Files::new(None, *read)?;
+    let mut files = Files::new(None, read.clone())?;
     let (t, _) = files.resolve("tumor", tumor)?;
     let (z, _) = files.resolve("zone", zone)?;
     let l = match liver {

@@ -118,7 +118,7 @@ pub fn assess(
     options: &AssessOptions,
     read: &ReadOptions,
 ) -> Result<RemnantReport> {
-    let mut files = roles::Files::new(request.label_map.as_deref(), *read)?;
+    let mut files = roles::Files::new(request.label_map.as_deref(), read.clone())?;
     let (liver, liver_desc) = files.liver(request.liver.as_ref())?;
     let tumor = files.tumor(request.tumor.as_ref())?;
     let segments = files.segments(request.segments.as_deref())?;

@@ -104,26 +104,44 @@ pub struct VolumeReport {
 /// `Parameter` (`labels`) for a `uint64` label above `i64::MAX`.
 pub fn label_volumes(map: &LabelMap) -> Result<Vec<LabelVolume>> {
     let dims = map.grid().dims();
-    let acc = with_label_array!(map.labels(), a => {
-        // The kernel walks rows along i: use the memory as is when it is in
-        // Fortran order (the transposed view is then in C order), else a
-        // Fortran-order copy.
-        let fortran = a.t();
-        let copy;
-        let slice = match fortran.as_slice() {
-            Some(s) => s,
-            None => {
-                // Logical order of the transposed view: i fastest.
-                copy = fortran.iter().copied().collect::<Vec<_>>();
-                &copy[..]
-            }
-        };
-        stats::scan_rows_par(slice, dims, 0)
-    })
-    .map_err(|bad| {
-        crate::error::parameter_error("labels", bad.value, "labels within the 64-bit signed range")
-    })?;
+    let mut acc = stats::Accumulator::default();
+    // Every layer of an overlapping segmentation counts its own labels
+    // (label values are unique across layers).
+    for layer in map.layers() {
+        let layer_acc = with_label_array!(layer, a => {
+            // The kernel walks rows along i: use the memory as is when it is in
+            // Fortran order (the transposed view is then in C order), else a
+            // Fortran-order copy.
+            let fortran = a.t();
+            let copy;
+            let slice = match fortran.as_slice() {
+                Some(s) => s,
+                None => {
+                    // Logical order of the transposed view: i fastest.
+                    copy = fortran.iter().copied().collect::<Vec<_>>();
+                    &copy[..]
+                }
+            };
+            stats::scan_rows_par(slice, dims, 0)
+        })
+        .map_err(|bad| {
+            crate::error::parameter_error("labels", bad.value, "labels within the 64-bit signed range")
+        })?;
+        acc.merge(&layer_acc);
+    }
     Ok(summarize(acc.into_map(), map.grid(), map.names(), None))
+}
+
+/// Labels named in the file without any voxel.
+fn absent(names: &crate::volume::LabelNames, labels: &[LabelVolume]) -> Vec<LabelEntry> {
+    names
+        .iter()
+        .filter(|(l, _)| **l != 0 && !labels.iter().any(|v| v.label == **l))
+        .map(|(l, n)| LabelEntry {
+            label: *l,
+            name: n.clone(),
+        })
+        .collect()
 }
 
 /// Volumetry of a label-map file, streamed (the volume is never held whole
@@ -133,20 +151,27 @@ pub fn label_volumes(map: &LabelMap) -> Result<Vec<LabelVolume>> {
 /// Any error of [`NiftiFile::open`] or [`NiftiFile::stream_voxels`]; `Data`
 /// for a float map with a value that is not a whole number.
 pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<VolumeReport> {
+    if crate::io::format_of(path) != crate::io::Format::Nifti {
+        // Other formats are read whole, then counted.
+        let loaded = crate::io::read_label_map(path, options)?;
+        let map = loaded.value;
+        let labels = label_volumes(&map)?;
+        let absent_labels = absent(map.names(), &labels);
+        return Ok(report(
+            vec![path.to_path_buf()],
+            map.grid(),
+            loaded.warnings,
+            labels,
+            absent_labels,
+        ));
+    }
     let file = NiftiFile::open(path)?;
     let mut warnings = file.warnings().to_vec();
     warnings.extend(file.label_scaling_warning());
     let acc = stream_accumulate(&file, options, &mut warnings)?;
     let names = file.label_names();
     let labels = summarize(acc.into_map(), file.grid(), names, None);
-    let absent_labels = names
-        .iter()
-        .filter(|(l, _)| **l != 0 && !labels.iter().any(|v| v.label == **l))
-        .map(|(l, n)| LabelEntry {
-            label: *l,
-            name: n.clone(),
-        })
-        .collect();
+    let absent_labels = absent(names, &labels);
     Ok(report(
         vec![path.to_path_buf()],
         file.grid(),

@@ -118,6 +118,13 @@ pub fn write_mask(path: &Path, mask: &Mask, template: Option<&NiftiTemplate>) ->
 /// # Errors
 /// As [`write_volume`].
 pub fn write_label_map(path: &Path, map: &LabelMap, template: Option<&NiftiTemplate>) -> Result<()> {
+    if !map.overlays().is_empty() {
+        return Err(crate::error::parameter_error(
+            "label map",
+            format!("{} overlapping layers", map.overlays().len() + 1),
+            "one layer: overlapping segments cannot share one NIfTI label map (write each segment as a mask)",
+        ));
+    }
     let mut t = template
         .cloned()
         .unwrap_or_else(|| NiftiTemplate::from_grid(map.grid()));
