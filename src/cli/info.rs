@@ -13,8 +13,10 @@ use super::output;
 use super::{Failure, InfoArgs};
 
 pub fn run(args: &InfoArgs, options: &ReadOptions) -> Result<ExitCode, Failure> {
-    if format_of(&args.path) == Format::Dicom {
-        let info = DicomInfo::read(&args.path, options)?;
+    if !args.more.is_empty() || format_of(&args.path) == Format::Dicom {
+        let mut paths = vec![args.path.clone()];
+        paths.extend(args.more.iter().cloned());
+        let info = DicomInfo::read(&paths, options)?;
         let text = if args.json {
             output::json(&info)?
         } else {

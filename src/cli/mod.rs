@@ -98,9 +98,12 @@ struct VolumesArgs {
 
 #[derive(Debug, Args)]
 struct InfoArgs {
-    /// The image file.
+    /// The image file; or a DICOM series as a directory or as its files.
     #[arg(value_name = "PATH")]
     path: PathBuf,
+    /// More files of the same DICOM series.
+    #[arg(value_name = "MORE")]
+    more: Vec<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,

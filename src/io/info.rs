@@ -298,14 +298,19 @@ fn affine_rows(g: &crate::grid::Grid) -> [[f64; 4]; 4] {
 }
 
 impl DicomInfo {
-    /// Reads a DICOM input (a SEG file, or a series as a directory or file)
-    /// and describes it.
+    /// Reads a DICOM input (a SEG file, or a series as a directory or its
+    /// files) and describes it.
     ///
     /// # Errors
-    /// As [`crate::io::dicom::read_series`] and [`crate::io::dicom::read_seg`].
-    pub fn read(path: &std::path::Path, options: &crate::io::ReadOptions) -> crate::error::Result<DicomInfo> {
+    /// As [`crate::io::dicom::read_series`] and [`crate::io::dicom::read_seg`];
+    /// `Parameter` for several paths of which one is a SEG.
+    pub fn read(paths: &[PathBuf], options: &crate::io::ReadOptions) -> crate::error::Result<DicomInfo> {
         use crate::io::dicom;
-        if dicom::input_is_seg(path)? {
+        let path = paths
+            .first()
+            .map(PathBuf::as_path)
+            .unwrap_or(std::path::Path::new("."));
+        if paths.len() == 1 && dicom::input_is_seg(path)? {
             let seg = dicom::read_seg(path, None, &dicom::SegOptions::default(), options)?;
             let g = seg.map.grid();
             return Ok(DicomInfo {
@@ -329,9 +334,8 @@ impl DicomInfo {
                 warnings: seg.warnings.clone(),
             });
         }
-        let inputs = [path.to_path_buf()];
-        let all = dicom::list_series(&inputs)?;
-        let s = dicom::read_series(&inputs, options.series.as_deref(), options)?;
+        let all = dicom::list_series(paths)?;
+        let s = dicom::read_series(paths, options.series.as_deref(), options)?;
         let g = s.volume.grid();
         Ok(DicomInfo {
             path: path.to_path_buf(),
