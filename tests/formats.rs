@@ -618,3 +618,45 @@ fn tilted_uneven_duplicated_or_mixed_slices_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn outputs_from_nrrd_and_dicom_inputs_are_nifti_on_the_input_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = data("slicerio/Segmentation.seg.nrrd");
+    let out = dir.path().join("target.nii.gz");
+    let (code, _, err) = run_cli(&[
+        "target",
+        seg.to_str().unwrap(),
+        "--tumor",
+        "thoracic vertebral column",
+        "--liver",
+        "tissue",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let opts = ReadOptions::default();
+    let written = read_label_map(&out, &opts).unwrap().value;
+    let input = read_label_map(&seg, &opts).unwrap().value;
+    input
+        .grid()
+        .ensure_same(written.grid(), "seg.nrrd", "target")
+        .unwrap();
+    // The margin map of a DICOM SEG tumour against a zone from the same SEG.
+    let overlaps = data("dcmqi/partial_overlaps.dcm");
+    let o = overlaps.to_str().unwrap();
+    let map = dir.path().join("margin.nii.gz");
+    let (code, _, err) = run_cli(&[
+        "margin",
+        "--tumor",
+        &format!("{o}:1"),
+        "--zone",
+        &format!("{o}:1,2,3,4,5"),
+        "--margin-map",
+        map.to_str().unwrap(),
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    let m = read_intensity(&map, &opts).unwrap().value;
+    let own = read_label_map(&overlaps, &opts).unwrap().value;
+    own.grid().ensure_same(m.grid(), "seg", "margin map").unwrap();
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use liverkit::io::nifti::{write_mask, write_volume, NiftiFile};
+use liverkit::io::nifti::{write_mask, write_volume};
 use liverkit::io::ReadOptions;
 use liverkit::margin::target::{plan_targets, TargetZone, VesselInput};
 use liverkit::margin::{assess_margin_files, MarginOptions, MarginReport, DEFAULT_MARGIN_MM};
@@ -108,7 +108,7 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
     let (report, map) = assess_margin_files(&tumor, &zone, liver.as_ref(), &options, read)?;
     if let (Some(path), Some(map)) = (&a.margin_map, &map) {
         let template = match &tumor {
-            RoleSpec::File { path: src, .. } => Some(NiftiFile::open(src)?.template().without_extensions()),
+            RoleSpec::File { path: src, .. } => Some(liverkit::io::output_template(src, map.grid())?),
             RoleSpec::Labels(_) => None,
         };
         write_volume(path, map, template.as_ref())?;
@@ -249,7 +249,7 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
     let vessels = resolve_vessels(&mut files, &a.vessels)?;
     let plan = plan_targets(&tumor, &liver, &vessels, a.margin_mm)?;
     if let Some(path) = &a.out {
-        let template = NiftiFile::open(&a.label_map)?.template().without_extensions();
+        let template = liverkit::io::output_template(&a.label_map, plan.target.grid())?;
         write_mask(path, &plan.target, Some(&template))?;
     }
     let mut warnings = files.warnings.clone();

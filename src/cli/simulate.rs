@@ -18,7 +18,7 @@ use liverkit::bioheat::solver::EnergyBudget;
 use liverkit::bioheat::tissue::{ParameterValue, Parameters};
 use liverkit::bioheat::zone::ZoneShape;
 use liverkit::bioheat::{simulate, targeted_tumor, Request, RfSummary, Tissues, VesselMask, VesselUse};
-use liverkit::io::nifti::{write_mask, write_volume, NiftiFile, NiftiTemplate};
+use liverkit::io::nifti::{write_mask, write_volume, NiftiTemplate};
 use liverkit::io::ReadOptions;
 use liverkit::margin::{assess_margins, MarginOptions, Shortfall, SurfaceMargins, DEFAULT_MARGIN_MM};
 use liverkit::progress::{NoProgress, Progress};
@@ -438,7 +438,7 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
             path: dir.clone(),
             source,
         })?;
-        let template = NiftiFile::open(&a.label_map)?.template().without_extensions();
+        let template = liverkit::io::output_template(&a.label_map, scan)?;
         let mut put = |name: &str, path: PathBuf| {
             outputs.insert(name.to_string(), path);
         };

@@ -84,6 +84,20 @@ fn dicom_label_map(path: &Path, options: &ReadOptions) -> Result<Loaded<LabelMap
     })
 }
 
+/// The header that files written on the grid of input `path` take: a
+/// NIfTI input's own geometry fields (sform/qform codes, units), or for
+/// other formats a header built from `grid` (sform and qform scanner
+/// coordinates, mm).
+///
+/// # Errors
+/// As [`nifti::NiftiFile::open`] for a NIfTI input.
+pub fn output_template(path: &Path, grid: &crate::grid::Grid) -> Result<nifti::NiftiTemplate> {
+    Ok(match format_of(path) {
+        Format::Nifti => nifti::NiftiFile::open(path)?.template().without_extensions(),
+        Format::Nrrd | Format::Dicom => nifti::NiftiTemplate::from_grid(grid),
+    })
+}
+
 /// Voxel types liverkit reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
