@@ -11,7 +11,7 @@ use liverkit::io::{read_intensity, read_label_map, ReadOptions};
 use liverkit::{ErrorKind, LabelMap};
 use serde_json::Value;
 
-use crate::common::{data, run_cli};
+use crate::common::{assert_close as close, data, run_cli};
 
 fn expected() -> &'static Value {
     static E: OnceLock<Value> = OnceLock::new();
@@ -24,13 +24,6 @@ fn expected() -> &'static Value {
 
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
-fn close(a: f64, b: f64, tol: f64, what: &str) {
-    assert!(
-        (a - b).abs() <= tol * 1f64.max(a.abs()).max(b.abs()),
-        "{what}: {a} vs {b}"
-    );
 }
 
 /// Voxels, mL and world centroid (RAS mm) of one label in any layer.

@@ -385,9 +385,17 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
             let tumor_voxels = target.data().iter().filter(|&&v| v).count() as u64;
             let tumor_ml = scan.volume_ml(tumor_voxels);
             if zone_voxels == 0 {
+                // Volume and centroid as label volumetry measures them.
+                let as_map = liverkit::LabelMap::new(
+                    target.grid().clone(),
+                    liverkit::LabelArray::U8(target.data().mapv(u8::from)),
+                    Default::default(),
+                )?;
+                let stats = liverkit::volumetry::label_volumes(&as_map)?;
+                let centroid_mm = stats.first().map_or([f64::NAN; 3], |l| l.centroid_mm);
                 tumor_report = Some(TumorReport {
                     tumor_ml,
-                    centroid_mm: centroid(&target),
+                    centroid_mm,
                     margins: None,
                     residual_tumor_ml: tumor_ml,
                     shortfalls: Vec::new(),
@@ -541,21 +549,6 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
         Some(false) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     })
-}
-
-fn centroid(mask: &liverkit::Mask) -> [f64; 3] {
-    let mut sum = [0.0; 3];
-    let mut n = 0.0;
-    for ((i, j, k), &v) in mask.data().indexed_iter() {
-        if v {
-            let w = mask.grid().voxel_to_world([i as f64, j as f64, k as f64]);
-            for a in 0..3 {
-                sum[a] += w[a];
-            }
-            n += 1.0;
-        }
-    }
-    sum.map(|s| if n > 0.0 { s / n } else { f64::NAN })
 }
 
 fn simulate_text(r: &SimulateReport, iso: &ZoneShape) -> String {

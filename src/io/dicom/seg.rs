@@ -41,7 +41,9 @@ use crate::grid::Grid;
 use crate::io::ReadOptions;
 use crate::volume::{LabelArray, LabelMap, LabelNames};
 
-/// Legacy SNOMED-RT codes and the SNOMED CT codes of the same structure.
+/// Legacy SNOMED-RT codes and the SNOMED CT codes of the same structure, as
+/// DICOM's mapping of the two schemes gives them [DICOM PS3.16, the SNOMED
+/// "SRT" to "SCT" code mapping table].
 pub const SRT_TO_SCT: [(&str, &str, &str); 8] = [
     ("T-62000", "10200004", "Liver"),
     ("T-48810", "32764006", "Portal vein"),
@@ -119,7 +121,9 @@ pub struct SegmentDescription {
 /// Options for reading a SEG.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SegOptions {
-    /// Fraction at or above which a FRACTIONAL voxel belongs to the segment.
+    /// Fraction at or above which a FRACTIONAL voxel belongs to the segment
+    /// (0.5 by default: the voxel is at least half segment, or the segment
+    /// at least as likely as not).
     pub threshold: f64,
 }
 

@@ -404,9 +404,9 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
     let plane = rows * cols;
     let mut data = vec![0f32; n];
     let files: Vec<(usize, &Head)> = members.iter().copied().enumerate().collect();
-    // Decode file by file in parallel; each writes its own slots.
-    // Each file gives (slot, pixels) for its frames.
-    type Decoded = Result<Vec<(usize, Vec<f32>)>>;
+    // Decode file by file in parallel; each gives its decoded frames and
+    // the slot of each, and the frames are copied once into the volume.
+    type Decoded = Result<(Vec<(usize, usize)>, Vec<f32>)>;
     let decoded: Vec<Decoded> = files
         .par_iter()
         .map(|(f, h)| {
@@ -462,19 +462,17 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
                     found: format!("{} pixels", values.len()),
                 });
             }
-            let mut out = Vec::new();
-            for (k, chunk) in values.chunks_exact(plane).enumerate() {
-                if let Some(&slot) = slot_of.get(&(*f, k)) {
-                    out.push((slot, chunk.to_vec()));
-                }
-            }
-            Ok(out)
+            let slots = (0..frames)
+                .filter_map(|k| slot_of.get(&(*f, k)).map(|&slot| (k, slot)))
+                .collect();
+            Ok((slots, values))
         })
         .collect();
     let mut filled = vec![false; slices.len()];
     for d in decoded {
-        for (slot, values) in d? {
-            data[slot * plane..(slot + 1) * plane].copy_from_slice(&values);
+        let (slots, values) = d?;
+        for (k, slot) in slots {
+            data[slot * plane..(slot + 1) * plane].copy_from_slice(&values[k * plane..(k + 1) * plane]);
             filled[slot] = true;
         }
     }
