@@ -149,6 +149,38 @@ impl Files {
         Ok(files)
     }
 
+    /// Starts a case from a label map already in memory (named `name` in
+    /// reports and errors, e.g. its file or `<array>`), without reading it
+    /// again.
+    pub fn with_map(name: impl Into<PathBuf>, map: LabelMap, options: ReadOptions) -> Files {
+        let name = name.into();
+        Files {
+            options,
+            grid: Some((name.display().to_string(), map.grid().clone())),
+            main: Some((name.clone(), map)),
+            others: BTreeMap::new(),
+            warnings: Vec::new(),
+            inputs: vec![name],
+        }
+    }
+
+    /// Adds a label map already in memory under `name`: roles given as
+    /// [`RoleSpec::File`] with that path resolve to it instead of a file.
+    ///
+    /// # Errors
+    /// `GridMismatch` when it is not on the case's grid.
+    pub fn insert(&mut self, name: impl Into<PathBuf>, map: LabelMap) -> Result<()> {
+        let name = name.into();
+        let shown = name.display().to_string();
+        match &self.grid {
+            Some((first, g)) => g.ensure_same(map.grid(), first, &shown)?,
+            None => self.grid = Some((shown, map.grid().clone())),
+        }
+        self.inputs.push(name.clone());
+        self.others.insert(name, map);
+        Ok(())
+    }
+
     fn load(&mut self, path: &Path) -> Result<LabelMap> {
         let loaded = read_label_map(path, &self.options)?;
         let name = path.display().to_string();
@@ -176,6 +208,16 @@ impl Files {
         self.others
             .get(path)
             .ok_or_else(|| parameter_error("file", path.display(), "a readable label map"))
+    }
+
+    /// The grid of the case: that of the first label map read or added.
+    pub fn grid(&self) -> Option<&Grid> {
+        self.grid.as_ref().map(|(_, g)| g)
+    }
+
+    /// The read options of the case.
+    pub fn options(&self) -> &ReadOptions {
+        &self.options
     }
 
     /// Label names of the main map.

@@ -167,3 +167,35 @@ fn equals_scipy_on_real_livers() {
         }
     }
 }
+
+proptest! {
+    /// Masks held elsewhere (views in C order, Fortran order or strided)
+    /// give the transforms of the owned mask.
+    #[test]
+    fn views_in_any_order_equal_the_owned_mask((mask, spacing) in arb_case()) {
+        use liverkit::distance::{distance_to_background_view_mm, signed_distance_view_mm};
+        let dims = mask.dim();
+        let grid = Grid::from_spacing([dims.0, dims.1, dims.2], spacing).unwrap();
+        let owned = Mask::new(grid.clone(), mask.clone()).unwrap();
+        let depth = distance_to_background_mm(&owned).unwrap();
+        let signed = signed_distance_mm(&owned).unwrap();
+        let c_order = mask.as_standard_layout().to_owned();
+        let mut wide = Array3::from_elem((dims.0, dims.1, 2 * dims.2), false);
+        wide.slice_mut(ndarray::s![.., .., ..;2]).assign(&mask);
+        let strided = wide.slice(ndarray::s![.., .., ..;2]);
+        for view in [mask.view(), c_order.view(), strided] {
+            let d = distance_to_background_view_mm(&grid, view).unwrap();
+            let s = signed_distance_view_mm(&grid, view).unwrap();
+            prop_assert_eq!(d.data(), depth.data());
+            prop_assert_eq!(s.data(), signed.data());
+        }
+    }
+}
+
+#[test]
+fn a_view_of_another_shape_is_refused() {
+    let grid = Grid::from_spacing([4, 4, 4], [1.0; 3]).unwrap();
+    let mask = Array3::from_elem((4, 4, 3), true);
+    let e = liverkit::distance::distance_to_background_view_mm(&grid, mask.view()).unwrap_err();
+    assert_eq!(e.field(), Some("mask"));
+}

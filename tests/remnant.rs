@@ -778,3 +778,64 @@ fn cli_remnant_and_pve() {
         assert!(out.contains(unit), "missing {unit} in\n{out}");
     }
 }
+
+/// A label map already in memory, with an array standing in for the tumour
+/// file, gives the report of the files (what the Python module relies on).
+#[test]
+fn in_memory_case_gives_the_report_of_its_files() {
+    use liverkit::remnant::assess_case;
+    use liverkit::roles::Files;
+    let path = data("sample_case/pre_pve.nii.gz");
+    let read = ReadOptions::default();
+    let definition = RemnantSpec::Definition(RemnantDefinition::Resection {
+        resection: Resection::RightHepatectomy,
+        with_caudate: false,
+    });
+    let request = RemnantRequest {
+        label_map: Some(path.clone()),
+        remnant: Some(definition.clone()),
+        ..Default::default()
+    };
+    let from_file = assess(&request, &patient(), &read).unwrap();
+    let map = liverkit::io::read_label_map(&path, &read).unwrap().value;
+    let tumour = map.mask_of(&[9]);
+    let mut files = Files::with_map(path.clone(), map.clone(), read.clone());
+    let in_memory = assess_case(&mut files, &request, &patient()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&from_file).unwrap(),
+        serde_json::to_value(&in_memory).unwrap()
+    );
+
+    // The tumour as a separate in-memory map.
+    let mut files = Files::with_map(path.clone(), map.clone(), read.clone());
+    let as_map = LabelMap::new(
+        tumour.grid().clone(),
+        LabelArray::U8(tumour.data().mapv(u8::from)),
+        LabelNames::new(),
+    )
+    .unwrap();
+    files.insert("<tumor>", as_map).unwrap();
+    let request = RemnantRequest {
+        tumor: Some(RoleSpec::File {
+            path: "<tumor>".into(),
+            labels: None,
+        }),
+        ..request
+    };
+    let with_array = assess_case(&mut files, &request, &patient()).unwrap();
+    assert_eq!(with_array.remnant_ml, from_file.remnant_ml);
+    assert_eq!(with_array.tumor_ml, from_file.tumor_ml);
+
+    // A map on another grid is refused.
+    let mut files = Files::with_map(path, map, read);
+    let other = LabelMap::new(
+        Grid::from_spacing([3, 3, 3], [1.0; 3]).unwrap(),
+        LabelArray::U8(Array3::zeros((3, 3, 3))),
+        LabelNames::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        files.insert("<other>", other).unwrap_err().kind(),
+        ErrorKind::GridMismatch
+    );
+}

@@ -26,6 +26,7 @@
 
 pub mod applicator;
 pub mod protocols;
+pub mod report;
 pub mod rf;
 pub mod solver;
 pub mod tissue;

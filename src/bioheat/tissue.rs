@@ -660,6 +660,20 @@ impl Parameters {
             .map_err(|(field, expected, found)| header_error(path, field, expected, found))
     }
 
+    /// Overrides values from JSON text in the parameter-file layout
+    /// (`{"liver": {"perfusion_1_s": 0.0}}`); `source` says where it came
+    /// from in the report.
+    ///
+    /// # Errors
+    /// `Parameter` (name = the key) for invalid JSON, an unknown key, a value
+    /// of the wrong type or one outside its accepted range.
+    pub fn apply_json(&mut self, text: &str, source: &str) -> Result<()> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| crate::error::parameter_error("params", e.to_string(), "valid JSON parameters"))?;
+        self.apply_value(&value, source)
+            .map_err(|(field, expected, found)| crate::error::parameter_error(field, found, expected))
+    }
+
     /// Applies a parsed parameter tree; the error names the key.
     fn apply_value(
         &mut self,

@@ -5,14 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use serde::Serialize;
 
 use liverkit::io::nifti::{write_mask, write_volume};
 use liverkit::io::ReadOptions;
-use liverkit::margin::target::{plan_targets, TargetZone, VesselInput};
+use liverkit::margin::target::{target_report, TargetReport};
 use liverkit::margin::{assess_margin_files, MarginOptions, MarginReport, DEFAULT_MARGIN_MM};
-use liverkit::roles::{Files, LabelRef, RoleSpec};
-use liverkit::{Error, Warning};
+use liverkit::roles::{Files, RoleSpec};
+use liverkit::Error;
 
 use super::output::{self, Align};
 use super::Failure;
@@ -69,17 +68,6 @@ pub struct MarginArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-/// What `liverkit target --json` prints.
-#[derive(Debug, Serialize)]
-struct TargetReport {
-    input: Vec<PathBuf>,
-    margin_mm: f64,
-    functional_liver_ml: f64,
-    tumors: Vec<TargetZone>,
-    target_file: Option<PathBuf>,
-    warnings: Vec<Warning>,
 }
 
 fn file_spec(role: &str, text: &str) -> Result<RoleSpec, Error> {
@@ -202,30 +190,6 @@ fn margin_text(r: &MarginReport) -> String {
     o
 }
 
-/// The vessel labels given on the command line (values or names of the main
-/// label map), each as a mask with its label and name.
-pub fn resolve_vessels(files: &mut Files, specs: &[String]) -> Result<Vec<VesselInput>, Error> {
-    let names = files.main_names().cloned().unwrap_or_default();
-    let mut vessels = Vec::new();
-    for v in specs {
-        let r = match v.trim().parse::<i64>() {
-            Ok(x) => LabelRef::Value(x),
-            Err(_) => LabelRef::Name(v.trim().to_string()),
-        };
-        let (mask, _) = files.resolve("vessels", &RoleSpec::Labels(vec![r.clone()]))?;
-        let label = match r {
-            LabelRef::Value(x) => x,
-            LabelRef::Name(n) => names.iter().find(|(_, s)| **s == n).map(|(k, _)| *k).unwrap_or(0),
-        };
-        vessels.push(VesselInput {
-            label,
-            name: names.get(&label).cloned(),
-            mask,
-        });
-    }
-    Ok(vessels)
-}
-
 pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
     let mut files = Files::new(Some(&a.label_map), read.clone())?;
     let tumor_spec = a
@@ -233,35 +197,23 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         .as_deref()
         .map(|t| RoleSpec::parse("tumor", t))
         .transpose()?;
-    let Some((tumor, _)) = files.tumor(tumor_spec.as_ref())? else {
-        return Err(Failure::Error(Error::parameter(
-            "tumor",
-            "nothing",
-            "a tumour role: --tumor VALUE|NAME|FILE (no label named liver_tumor)",
-        )));
-    };
     let liver_spec = a
         .liver
         .as_deref()
         .map(|l| RoleSpec::parse("liver", l))
         .transpose()?;
-    let (liver, _) = files.liver(liver_spec.as_ref())?;
-    let vessels = resolve_vessels(&mut files, &a.vessels)?;
-    let plan = plan_targets(&tumor, &liver, &vessels, a.margin_mm)?;
+    let (mut report, plan) = target_report(
+        &mut files,
+        tumor_spec.as_ref(),
+        liver_spec.as_ref(),
+        &a.vessels,
+        a.margin_mm,
+    )?;
     if let Some(path) = &a.out {
         let template = liverkit::io::output_template(&a.label_map, plan.target.grid())?;
         write_mask(path, &plan.target, Some(&template))?;
+        report.target_file = Some(path.clone());
     }
-    let mut warnings = files.warnings.clone();
-    warnings.extend(plan.warnings.iter().cloned());
-    let report = TargetReport {
-        input: files.inputs.clone(),
-        margin_mm: a.margin_mm,
-        functional_liver_ml: plan.functional_liver_ml,
-        tumors: plan.zones,
-        target_file: a.out.clone(),
-        warnings,
-    };
     let text = if a.json {
         output::json(&report)?
     } else {

@@ -2,7 +2,6 @@
 //! judge whether it covers the tumour and its margin; `liverkit protocols`:
 //! the device-protocol library and the microwave calibration.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,21 +10,15 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
-use liverkit::bioheat::protocols::{
-    calibrate_microwave, calibration_case, model_zone, range_warnings, Library,
-};
-use liverkit::bioheat::solver::EnergyBudget;
-use liverkit::bioheat::tissue::{ParameterValue, Parameters};
-use liverkit::bioheat::zone::ZoneShape;
-use liverkit::bioheat::{simulate, targeted_tumor, Request, RfSummary, Tissues, VesselMask, VesselUse};
-use liverkit::io::nifti::{write_mask, write_volume, NiftiTemplate};
+use liverkit::bioheat::protocols::{calibrate_microwave, calibration_case, model_zone, Library};
+use liverkit::bioheat::report::{simulate_case, write_outputs, SimulateCase, SimulateReport};
+use liverkit::bioheat::tissue::Parameters;
 use liverkit::io::ReadOptions;
-use liverkit::margin::{assess_margins, MarginOptions, Shortfall, SurfaceMargins, DEFAULT_MARGIN_MM};
+use liverkit::margin::DEFAULT_MARGIN_MM;
 use liverkit::progress::{NoProgress, Progress};
 use liverkit::roles::{Files, RoleSpec};
-use liverkit::{Error, Warning};
+use liverkit::Error;
 
-use super::margin::resolve_vessels;
 use super::output::{self, Align};
 use super::Failure;
 
@@ -131,90 +124,6 @@ pub struct ProtocolsArgs {
     json: bool,
 }
 
-/// The applicator as reported.
-#[derive(Debug, Serialize)]
-struct ApplicatorReport {
-    kind: ApplicatorKind,
-    device: String,
-    power_w: f64,
-    time_s: f64,
-    tip_mm: [f64; 3],
-    direction: [f64; 3],
-}
-
-/// The reference zone of the device beside the model's.
-#[derive(Debug, Serialize)]
-struct ReferenceReport {
-    setting: String,
-    power_w: Option<f64>,
-    time_s: Option<f64>,
-    table_zone_diameter_mm: Option<[f64; 2]>,
-    table_zone_length_mm: Option<[f64; 2]>,
-    /// The model's zone for that setting in the calibration conditions.
-    model_zone_mm: Option<[f64; 2]>,
-    conditions: String,
-    source: String,
-}
-
-/// The lattice as reported.
-#[derive(Debug, Serialize)]
-struct GridReport {
-    spacing_mm: f64,
-    size: [usize; 3],
-    voxels: u64,
-    origin_mm: [f64; 3],
-}
-
-/// The targeted tumour's margins in the predicted zone.
-#[derive(Debug, Serialize)]
-struct TumorReport {
-    tumor_ml: f64,
-    centroid_mm: [f64; 3],
-    #[serde(flatten)]
-    margins: Option<SurfaceMargins>,
-    residual_tumor_ml: f64,
-    shortfalls: Vec<Shortfall>,
-    capsule_excluded_surface_pct: Option<f64>,
-    other_tumors: usize,
-}
-
-/// What `liverkit simulate --json` prints.
-#[derive(Debug, Serialize)]
-struct SimulateReport {
-    input: Vec<PathBuf>,
-    applicator: ApplicatorReport,
-    reference: Option<ReferenceReport>,
-    zone70_ml: f64,
-    zone70_mask_ml: f64,
-    zone_length_mm: f64,
-    zone_diameter_mm: f64,
-    zone_beyond_tip_mm: f64,
-    zone_damage_ml: f64,
-    zone_damage_length_mm: f64,
-    zone_damage_diameter_mm: f64,
-    zone_cem43_ml: f64,
-    max_temperature_c: f64,
-    margin_mm: f64,
-    min_margin_mm: Option<f64>,
-    coverage_ge0_pct: Option<f64>,
-    coverage_ge5_pct: Option<f64>,
-    coverage_ge10_pct: Option<f64>,
-    residual_tumor_ml: Option<f64>,
-    covers_target: Option<bool>,
-    tumor: Option<TumorReport>,
-    grid: GridReport,
-    steps: usize,
-    dt_s: f64,
-    dt_bound_s: f64,
-    deposited_w: f64,
-    energy: EnergyBudget,
-    rf: Option<RfSummary>,
-    vessels: Vec<VesselUse>,
-    outputs: BTreeMap<String, PathBuf>,
-    parameters: BTreeMap<String, ParameterValue>,
-    warnings: Vec<Warning>,
-}
-
 fn point(name: &str, text: &str) -> Result<[f64; 3], Error> {
     let v: Vec<f64> = text
         .split(',')
@@ -292,257 +201,60 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
     }
     params.validate()?;
     let lib = library(a.protocols.as_deref())?;
-    let device = lib.device(a.device.as_deref(), kind)?;
-    let mut warnings = range_warnings(device, a.power_w, a.time_s);
-
+    let case = SimulateCase {
+        applicator: kind,
+        power_w: a.power_w,
+        time_s: a.time_s,
+        pose,
+        device: a.device.clone(),
+        allow_outside: a.allow_outside,
+        margin_mm: a.margin_mm,
+        exclude_capsule: a.exclude_capsule,
+    };
     let mut files = Files::new(Some(&a.label_map), read.clone())?;
     let liver_spec = a
         .liver
         .as_deref()
         .map(|l| RoleSpec::parse("liver", l))
         .transpose()?;
-    let (liver, _) = files.liver(liver_spec.as_ref())?;
     let tumor_spec = a
         .tumor
         .as_deref()
         .map(|t| RoleSpec::parse("tumor", t))
         .transpose()?;
-    let tumor = files.tumor(tumor_spec.as_ref())?.map(|(m, _)| m);
-    let vessels = resolve_vessels(&mut files, &a.vessels)?;
-    warnings.extend(files.warnings.iter().cloned());
-    if tumor.is_none() {
-        warnings.push(Warning::about(
-            "tumor",
-            "no tumour given or named liver_tumor: the zone is predicted without a verdict",
-        ));
-    }
-
-    // The expected reach sizes the region: the device's reference zone scaled
-    // by the cube root of the energy, at least 15 mm.
-    let reference = device
-        .calibration_setting
-        .as_deref()
-        .and_then(|id| lib.setting(id))
-        .or_else(|| lib.settings_of(&device.id).next());
-    let expected_radius_mm = match reference {
-        Some(s) => {
-            let d = s.zone_diameter_mm.map(|r| r[1]).unwrap_or(40.0);
-            let energy = match (s.power_w, s.time_s) {
-                (Some(p), Some(t)) => (a.power_w * a.time_s / (p * t)).cbrt(),
-                _ => 1.0,
-            };
-            (0.5 * d * energy).clamp(15.0, 60.0)
-        }
-        None => 25.0,
-    };
-    let request = Request {
-        applicator: kind,
-        power_w: a.power_w,
-        time_s: a.time_s,
-        pose,
-        allow_outside: a.allow_outside,
-        max_bytes: read.max_bytes,
-        margin_mm: a.margin_mm,
-        expected_radius_mm,
-    };
-    let tissues = Tissues {
-        liver: &liver,
-        tumor: tumor.as_ref(),
-        vessels: vessels
-            .iter()
-            .map(|v| VesselMask {
-                label: v.label,
-                name: v.name.clone(),
-                mask: &v.mask,
-            })
-            .collect(),
-    };
     let bar = progress();
-    let sim = simulate(&tissues, &request, &params, bar.as_ref()).map_err(|e| match e {
-        // Name the file the liver came from.
-        Error::Parameter { name, value, .. } if name == "tip" => Error::Parameter {
+    let mut outcome = simulate_case(
+        &mut files,
+        liver_spec.as_ref(),
+        tumor_spec.as_ref(),
+        &a.vessels,
+        &case,
+        &params,
+        &lib,
+        bar.as_ref(),
+    )
+    .map_err(|e| match e {
+        Error::Parameter {
+            name,
+            value,
+            expected,
+        } if name == "tip" => Error::Parameter {
             name: "--tip".into(),
             value,
-            expected: format!(
-                "a tip inside the liver or a tumour of {} (or --allow-outside)",
-                a.label_map.display()
-            ),
+            expected: expected.replace("allow_outside", "--allow-outside"),
         },
         e => e,
     })?;
-    warnings.extend(sim.warnings.iter().cloned());
-
-    let scan = liver.grid();
-    let iso = params.damage.isotherm_c;
-    let zone = sim.zone_iso_mask(scan, iso, params.blood.temperature_c)?;
-    let zone_voxels = zone.data().iter().filter(|&&v| v).count() as u64;
-    let zone70_mask_ml = scan.volume_ml(zone_voxels);
-
-    // The verdict on the targeted tumour.
-    let mut tumor_report = None;
-    if let Some(t) = &tumor {
-        if let Some((target, others)) = targeted_tumor(t, pose.tip_mm) {
-            let tumor_voxels = target.data().iter().filter(|&&v| v).count() as u64;
-            let tumor_ml = scan.volume_ml(tumor_voxels);
-            if zone_voxels == 0 {
-                // Volume and centroid as label volumetry measures them.
-                let as_map = liverkit::LabelMap::new(
-                    target.grid().clone(),
-                    liverkit::LabelArray::U8(target.data().mapv(u8::from)),
-                    Default::default(),
-                )?;
-                let stats = liverkit::volumetry::label_volumes(&as_map)?;
-                let centroid_mm = stats.first().map_or([f64::NAN; 3], |l| l.centroid_mm);
-                tumor_report = Some(TumorReport {
-                    tumor_ml,
-                    centroid_mm,
-                    margins: None,
-                    residual_tumor_ml: tumor_ml,
-                    shortfalls: Vec::new(),
-                    capsule_excluded_surface_pct: None,
-                    other_tumors: others,
-                });
-            } else {
-                let options = MarginOptions {
-                    margin_mm: a.margin_mm,
-                    exclude_capsule: a.exclude_capsule,
-                    margin_map: false,
-                };
-                let m = assess_margins(&target, &zone, Some(&liver), &options)?;
-                warnings.extend(m.warnings.iter().cloned());
-                if let Some(tm) = m.tumors.into_iter().next() {
-                    let (margins, pct) = match (&tm.capsule_excluded, a.exclude_capsule) {
-                        (Some(c), true) => (
-                            c.margins.clone().unwrap_or(tm.margins.clone()),
-                            Some(c.excluded_surface_pct),
-                        ),
-                        (Some(c), false) => (tm.margins.clone(), Some(c.excluded_surface_pct)),
-                        (None, _) => (tm.margins.clone(), None),
-                    };
-                    tumor_report = Some(TumorReport {
-                        tumor_ml: tm.tumor_ml,
-                        centroid_mm: tm.centroid_mm,
-                        margins: Some(margins),
-                        residual_tumor_ml: tm.residual_tumor_ml,
-                        shortfalls: tm.shortfalls,
-                        capsule_excluded_surface_pct: pct,
-                        other_tumors: others,
-                    });
-                }
-            }
-            if others > 0 {
-                warnings.push(Warning::about(
-                    "tumor",
-                    format!("{others} other tumour(s) are not assessed: only the one the tip targets"),
-                ));
-            }
-        }
-    }
-
-    // Output files, each written atomically.
-    let mut outputs = BTreeMap::new();
     if let Some(dir) = &a.out_dir {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-            path: dir.clone(),
-            source,
-        })?;
-        let template = liverkit::io::output_template(&a.label_map, scan)?;
-        let mut put = |name: &str, path: PathBuf| {
-            outputs.insert(name.to_string(), path);
-        };
-        let p = dir.join("zone70.nii.gz");
-        write_mask(&p, &zone, Some(&template))?;
-        put("zone70", p);
-        let p = dir.join("zone_damage.nii.gz");
-        write_mask(&p, &sim.zone_damage_mask(scan)?, Some(&template))?;
-        put("zone_damage", p);
-        let lattice_template = NiftiTemplate::from_grid(&sim.sim.grid);
-        for (name, values) in [
-            ("tmax_c", &sim.fields.tmax_c),
-            ("time_to_70c_s", &sim.fields.time_to_isotherm_s),
-            ("damage_omega", &sim.fields.damage_omega),
-            ("cem43_min", &sim.fields.cem43_min),
-        ] {
-            let p = dir.join(format!("{name}.nii.gz"));
-            write_volume(&p, &sim.map(values)?, Some(&lattice_template))?;
-            put(name, p);
-        }
-        let p = dir.join("tissue.nii.gz");
-        write_volume(&p, &sim.tissue_map()?, Some(&lattice_template))?;
-        put("tissue", p);
+        let template = liverkit::io::output_template(&a.label_map, outcome.zone70.grid())?;
+        write_outputs(&mut outcome, dir, &template)?;
     }
-
-    let margins = tumor_report.as_ref().and_then(|t| t.margins.as_ref());
-    let covers = tumor_report
-        .as_ref()
-        .map(|t| t.margins.as_ref().is_some_and(|m| m.sufficient) && t.residual_tumor_ml == 0.0);
-    let g = &sim.sim.grid;
-    let report = SimulateReport {
-        input: files.inputs.clone(),
-        applicator: ApplicatorReport {
-            kind,
-            device: device.id.clone(),
-            power_w: a.power_w,
-            time_s: a.time_s,
-            tip_mm: pose.tip_mm,
-            direction: pose.direction,
-        },
-        reference: reference.map(|s| ReferenceReport {
-            setting: s.id.clone(),
-            power_w: s.power_w,
-            time_s: s.time_s,
-            table_zone_diameter_mm: s.zone_diameter_mm,
-            table_zone_length_mm: s.zone_length_mm,
-            model_zone_mm: s.model_zone_mm,
-            conditions: s.tissue.clone(),
-            source: s.source.clone(),
-        }),
-        zone70_ml: sim.zone_iso.volume_ml,
-        zone70_mask_ml,
-        zone_length_mm: sim.zone_iso.length_mm,
-        zone_diameter_mm: sim.zone_iso.diameter_mm,
-        zone_beyond_tip_mm: sim.zone_iso.beyond_tip_mm,
-        zone_damage_ml: sim.zone_damage.volume_ml,
-        zone_damage_length_mm: sim.zone_damage.length_mm,
-        zone_damage_diameter_mm: sim.zone_damage.diameter_mm,
-        zone_cem43_ml: sim.zone_cem43_ml,
-        max_temperature_c: sim.max_temperature_c,
-        margin_mm: a.margin_mm,
-        min_margin_mm: margins.map(|m| m.min_margin_mm),
-        coverage_ge0_pct: tumor_report
-            .as_ref()
-            .map(|t| t.margins.as_ref().map_or(0.0, |m| m.coverage_ge0_pct)),
-        coverage_ge5_pct: tumor_report
-            .as_ref()
-            .map(|t| t.margins.as_ref().map_or(0.0, |m| m.coverage_ge5_pct)),
-        coverage_ge10_pct: tumor_report
-            .as_ref()
-            .map(|t| t.margins.as_ref().map_or(0.0, |m| m.coverage_ge10_pct)),
-        residual_tumor_ml: tumor_report.as_ref().map(|t| t.residual_tumor_ml),
-        covers_target: covers,
-        tumor: tumor_report,
-        grid: GridReport {
-            spacing_mm: sim.sim.lattice.spacing_mm,
-            size: g.dims(),
-            voxels: g.voxel_count(),
-            origin_mm: g.origin_mm(),
-        },
-        steps: sim.fields.steps,
-        dt_s: sim.fields.dt_s,
-        dt_bound_s: sim.fields.dt_bound_s,
-        deposited_w: sim.deposited_w,
-        energy: sim.fields.energy,
-        rf: sim.rf.clone(),
-        vessels: sim.sim.vessel_use.clone(),
-        outputs,
-        parameters: params.report(),
-        warnings,
-    };
+    let report = &outcome.report;
     let text = if a.json {
-        output::json(&report)?
+        output::json(report)?
     } else {
         output::warn(&report.warnings);
-        simulate_text(&report, &sim.zone_iso)
+        simulate_text(report)
     };
     output::print(&text)?;
     Ok(match report.covers_target {
@@ -551,7 +263,7 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
     })
 }
 
-fn simulate_text(r: &SimulateReport, iso: &ZoneShape) -> String {
+fn simulate_text(r: &SimulateReport) -> String {
     let mut o = String::new();
     let inputs: Vec<String> = r.input.iter().map(|p| p.display().to_string()).collect();
     o.push_str(&format!("input        {}\n", inputs.join(" ")));
@@ -593,7 +305,7 @@ fn simulate_text(r: &SimulateReport, iso: &ZoneShape) -> String {
             format!("{:.2}", r.zone70_ml),
             format!("{:.1}", r.zone_diameter_mm),
             format!("{:.1}", r.zone_length_mm),
-            format!("{:.1}", iso.beyond_tip_mm),
+            format!("{:.1}", r.zone_beyond_tip_mm),
         ],
         vec![
             "damage >= 1".to_string(),

@@ -22,12 +22,11 @@
 
 pub(crate) mod edt;
 
-use ndarray::{Array3, ShapeBuilder};
+use ndarray::{Array3, ArrayView3, ShapeBuilder};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::grid::{linear_part, Grid};
-use crate::morphology::fortran_values;
 use crate::roi::VoxelBox;
 use crate::volume::{Mask, Volume};
 
@@ -78,8 +77,65 @@ fn volume(grid: &Grid, v: Vec<f32>) -> Result<Volume<f32>> {
 /// # Errors
 /// `Unsupported` on a sheared grid.
 pub fn squared_distance_to_foreground_mm2(mask: &Mask) -> Result<Volume<f32>> {
-    let feature = fortran_values(mask.data());
-    volume(mask.grid(), squared(&feature, mask.grid())?)
+    foreground(mask.grid(), mask.data().view())
+}
+
+fn foreground(grid: &Grid, mask: ArrayView3<'_, bool>) -> Result<Volume<f32>> {
+    check_shape(grid, &mask)?;
+    let feature = fortran_view_values(mask);
+    volume(grid, squared(&feature, grid)?)
+}
+
+/// The values of a 3-D view in Fortran order: borrowed when the view is
+/// in that order already, else copied.
+fn fortran_view_values(a: ArrayView3<'_, bool>) -> std::borrow::Cow<'_, [bool]> {
+    let t = a.reversed_axes();
+    match t.to_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(t.iter().copied().collect()),
+    }
+}
+
+fn check_shape(grid: &Grid, mask: &ArrayView3<'_, bool>) -> Result<()> {
+    let s = mask.shape();
+    if [s[0], s[1], s[2]] != grid.dims() {
+        return Err(Error::parameter(
+            "mask",
+            format!("shape {s:?}"),
+            format!("the grid's shape {:?}", grid.dims()),
+        ));
+    }
+    Ok(())
+}
+
+/// [`distance_to_background_mm`] of a mask held elsewhere (a borrowed
+/// array on `grid`, in any memory order), without copying it when it is in
+/// Fortran order.
+///
+/// # Errors
+/// `Parameter` when the shape is not the grid's; `Unsupported` on a
+/// sheared grid.
+pub fn distance_to_background_view_mm(grid: &Grid, mask: ArrayView3<'_, bool>) -> Result<Volume<f32>> {
+    background(grid, mask, true)
+}
+
+/// [`signed_distance_mm`] of a mask held elsewhere (see
+/// [`distance_to_background_view_mm`]).
+///
+/// # Errors
+/// As [`distance_to_background_view_mm`].
+pub fn signed_distance_view_mm(grid: &Grid, mask: ArrayView3<'_, bool>) -> Result<Volume<f32>> {
+    let mut out = foreground(grid, mask)?;
+    out.data_mut().par_mapv_inplace(f32::sqrt);
+    let inside = background(grid, mask, true)?;
+    ndarray::Zip::from(out.data_mut())
+        .and(inside.data())
+        .par_for_each(|o, &i| {
+            if i > 0.0 {
+                *o = -i;
+            }
+        });
+    Ok(out)
 }
 
 /// Distance in mm from every voxel to the nearest foreground voxel (0 on the
@@ -100,15 +156,15 @@ pub fn distance_to_foreground_mm(mask: &Mask) -> Result<Volume<f32>> {
 /// # Errors
 /// `Unsupported` on a sheared grid.
 pub fn squared_distance_to_background_mm2(mask: &Mask) -> Result<Volume<f32>> {
-    background(mask, false)
+    background(mask.grid(), mask.data().view(), false)
 }
 
 /// The background transform, computed in the foreground's bounding box
 /// grown by one voxel (all background), square-rooted there when asked.
-fn background(mask: &Mask, root: bool) -> Result<Volume<f32>> {
-    let grid = mask.grid();
+fn background(grid: &Grid, mask: ArrayView3<'_, bool>, root: bool) -> Result<Volume<f32>> {
+    check_shape(grid, &mask)?;
     ensure_orthogonal(grid)?;
-    let inside = fortran_values(mask.data());
+    let inside = fortran_view_values(mask);
     // Zero pages from the allocator: only the box is ever touched.
     let mut out = vec![0f32; inside.len()];
     if let Some(bbox) = VoxelBox::of_mask(&inside, grid.dims()) {
@@ -134,7 +190,7 @@ fn background(mask: &Mask, root: bool) -> Result<Volume<f32>> {
 /// # Errors
 /// `Unsupported` on a sheared grid.
 pub fn distance_to_background_mm(mask: &Mask) -> Result<Volume<f32>> {
-    background(mask, true)
+    background(mask.grid(), mask.data().view(), true)
 }
 
 /// Signed distance in mm between voxel centres: outside the mask, the
@@ -145,16 +201,7 @@ pub fn distance_to_background_mm(mask: &Mask) -> Result<Volume<f32>> {
 /// # Errors
 /// `Unsupported` on a sheared grid.
 pub fn signed_distance_mm(mask: &Mask) -> Result<Volume<f32>> {
-    let mut out = distance_to_foreground_mm(mask)?;
-    let inside = distance_to_background_mm(mask)?;
-    ndarray::Zip::from(out.data_mut())
-        .and(inside.data())
-        .par_for_each(|o, &i| {
-            if i > 0.0 {
-                *o = -i;
-            }
-        });
-    Ok(out)
+    signed_distance_view_mm(mask.grid(), mask.data().view())
 }
 
 /// Squared EDT inside a box of the grid: `feature` and the result are in the

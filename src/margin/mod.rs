@@ -651,6 +651,23 @@ pub fn assess_margin_files(
     options: &MarginOptions,
     read: &ReadOptions,
 ) -> Result<(MarginReport, Option<Volume<f32>>)> {
+    let mut files = Files::new(None, read.clone())?;
+    margin_report(&mut files, tumor, zone, liver, options)
+}
+
+/// Resolves the tumour, zone and liver roles of a case and assesses the
+/// margins (see [`assess_margins`]); the signed margin map comes with the
+/// report when `options.margin_map` asks for it.
+///
+/// # Errors
+/// As [`assess_margin_files`].
+pub fn margin_report(
+    files: &mut Files,
+    tumor: &RoleSpec,
+    zone: &RoleSpec,
+    liver: Option<&RoleSpec>,
+    options: &MarginOptions,
+) -> Result<(MarginReport, Option<Volume<f32>>)> {
     if options.exclude_capsule && liver.is_none() {
         return Err(parameter_error(
             "exclude_capsule",
@@ -658,7 +675,6 @@ pub fn assess_margin_files(
             "a liver mask (--liver) to find the capsule",
         ));
     }
-    let mut files = Files::new(None, read.clone())?;
     let (t, _) = files.resolve("tumor", tumor)?;
     let (z, _) = files.resolve("zone", zone)?;
     let l = match liver {

@@ -26,7 +26,7 @@ mod report;
 pub mod resection;
 
 pub use measure::{measure, Anatomy, Measurement, RemnantRegion};
-pub use pve::{assess_pve, days_between, PveReport};
+pub use pve::{assess_pve, days_between, pve_report, PveReport};
 pub use report::{report, RemnantReport, ResectionOption, Roles, SegmentVolume};
 
 use std::path::PathBuf;
@@ -119,6 +119,21 @@ pub fn assess(
     read: &ReadOptions,
 ) -> Result<RemnantReport> {
     let mut files = roles::Files::new(request.label_map.as_deref(), read.clone())?;
+    assess_case(&mut files, request, options)
+}
+
+/// Assesses the remnant of a case whose main label map (if any) is already
+/// in `files` (`request.label_map` is not read again); other files of the
+/// request are read into `files` as needed, and in-memory maps added with
+/// [`roles::Files::insert`] stand for files of those names.
+///
+/// # Errors
+/// As [`assess`].
+pub fn assess_case(
+    files: &mut roles::Files,
+    request: &RemnantRequest,
+    options: &AssessOptions,
+) -> Result<RemnantReport> {
     let (liver, liver_desc) = files.liver(request.liver.as_ref())?;
     let tumor = files.tumor(request.tumor.as_ref())?;
     let segments = files.segments(request.segments.as_deref())?;
@@ -153,6 +168,6 @@ pub fn assess(
         options,
         roles,
         files.inputs.clone(),
-        files.warnings,
+        files.warnings.clone(),
     )
 }

@@ -86,13 +86,14 @@ pub fn assess_pve(
     options: &AssessOptions,
     read: &ReadOptions,
 ) -> Result<PveReport> {
-    if !(days.is_finite() && days > 0.0) {
-        return Err(parameter_error(
-            "days",
-            days,
-            "a positive number of days from PVE to the post-PVE scan",
-        ));
-    }
+    check_pve_request(pre, post, days)?;
+    let pre_r = assess(pre, options, read)?;
+    let post_r = assess(post, options, read)?;
+    pve_report(pre_r, post_r, days, options)
+}
+
+fn check_pve_request(pre: &RemnantRequest, post: &RemnantRequest, days: f64) -> Result<()> {
+    check_days(days)?;
     if pre.remnant.is_none() || post.remnant.is_none() {
         return Err(parameter_error(
             "remnant",
@@ -100,8 +101,34 @@ pub fn assess_pve(
             "a remnant definition, applied to both scans",
         ));
     }
-    let pre_r = assess(pre, options, read)?;
-    let post_r = assess(post, options, read)?;
+    Ok(())
+}
+
+fn check_days(days: f64) -> Result<()> {
+    if !(days.is_finite() && days > 0.0) {
+        return Err(parameter_error(
+            "days",
+            days,
+            "a positive number of days from PVE to the post-PVE scan",
+        ));
+    }
+    Ok(())
+}
+
+/// The growth between two remnant assessments of one patient, before and
+/// after PVE, `days` apart (each assessed on its own grid, with the same
+/// remnant definition and options).
+///
+/// # Errors
+/// `Parameter` when `days` is not positive, when either report has no
+/// remnant, or when the pre-PVE remnant is empty.
+pub fn pve_report(
+    pre_r: RemnantReport,
+    post_r: RemnantReport,
+    days: f64,
+    options: &AssessOptions,
+) -> Result<PveReport> {
+    check_days(days)?;
     let basis = if options.patient.is_some() { "sflr" } else { "flr" };
     let pct = |r: &RemnantReport| {
         if options.patient.is_some() {

@@ -144,6 +144,18 @@ fn absent(names: &crate::volume::LabelNames, labels: &[LabelVolume]) -> Vec<Labe
         .collect()
 }
 
+/// The volumetry report of a label map already in memory, as
+/// [`volumes_of_label_file`] gives it for a file: `input` names where the
+/// map came from, `warnings` are those of reading it.
+///
+/// # Errors
+/// As [`label_volumes`].
+pub fn volumes_of_map(map: &LabelMap, input: Vec<PathBuf>, warnings: Vec<Warning>) -> Result<VolumeReport> {
+    let labels = label_volumes(map)?;
+    let absent_labels = absent(map.names(), &labels);
+    Ok(report(input, map.grid(), warnings, labels, absent_labels))
+}
+
 /// Volumetry of a label-map file, streamed (the volume is never held whole
 /// in memory).
 ///
@@ -154,16 +166,7 @@ pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<Volum
     if crate::io::format_of(path) != crate::io::Format::Nifti {
         // Other formats are read whole, then counted.
         let loaded = crate::io::read_label_map(path, options)?;
-        let map = loaded.value;
-        let labels = label_volumes(&map)?;
-        let absent_labels = absent(map.names(), &labels);
-        return Ok(report(
-            vec![path.to_path_buf()],
-            map.grid(),
-            loaded.warnings,
-            labels,
-            absent_labels,
-        ));
+        return volumes_of_map(&loaded.value, vec![path.to_path_buf()], loaded.warnings);
     }
     let file = NiftiFile::open(path)?;
     let mut warnings = file.warnings().to_vec();

@@ -1,0 +1,473 @@
+//! One simulation case from its roles to the report `liverkit simulate
+//! --json` prints: the region sized from the device's reference zone, the
+//! simulation, the 70 °C zone on the scan's grid, and the margin verdict on
+//! the tumour the needle targets. The command line and the Python module
+//! both call [`simulate_case`], so their reports are the same.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result, Warning};
+use crate::io::nifti::{write_mask, write_volume, NiftiTemplate};
+use crate::margin::target::resolve_vessels;
+use crate::margin::{assess_margins, MarginOptions, Shortfall, SurfaceMargins};
+use crate::progress::Progress;
+use crate::roles::{Files, RoleSpec};
+use crate::volume::Mask;
+
+use super::applicator::{ApplicatorKind, Pose};
+use super::protocols::{range_warnings, Library};
+use super::solver::EnergyBudget;
+use super::tissue::{ParameterValue, Parameters};
+use super::{simulate, targeted_tumor, Request, RfSummary, Simulation, Tissues, VesselMask, VesselUse};
+
+/// The applicator as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplicatorReport {
+    /// Microwave or radiofrequency.
+    pub kind: ApplicatorKind,
+    /// Device of the protocol library.
+    pub device: String,
+    /// Generator power, W.
+    pub power_w: f64,
+    /// Heating time, s.
+    pub time_s: f64,
+    /// Tip, world RAS+ mm.
+    pub tip_mm: [f64; 3],
+    /// Unit needle direction, from the entry towards the tip.
+    pub direction: [f64; 3],
+}
+
+/// The reference zone of the device beside the model's.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferenceReport {
+    /// Setting of the protocol library.
+    pub setting: String,
+    /// Its power, W.
+    pub power_w: Option<f64>,
+    /// Its time, s.
+    pub time_s: Option<f64>,
+    /// The manufacturer's zone diameter range, mm.
+    pub table_zone_diameter_mm: Option<[f64; 2]>,
+    /// The manufacturer's zone length range, mm.
+    pub table_zone_length_mm: Option<[f64; 2]>,
+    /// The model's zone for that setting in the calibration conditions
+    /// (diameter, length), mm.
+    pub model_zone_mm: Option<[f64; 2]>,
+    /// The tissue the table was measured in.
+    pub conditions: String,
+    /// Where the table comes from.
+    pub source: String,
+}
+
+/// The lattice as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct GridReport {
+    /// Isotropic spacing, mm.
+    pub spacing_mm: f64,
+    /// Voxels along each axis.
+    pub size: [usize; 3],
+    /// Voxels in all.
+    pub voxels: u64,
+    /// World position of voxel (0, 0, 0), mm.
+    pub origin_mm: [f64; 3],
+}
+
+/// The targeted tumour's margins in the predicted zone.
+#[derive(Debug, Clone, Serialize)]
+pub struct TumorReport {
+    /// Its volume, mL.
+    pub tumor_ml: f64,
+    /// Its centroid, world mm.
+    pub centroid_mm: [f64; 3],
+    /// Margins of its surface in the 70 °C zone (none when no voxel
+    /// reaches 70 °C).
+    #[serde(flatten)]
+    pub margins: Option<SurfaceMargins>,
+    /// Tumour outside the zone, mL.
+    pub residual_tumor_ml: f64,
+    /// Connected parts of the surface short of the margin, worst first.
+    pub shortfalls: Vec<Shortfall>,
+    /// Capsule-adjacent share of its surface, %, when computed.
+    pub capsule_excluded_surface_pct: Option<f64>,
+    /// Tumours not assessed (only the targeted one is).
+    pub other_tumors: usize,
+}
+
+/// What `liverkit simulate --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimulateReport {
+    /// Files read (in-memory inputs by their given names).
+    pub input: Vec<PathBuf>,
+    /// The applicator.
+    pub applicator: ApplicatorReport,
+    /// The device's reference setting, when the library has one.
+    pub reference: Option<ReferenceReport>,
+    /// Volume above the isotherm on the lattice, mL.
+    pub zone70_ml: f64,
+    /// Volume of the isotherm zone resampled onto the scan's grid, mL.
+    pub zone70_mask_ml: f64,
+    /// Length of the isotherm zone along the needle, mm.
+    pub zone_length_mm: f64,
+    /// Largest diameter across the needle, mm.
+    pub zone_diameter_mm: f64,
+    /// Reach beyond the tip, mm.
+    pub zone_beyond_tip_mm: f64,
+    /// Volume with Arrhenius damage Ω ≥ 1, mL.
+    pub zone_damage_ml: f64,
+    /// Its length, mm.
+    pub zone_damage_length_mm: f64,
+    /// Its diameter, mm.
+    pub zone_damage_diameter_mm: f64,
+    /// Volume with CEM43 ≥ 240 min, mL.
+    pub zone_cem43_ml: f64,
+    /// Highest tissue temperature, °C.
+    pub max_temperature_c: f64,
+    /// The margin required, mm.
+    pub margin_mm: f64,
+    /// Minimal margin of the targeted tumour, mm.
+    pub min_margin_mm: Option<f64>,
+    /// Tumour surface with margin ≥ 0 mm, %.
+    pub coverage_ge0_pct: Option<f64>,
+    /// Tumour surface with margin ≥ 5 mm, %.
+    pub coverage_ge5_pct: Option<f64>,
+    /// Tumour surface with margin ≥ 10 mm, %.
+    pub coverage_ge10_pct: Option<f64>,
+    /// Tumour outside the zone, mL.
+    pub residual_tumor_ml: Option<f64>,
+    /// Whether the zone covers the tumour and the margin everywhere.
+    pub covers_target: Option<bool>,
+    /// The targeted tumour.
+    pub tumor: Option<TumorReport>,
+    /// The lattice.
+    pub grid: GridReport,
+    /// Time steps taken.
+    pub steps: usize,
+    /// Time step, s.
+    pub dt_s: f64,
+    /// Stability bound of the time step, s.
+    pub dt_bound_s: f64,
+    /// Heating power deposited in tissue, W.
+    pub deposited_w: f64,
+    /// Where the energy went.
+    pub energy: EnergyBudget,
+    /// Radiofrequency details.
+    pub rf: Option<RfSummary>,
+    /// Vessels and how they acted.
+    pub vessels: Vec<VesselUse>,
+    /// Files written, by name.
+    pub outputs: BTreeMap<String, PathBuf>,
+    /// Every parameter with its value, unit and source.
+    pub parameters: BTreeMap<String, ParameterValue>,
+    /// What the user must know.
+    pub warnings: Vec<Warning>,
+}
+
+/// What to simulate, besides the roles.
+#[derive(Debug, Clone)]
+pub struct SimulateCase {
+    /// Microwave or radiofrequency.
+    pub applicator: ApplicatorKind,
+    /// Generator power, W.
+    pub power_w: f64,
+    /// Heating time, s.
+    pub time_s: f64,
+    /// Tip and direction.
+    pub pose: Pose,
+    /// Device of the library (default: the first of the applicator's kind).
+    pub device: Option<String>,
+    /// Simulate even when the tip is outside the liver.
+    pub allow_outside: bool,
+    /// The margin the zone must give the tumour, mm.
+    pub margin_mm: f64,
+    /// Judge the verdict without the capsule-adjacent tumour surface.
+    pub exclude_capsule: bool,
+}
+
+/// A simulated case: its report, the simulation (for the lattice maps) and
+/// the 70 °C zone on the scan's grid.
+#[derive(Debug, Clone)]
+pub struct SimulateOutcome {
+    /// What `liverkit simulate --json` prints.
+    pub report: SimulateReport,
+    /// The simulation on its lattice.
+    pub simulation: Simulation,
+    /// The isotherm zone on the scan's grid.
+    pub zone70: Mask,
+}
+
+/// Resolves the roles of a case, simulates it and judges the margin of the
+/// tumour the tip targets.
+///
+/// # Errors
+/// Role errors of [`Files`]; errors of [`simulate`] and of the margin
+/// assessment; `Parameter` for an unknown device or bad parameters.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_case(
+    files: &mut Files,
+    liver: Option<&RoleSpec>,
+    tumor: Option<&RoleSpec>,
+    vessels: &[String],
+    case: &SimulateCase,
+    params: &Parameters,
+    lib: &Library,
+    progress: &dyn Progress,
+) -> Result<SimulateOutcome> {
+    params.validate()?;
+    let device = lib.device(case.device.as_deref(), case.applicator)?;
+    let mut warnings = range_warnings(device, case.power_w, case.time_s);
+    let (liver, _) = files.liver(liver)?;
+    let tumor = files.tumor(tumor)?.map(|(m, _)| m);
+    let vessels = resolve_vessels(files, vessels)?;
+    warnings.extend(files.warnings.iter().cloned());
+    if tumor.is_none() {
+        warnings.push(Warning::about(
+            "tumor",
+            "no tumour given or named liver_tumor: the zone is predicted without a verdict",
+        ));
+    }
+
+    // The expected reach sizes the region: the device's reference zone scaled
+    // by the cube root of the energy, at least 15 mm.
+    let reference = device
+        .calibration_setting
+        .as_deref()
+        .and_then(|id| lib.setting(id))
+        .or_else(|| lib.settings_of(&device.id).next());
+    let expected_radius_mm = match reference {
+        Some(s) => {
+            let d = s.zone_diameter_mm.map(|r| r[1]).unwrap_or(40.0);
+            let energy = match (s.power_w, s.time_s) {
+                (Some(p), Some(t)) => (case.power_w * case.time_s / (p * t)).cbrt(),
+                _ => 1.0,
+            };
+            (0.5 * d * energy).clamp(15.0, 60.0)
+        }
+        None => 25.0,
+    };
+    let request = Request {
+        applicator: case.applicator,
+        power_w: case.power_w,
+        time_s: case.time_s,
+        pose: case.pose,
+        allow_outside: case.allow_outside,
+        max_bytes: files.options().max_bytes,
+        margin_mm: case.margin_mm,
+        expected_radius_mm,
+    };
+    let tissues = Tissues {
+        liver: &liver,
+        tumor: tumor.as_ref(),
+        vessels: vessels
+            .iter()
+            .map(|v| VesselMask {
+                label: v.label,
+                name: v.name.clone(),
+                mask: &v.mask,
+            })
+            .collect(),
+    };
+    let main = files
+        .inputs
+        .first()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let sim = simulate(&tissues, &request, params, progress).map_err(|e| match e {
+        // Name the label map the liver came from.
+        Error::Parameter { name, value, .. } if name == "tip" => Error::Parameter {
+            name,
+            value,
+            expected: format!("a tip inside the liver or a tumour of {main} (or allow_outside)"),
+        },
+        e => e,
+    })?;
+    warnings.extend(sim.warnings.iter().cloned());
+
+    let scan = liver.grid();
+    let zone = sim.zone_iso_mask(scan, params.damage.isotherm_c, params.blood.temperature_c)?;
+    let zone_voxels = zone.data().iter().filter(|&&v| v).count() as u64;
+    let zone70_mask_ml = scan.volume_ml(zone_voxels);
+
+    // The verdict on the targeted tumour.
+    let mut tumor_report = None;
+    if let Some(t) = &tumor {
+        if let Some((target, others)) = targeted_tumor(t, case.pose.tip_mm) {
+            tumor_report = targeted_report(&target, others, &zone, zone_voxels, &liver, case, &mut warnings)?;
+            if others > 0 {
+                warnings.push(Warning::about(
+                    "tumor",
+                    format!("{others} other tumour(s) are not assessed: only the one the tip targets"),
+                ));
+            }
+        }
+    }
+
+    let margins = tumor_report.as_ref().and_then(|t| t.margins.as_ref());
+    let coverage =
+        |f: fn(&SurfaceMargins) -> f64| tumor_report.as_ref().map(|t| t.margins.as_ref().map_or(0.0, f));
+    let covers = tumor_report
+        .as_ref()
+        .map(|t| t.margins.as_ref().is_some_and(|m| m.sufficient) && t.residual_tumor_ml == 0.0);
+    let g = &sim.sim.grid;
+    let report = SimulateReport {
+        input: files.inputs.clone(),
+        applicator: ApplicatorReport {
+            kind: case.applicator,
+            device: device.id.clone(),
+            power_w: case.power_w,
+            time_s: case.time_s,
+            tip_mm: case.pose.tip_mm,
+            direction: case.pose.direction,
+        },
+        reference: reference.map(|s| ReferenceReport {
+            setting: s.id.clone(),
+            power_w: s.power_w,
+            time_s: s.time_s,
+            table_zone_diameter_mm: s.zone_diameter_mm,
+            table_zone_length_mm: s.zone_length_mm,
+            model_zone_mm: s.model_zone_mm,
+            conditions: s.tissue.clone(),
+            source: s.source.clone(),
+        }),
+        zone70_ml: sim.zone_iso.volume_ml,
+        zone70_mask_ml,
+        zone_length_mm: sim.zone_iso.length_mm,
+        zone_diameter_mm: sim.zone_iso.diameter_mm,
+        zone_beyond_tip_mm: sim.zone_iso.beyond_tip_mm,
+        zone_damage_ml: sim.zone_damage.volume_ml,
+        zone_damage_length_mm: sim.zone_damage.length_mm,
+        zone_damage_diameter_mm: sim.zone_damage.diameter_mm,
+        zone_cem43_ml: sim.zone_cem43_ml,
+        max_temperature_c: sim.max_temperature_c,
+        margin_mm: case.margin_mm,
+        min_margin_mm: margins.map(|m| m.min_margin_mm),
+        coverage_ge0_pct: coverage(|m| m.coverage_ge0_pct),
+        coverage_ge5_pct: coverage(|m| m.coverage_ge5_pct),
+        coverage_ge10_pct: coverage(|m| m.coverage_ge10_pct),
+        residual_tumor_ml: tumor_report.as_ref().map(|t| t.residual_tumor_ml),
+        covers_target: covers,
+        tumor: tumor_report,
+        grid: GridReport {
+            spacing_mm: sim.sim.lattice.spacing_mm,
+            size: g.dims(),
+            voxels: g.voxel_count(),
+            origin_mm: g.origin_mm(),
+        },
+        steps: sim.fields.steps,
+        dt_s: sim.fields.dt_s,
+        dt_bound_s: sim.fields.dt_bound_s,
+        deposited_w: sim.deposited_w,
+        energy: sim.fields.energy,
+        rf: sim.rf.clone(),
+        vessels: sim.sim.vessel_use.clone(),
+        outputs: BTreeMap::new(),
+        parameters: params.report(),
+        warnings,
+    };
+    Ok(SimulateOutcome {
+        report,
+        simulation: sim,
+        zone70: zone,
+    })
+}
+
+/// The margin report of the tumour the needle targets.
+fn targeted_report(
+    target: &Mask,
+    others: usize,
+    zone: &Mask,
+    zone_voxels: u64,
+    liver: &Mask,
+    case: &SimulateCase,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<TumorReport>> {
+    let scan = target.grid();
+    if zone_voxels == 0 {
+        // Volume and centroid as label volumetry measures them.
+        let tumor_voxels = target.data().iter().filter(|&&v| v).count() as u64;
+        let tumor_ml = scan.volume_ml(tumor_voxels);
+        let as_map = crate::LabelMap::new(
+            scan.clone(),
+            crate::LabelArray::U8(target.data().mapv(u8::from)),
+            Default::default(),
+        )?;
+        let stats = crate::volumetry::label_volumes(&as_map)?;
+        let centroid_mm = stats.first().map_or([f64::NAN; 3], |l| l.centroid_mm);
+        return Ok(Some(TumorReport {
+            tumor_ml,
+            centroid_mm,
+            margins: None,
+            residual_tumor_ml: tumor_ml,
+            shortfalls: Vec::new(),
+            capsule_excluded_surface_pct: None,
+            other_tumors: others,
+        }));
+    }
+    let options = MarginOptions {
+        margin_mm: case.margin_mm,
+        exclude_capsule: case.exclude_capsule,
+        margin_map: false,
+    };
+    let m = assess_margins(target, zone, Some(liver), &options)?;
+    warnings.extend(m.warnings.iter().cloned());
+    let Some(tm) = m.tumors.into_iter().next() else {
+        return Ok(None);
+    };
+    let (margins, pct) = match (&tm.capsule_excluded, case.exclude_capsule) {
+        (Some(c), true) => (
+            c.margins.clone().unwrap_or(tm.margins.clone()),
+            Some(c.excluded_surface_pct),
+        ),
+        (Some(c), false) => (tm.margins.clone(), Some(c.excluded_surface_pct)),
+        (None, _) => (tm.margins.clone(), None),
+    };
+    Ok(Some(TumorReport {
+        tumor_ml: tm.tumor_ml,
+        centroid_mm: tm.centroid_mm,
+        margins: Some(margins),
+        residual_tumor_ml: tm.residual_tumor_ml,
+        shortfalls: tm.shortfalls,
+        capsule_excluded_surface_pct: pct,
+        other_tumors: others,
+    }))
+}
+
+/// Writes the zones (scan grid, with `template`'s header) and the
+/// temperature, damage, CEM43 and tissue maps (simulation lattice) as
+/// NIfTI files into `dir`, each atomically, and lists them in the report's
+/// `outputs`.
+///
+/// # Errors
+/// `Write` when the directory or a file cannot be written.
+pub fn write_outputs(outcome: &mut SimulateOutcome, dir: &Path, template: &NiftiTemplate) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let sim = &outcome.simulation;
+    let scan = outcome.zone70.grid();
+    let outputs = &mut outcome.report.outputs;
+    let p = dir.join("zone70.nii.gz");
+    write_mask(&p, &outcome.zone70, Some(template))?;
+    outputs.insert("zone70".into(), p);
+    let p = dir.join("zone_damage.nii.gz");
+    write_mask(&p, &sim.zone_damage_mask(scan)?, Some(template))?;
+    outputs.insert("zone_damage".into(), p);
+    let lattice_template = NiftiTemplate::from_grid(&sim.sim.grid);
+    for (name, values) in [
+        ("tmax_c", &sim.fields.tmax_c),
+        ("time_to_70c_s", &sim.fields.time_to_isotherm_s),
+        ("damage_omega", &sim.fields.damage_omega),
+        ("cem43_min", &sim.fields.cem43_min),
+    ] {
+        let p = dir.join(format!("{name}.nii.gz"));
+        write_volume(&p, &sim.map(values)?, Some(&lattice_template))?;
+        outputs.insert(name.into(), p);
+    }
+    let p = dir.join("tissue.nii.gz");
+    write_volume(&p, &sim.tissue_map()?, Some(&lattice_template))?;
+    outputs.insert("tissue".into(), p);
+    Ok(())
+}
