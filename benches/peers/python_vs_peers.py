@@ -1,7 +1,8 @@
 """The Python module against the Rust binary, and against edt and scipy.
 
 On the 512 x 512 x 300 phantom (0.78 x 0.78 x 2.0 mm, benches/peers/phantom.py),
-in interleaved rounds (median seconds):
+in interleaved rounds (median seconds; the overhead ratios also from the
+fastest round, which is the least disturbed by other load):
 
   * volumes: `liverkit volumes --json FILE` (the release binary, timed as a
     process) against `liverkit.volumes(FILE)` from Python; the binary's
@@ -94,10 +95,11 @@ def main():
         ok = False
         print("  DISAGREEMENT: liverkit.volumes differs from the binary's JSON", file=sys.stderr)
     b, p, s = (statistics.median(t[k]) for k in ("binary", "python", "start"))
+    fastest = min(t["python"]) / min(t["binary"])
     print("\nvolumes (.nii.gz, streamed):")
     print(f"  binary `liverkit volumes --json`  {b:8.3f} s  (process start {s:.3f} s)")
     print(f"  Python liverkit.volumes(path)     {p:8.3f} s  = {p / b:.3f} x the binary, "
-          f"{p / (b - s):.3f} x without its process start")
+          f"{p / (b - s):.3f} x without its process start; fastest rounds {fastest:.3f} x")
 
     # Distance transform: Rust alone against Python on a numpy array.
     t = {"rust": [], "python": [], "edt": [], "scipy": []}
@@ -126,7 +128,9 @@ def main():
     rust, py = statistics.median(t["rust"]), statistics.median(t["python"])
     print(f"\ndistance transform, liver mask ({int(liver.sum())} voxels), {threads} threads:")
     print(f"  Rust transform alone (edt_timer)             {rust:8.3f} s")
-    print(f"  Python liverkit.distance_transform(array)    {py:8.3f} s  = {py / rust:.3f} x Rust")
+    fastest = min(t["python"]) / min(t["rust"])
+    print(f"  Python liverkit.distance_transform(array)    {py:8.3f} s  = {py / rust:.3f} x Rust; "
+          f"fastest rounds {fastest:.3f} x")
     for name, label in (("edt", f"edt.edt(parallel={threads})"), ("scipy", "scipy distance_transform_edt")):
         if t[name]:
             m = statistics.median(t[name])
