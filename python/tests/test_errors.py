@@ -24,7 +24,7 @@ def test_missing_file_is_a_file_error_and_an_oserror():
     assert e.value.path == "testdata/no_such_file.nii.gz"
     assert e.value.filename == "testdata/no_such_file.nii.gz"
     assert "no_such_file" in str(e.value)
-    with pytest.raises(FileNotFoundError if False else OSError):
+    with pytest.raises(OSError):
         liverkit.load("testdata/no_such_file.nii.gz")
 
 
