@@ -31,7 +31,8 @@ use liverkit::progress::NoProgress;
 use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
 use liverkit::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
 use liverkit::remnant::{
-    assess_case, pve_report, AssessOptions, Patient, RemnantRequest, RemnantSpec, Threshold,
+    assess_case, check_pve_request, pve_report, AssessOptions, Patient, RemnantRequest, RemnantSpec,
+    Threshold,
 };
 use liverkit::roles::{Files, RoleSpec};
 use liverkit::volume::{LabelMap, Mask};
@@ -54,42 +55,14 @@ struct ReadArgs {
 
 impl ReadArgs {
     fn options(self, py: Python<'_>) -> PyResult<ReadOptions> {
-        read_options(
+        ReadOptions::checked(
+            self.max_memory_gib,
+            self.seg_threshold,
             self.series,
             self.reference,
-            self.seg_threshold,
-            self.max_memory_gib,
         )
         .map_err(|e| to_py(py, e))
     }
-}
-
-fn read_options(
-    series: Option<String>,
-    reference: Option<PathBuf>,
-    seg_threshold: f64,
-    max_memory_gib: f64,
-) -> Result<ReadOptions, Error> {
-    if !(max_memory_gib.is_finite() && max_memory_gib > 0.0) {
-        return Err(Error::parameter(
-            "max_memory_gib",
-            max_memory_gib,
-            "a positive number of GiB",
-        ));
-    }
-    if !(seg_threshold > 0.0 && seg_threshold <= 1.0) {
-        return Err(Error::parameter(
-            "seg_threshold",
-            seg_threshold,
-            "a fraction in (0, 1]",
-        ));
-    }
-    Ok(ReadOptions {
-        max_bytes: (max_memory_gib * (1u64 << 30) as f64) as u64,
-        series,
-        reference,
-        seg_threshold,
-    })
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
@@ -252,28 +225,18 @@ fn volumes(
 ) -> PyResult<String> {
     let read = read.options(py)?;
     let geometry = Geometry { spacing_mm, affine };
-    // A list of paths, or one path with masks=True: mask files.
-    if let Ok(paths) = source.extract::<Vec<PathBuf>>() {
-        if !source.is_instance_of::<pyo3::types::PyString>() {
+    // A list of paths: mask files, as on the command line.
+    if !source.is_instance_of::<pyo3::types::PyString>() {
+        if let Ok(paths) = source.extract::<Vec<PathBuf>>() {
             let r = run_detached(py, threads, move || {
-                liverkit::volumetry::volumes_of_masks(&paths, &read)
+                liverkit::volumetry::volumes_of_paths(&paths, true, &read)
             })?;
             return to_json(&r);
         }
     }
-    let src = Source::of(py, source, "labels", &geometry, None)?;
-    let r = match src {
+    let r = match Source::of(py, source, "labels", &geometry, None)? {
         Source::Path(path) => run_detached(py, threads, move || {
-            if path.is_dir() {
-                let files = liverkit::volumetry::mask_files_in(&path)?;
-                let mut r = liverkit::volumetry::volumes_of_masks(&files, &read)?;
-                r.input = vec![path];
-                Ok(r)
-            } else if masks {
-                liverkit::volumetry::volumes_of_masks(&[path], &read)
-            } else {
-                liverkit::volumetry::volumes_of_label_file(&path, &read)
-            }
+            liverkit::volumetry::volumes_of_paths(&[path], masks, &read)
         })?,
         Source::Map { name, map, warnings } => {
             let map = if masks { binarize(py, &map)? } else { map };
@@ -646,16 +609,6 @@ fn pve(
 ) -> PyResult<String> {
     let read = read.options(py)?;
     let options = check.options().map_err(|e| to_py(py, e))?;
-    if !(days.is_finite() && days > 0.0) {
-        return Err(to_py(
-            py,
-            Error::parameter(
-                "days",
-                days,
-                "a positive number of days from PVE to the post-PVE scan",
-            ),
-        ));
-    }
     let geometry = Geometry { spacing_mm, affine };
     // Roles given as arrays belong to one scan's grid: only text roles apply
     // to both scans.
@@ -679,12 +632,7 @@ fn pve(
         defs,
         &read,
     )?;
-    if pre_req.remnant.is_none() {
-        return Err(to_py(
-            py,
-            Error::parameter("remnant", "none", "a remnant definition, applied to both scans"),
-        ));
-    }
+    check_pve_request(&pre_req, &post_req, days).map_err(|e| to_py(py, e))?;
     let r = run_detached(py, threads, move || {
         let a = assess_case(&mut pre_files, &pre_req, &options)?;
         let b = assess_case(&mut post_files, &post_req, &options)?;
@@ -961,7 +909,7 @@ fn scan_date(py: Python<'_>, path: PathBuf) -> PyResult<Option<String>> {
     liverkit::io::dicom::scan_date(&path).map_err(|e| to_py(py, e))
 }
 
-/// The version of the core crate.
+/// The version of the package.
 #[pyfunction]
 fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

@@ -105,7 +105,9 @@ pub struct SimulateReport {
     pub applicator: ApplicatorReport,
     /// The device's reference setting, when the library has one.
     pub reference: Option<ReferenceReport>,
-    /// Volume above the isotherm on the lattice, mL.
+    /// Volume at or above the isotherm (`damage.isotherm_c`, 70 °C: the
+    /// temperature the tumour and its margin must reach, CLINICAL.md §5–6) on
+    /// the lattice, mL.
     pub zone70_ml: f64,
     /// Volume of the isotherm zone resampled onto the scan's grid, mL.
     pub zone70_mask_ml: f64,
@@ -115,13 +117,15 @@ pub struct SimulateReport {
     pub zone_diameter_mm: f64,
     /// Reach beyond the tip, mm.
     pub zone_beyond_tip_mm: f64,
-    /// Volume with Arrhenius damage Ω ≥ 1, mL.
+    /// Volume with Arrhenius damage Ω ≥ 1 (rate constants of [Chang2004]),
+    /// mL.
     pub zone_damage_ml: f64,
     /// Its length, mm.
     pub zone_damage_length_mm: f64,
     /// Its diameter, mm.
     pub zone_damage_diameter_mm: f64,
-    /// Volume with CEM43 ≥ 240 min, mL.
+    /// Volume with a thermal dose of at least `damage.cem43_threshold_min`
+    /// (240 CEM43 minutes, [Sapareto1984]), mL.
     pub zone_cem43_ml: f64,
     /// Highest tissue temperature, °C.
     pub max_temperature_c: f64,
@@ -133,7 +137,8 @@ pub struct SimulateReport {
     pub coverage_ge0_pct: Option<f64>,
     /// Tumour surface with margin ≥ 5 mm, %.
     pub coverage_ge5_pct: Option<f64>,
-    /// Tumour surface with margin ≥ 10 mm, %.
+    /// Tumour surface with margin ≥ 10 mm (the ablative margin of
+    /// CLINICAL.md §5), %.
     pub coverage_ge10_pct: Option<f64>,
     /// Tumour outside the zone, mL.
     pub residual_tumor_ml: Option<f64>,

@@ -132,26 +132,25 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         // Fails only when the pool was already built, which cannot happen here.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }
-    if !(cli.max_memory_gib.is_finite() && cli.max_memory_gib > 0.0) {
-        return Err(parameter(
-            "--max-memory-gib",
-            cli.max_memory_gib,
-            "a positive number of GiB",
-        ));
-    }
-    let options = ReadOptions {
-        max_bytes: (cli.max_memory_gib * (1u64 << 30) as f64) as u64,
-        series: cli.series.clone(),
-        reference: cli.reference.clone(),
-        seg_threshold: cli.seg_threshold,
-    };
-    if !(cli.seg_threshold > 0.0 && cli.seg_threshold <= 1.0) {
-        return Err(parameter(
-            "--seg-threshold",
-            cli.seg_threshold,
-            "a fraction in (0, 1]",
-        ));
-    }
+    let options = ReadOptions::checked(
+        cli.max_memory_gib,
+        cli.seg_threshold,
+        cli.series.clone(),
+        cli.reference.clone(),
+    )
+    .map_err(|e| match e {
+        // Name the option as the user wrote it.
+        Error::Parameter {
+            name,
+            value,
+            expected,
+        } => Error::Parameter {
+            name: format!("--{}", name.replace('_', "-")),
+            value,
+            expected,
+        },
+        e => e,
+    })?;
     match cli.command {
         Command::Volumes(a) => volumes::run(&a, &options),
         Command::Info(a) => info::run(&a, &options),

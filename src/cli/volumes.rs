@@ -9,16 +9,7 @@ use super::output::{self, Align};
 use super::{Failure, VolumesArgs};
 
 pub fn run(args: &VolumesArgs, options: &ReadOptions) -> Result<ExitCode, Failure> {
-    let report = if args.paths.len() == 1 && args.paths[0].is_dir() {
-        let files = volumetry::mask_files_in(&args.paths[0])?;
-        let mut r = volumetry::volumes_of_masks(&files, options)?;
-        r.input = args.paths.clone();
-        r
-    } else if args.paths.len() > 1 || args.masks {
-        volumetry::volumes_of_masks(&args.paths, options)?
-    } else {
-        volumetry::volumes_of_label_file(&args.paths[0], options)?
-    };
+    let report = volumetry::volumes_of_paths(&args.paths, args.masks, options)?;
     let text = if args.json {
         output::json(&report)?
     } else if args.csv {

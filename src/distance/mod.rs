@@ -27,6 +27,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::grid::{linear_part, Grid};
+use crate::morphology::fortran_values;
 use crate::roi::VoxelBox;
 use crate::volume::{Mask, Volume};
 
@@ -82,18 +83,8 @@ pub fn squared_distance_to_foreground_mm2(mask: &Mask) -> Result<Volume<f32>> {
 
 fn foreground(grid: &Grid, mask: ArrayView3<'_, bool>) -> Result<Volume<f32>> {
     check_shape(grid, &mask)?;
-    let feature = fortran_view_values(mask);
+    let feature = fortran_values(&mask);
     volume(grid, squared(&feature, grid)?)
-}
-
-/// The values of a 3-D view in Fortran order: borrowed when the view is
-/// in that order already, else copied.
-fn fortran_view_values(a: ArrayView3<'_, bool>) -> std::borrow::Cow<'_, [bool]> {
-    let t = a.reversed_axes();
-    match t.to_slice() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(t.iter().copied().collect()),
-    }
 }
 
 fn check_shape(grid: &Grid, mask: &ArrayView3<'_, bool>) -> Result<()> {
@@ -125,8 +116,7 @@ pub fn distance_to_background_view_mm(grid: &Grid, mask: ArrayView3<'_, bool>) -
 /// # Errors
 /// As [`distance_to_background_view_mm`].
 pub fn signed_distance_view_mm(grid: &Grid, mask: ArrayView3<'_, bool>) -> Result<Volume<f32>> {
-    let mut out = foreground(grid, mask)?;
-    out.data_mut().par_mapv_inplace(f32::sqrt);
+    let mut out = rooted_foreground(grid, mask)?;
     let inside = background(grid, mask, true)?;
     ndarray::Zip::from(out.data_mut())
         .and(inside.data())
@@ -144,7 +134,11 @@ pub fn signed_distance_view_mm(grid: &Grid, mask: ArrayView3<'_, bool>) -> Resul
 /// # Errors
 /// `Unsupported` on a sheared grid.
 pub fn distance_to_foreground_mm(mask: &Mask) -> Result<Volume<f32>> {
-    let mut v = squared_distance_to_foreground_mm2(mask)?;
+    rooted_foreground(mask.grid(), mask.data().view())
+}
+
+fn rooted_foreground(grid: &Grid, mask: ArrayView3<'_, bool>) -> Result<Volume<f32>> {
+    let mut v = foreground(grid, mask)?;
     v.data_mut().par_mapv_inplace(f32::sqrt);
     Ok(v)
 }
@@ -164,7 +158,7 @@ pub fn squared_distance_to_background_mm2(mask: &Mask) -> Result<Volume<f32>> {
 fn background(grid: &Grid, mask: ArrayView3<'_, bool>, root: bool) -> Result<Volume<f32>> {
     check_shape(grid, &mask)?;
     ensure_orthogonal(grid)?;
-    let inside = fortran_view_values(mask);
+    let inside = fortran_values(&mask);
     // Zero pages from the allocator: only the box is ever touched.
     let mut out = vec![0f32; inside.len()];
     if let Some(bbox) = VoxelBox::of_mask(&inside, grid.dims()) {

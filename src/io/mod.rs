@@ -218,6 +218,41 @@ impl Default for ReadOptions {
     }
 }
 
+impl ReadOptions {
+    /// Options with the memory bound given in GiB, checked: the bound must
+    /// be positive and the SEG threshold a fraction in (0, 1].
+    ///
+    /// # Errors
+    /// `Parameter` (`max_memory_gib`, `seg_threshold`).
+    pub fn checked(
+        max_memory_gib: f64,
+        seg_threshold: f64,
+        series: Option<String>,
+        reference: Option<std::path::PathBuf>,
+    ) -> Result<ReadOptions> {
+        if !(max_memory_gib.is_finite() && max_memory_gib > 0.0) {
+            return Err(crate::error::parameter_error(
+                "max_memory_gib",
+                max_memory_gib,
+                "a positive number of GiB",
+            ));
+        }
+        if !(seg_threshold > 0.0 && seg_threshold <= 1.0) {
+            return Err(crate::error::parameter_error(
+                "seg_threshold",
+                seg_threshold,
+                "a fraction in (0, 1]",
+            ));
+        }
+        Ok(ReadOptions {
+            max_bytes: (max_memory_gib * (1u64 << 30) as f64) as u64,
+            series,
+            reference,
+            seg_threshold,
+        })
+    }
+}
+
 /// A value read from a file together with what the user should know about it.
 #[derive(Debug, Clone)]
 pub struct Loaded<T> {

@@ -26,7 +26,7 @@ mod report;
 pub mod resection;
 
 pub use measure::{measure, Anatomy, Measurement, RemnantRegion};
-pub use pve::{assess_pve, days_between, pve_report, PveReport};
+pub use pve::{assess_pve, check_pve_request, days_between, pve_report, PveReport};
 pub use report::{report, RemnantReport, ResectionOption, Roles, SegmentVolume};
 
 use std::path::PathBuf;

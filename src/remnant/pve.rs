@@ -92,7 +92,12 @@ pub fn assess_pve(
     pve_report(pre_r, post_r, days, options)
 }
 
-fn check_pve_request(pre: &RemnantRequest, post: &RemnantRequest, days: f64) -> Result<()> {
+/// Checks a PVE comparison before anything is measured: a positive
+/// interval and a remnant definition for both scans.
+///
+/// # Errors
+/// `Parameter` (`days`, `remnant`).
+pub fn check_pve_request(pre: &RemnantRequest, post: &RemnantRequest, days: f64) -> Result<()> {
     check_days(days)?;
     if pre.remnant.is_none() || post.remnant.is_none() {
         return Err(parameter_error(

@@ -184,6 +184,26 @@ pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<Volum
     ))
 }
 
+/// What `liverkit volumes PATH...` measures: a directory of masks (one
+/// label per file), several mask files, one file as a mask (`as_masks`), or
+/// one label map.
+///
+/// # Errors
+/// `Parameter` for an empty list; errors of [`mask_files_in`],
+/// [`volumes_of_masks`] and [`volumes_of_label_file`].
+pub fn volumes_of_paths(paths: &[PathBuf], as_masks: bool, options: &ReadOptions) -> Result<VolumeReport> {
+    match paths {
+        [dir] if dir.is_dir() => {
+            let files = mask_files_in(dir)?;
+            let mut r = volumes_of_masks(&files, options)?;
+            r.input = paths.to_vec();
+            Ok(r)
+        }
+        [file] if !as_masks => volumes_of_label_file(file, options),
+        _ => volumes_of_masks(paths, options),
+    }
+}
+
 /// Volumetry of mask files on one grid: every non-zero voxel of file `n`
 /// (1-based) counts for label `n`, named after the file (`liver.nii.gz` →
 /// `liver`). Masks may overlap.
