@@ -281,11 +281,18 @@ impl NrrdFile {
             .map(|s| s.parse::<usize>())
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| header_error(path, "sizes", "whole numbers", need("sizes").unwrap_or("")))?;
-        if !(dimension == 3 || dimension == 4) || sizes.len() != dimension || sizes.contains(&0) {
+        let overflows = sizes
+            .iter()
+            .try_fold(1u64, |acc, &n| {
+                acc.checked_mul(n as u64).filter(|&v| v <= 1 << 48)
+            })
+            .is_none();
+        if !(dimension == 3 || dimension == 4) || sizes.len() != dimension || sizes.contains(&0) || overflows
+        {
             return Err(header_error(
                 path,
                 "sizes",
-                "3 sizes of at least 1 (or 4 with a leading list axis)",
+                "3 sizes of at least 1 (or 4 with a leading list axis), at most 2^48 voxels in all",
                 format!("dimension {dimension}, sizes {sizes:?}"),
             ));
         }
@@ -640,21 +647,50 @@ impl NrrdFile {
             source: e,
         };
         let mut file = File::open(&self.data_path).map_err(read)?;
-        let len = file.metadata().map_err(read)?.len();
+        let meta = file.metadata().map_err(read)?;
+        if !meta.is_file() {
+            // A device or a pipe could be read forever.
+            return Err(header_error(
+                &self.path,
+                "data file",
+                "a regular file",
+                format!("{} (not a regular file)", self.data_path.display()),
+            ));
+        }
+        let len = meta.len();
         let start = match self.data_offset {
             Some(o) => o,
             None => len.saturating_sub(bytes),
         };
+        let expected = format!("{bytes} bytes of {} voxels", n);
+        let wanted = bytes.saturating_add(self.byte_skip);
+        if self.encoding == Encoding::Raw && len.saturating_sub(start) < wanted {
+            return Err(self.data_error(
+                expected,
+                format!(
+                    "{} bytes after the header (the data size does not match the header: the file is too short)",
+                    len.saturating_sub(start)
+                ),
+            ));
+        }
         let mut stored = Vec::new();
         use std::io::{Seek, SeekFrom};
         file.seek(SeekFrom::Start(start)).map_err(read)?;
-        file.read_to_end(&mut stored).map_err(read)?;
-        let expected = format!("{bytes} bytes of {} voxels", n);
+        let stored_limit = if self.encoding == Encoding::Raw {
+            wanted
+        } else {
+            u64::MAX
+        };
+        file.take(stored_limit).read_to_end(&mut stored).map_err(read)?;
         let data = match self.encoding {
             Encoding::Raw => stored,
             Encoding::Gzip => {
-                let mut out = Vec::with_capacity(bytes as usize);
+                // Inflate no more than the header announces (one byte more
+                // tells a stream that is too long); the buffer grows with
+                // what the stream really holds, never with what is announced.
+                let mut out = Vec::new();
                 flate2::read::MultiGzDecoder::new(&stored[..])
+                    .take(wanted.saturating_add(1))
                     .read_to_end(&mut out)
                     .map_err(|e| self.data_error(expected.clone(), format!("a damaged gzip stream: {e}")))?;
                 out

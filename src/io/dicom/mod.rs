@@ -31,6 +31,8 @@
 //!
 //! Intensities are RescaleSlope · stored value + RescaleIntercept (HU for CT).
 
+mod frames;
+mod guard;
 pub mod seg;
 mod series;
 
@@ -145,13 +147,21 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 /// Opens a file, reading the dataset up to the pixel data (or all of it).
 pub(crate) fn open(path: &Path, with_pixels: bool) -> Result<Object> {
+    open_checked(path, with_pixels).map(|(o, _)| o)
+}
+
+/// Opens a file after walking its element headers ([`guard`]): no declared
+/// length runs past the file, so the parser never allocates more than the
+/// file holds. Returns the dataset and the layout of its pixel data.
+pub(crate) fn open_checked(path: &Path, with_pixels: bool) -> Result<(Object, guard::PixelLayout)> {
+    let layout = guard::check_file(path, 16 << 30)?;
     let opts = OpenFileOptions::new();
     let opts = if with_pixels {
         opts
     } else {
         opts.read_until(tags::PIXEL_DATA)
     };
-    opts.open_file(path).map_err(|e| {
+    let obj = opts.open_file(path).map_err(|e| {
         let text = e.to_string();
         if text.contains("ransfer syntax") && (text.contains("nsupported") || text.contains("nknown")) {
             header_error(
@@ -168,7 +178,8 @@ pub(crate) fn open(path: &Path, with_pixels: bool) -> Result<Object> {
                 found: format!("a file that cannot be parsed: {text}"),
             }
         }
-    })
+    })?;
+    Ok((obj, layout))
 }
 
 /// A string attribute, trimmed (empty when absent).
@@ -373,6 +384,14 @@ pub(crate) fn stack_slices(
     let sorted: Vec<f64> = order.iter().map(|&i| proj[i]).collect();
     let mut warnings = Vec::new();
     if sorted.len() == 1 {
+        if let Some(t) = single_slice_step.filter(|t| !(t.is_finite() && *t > 0.0)) {
+            return Err(header_error(
+                path,
+                "SliceThickness",
+                "a positive thickness (a single slice's extent along the normal comes from it)",
+                t,
+            ));
+        }
         return Ok(SliceStack {
             order,
             step: single_slice_step.unwrap_or(1.0),
@@ -496,4 +515,77 @@ pub(crate) fn orientation(path: &Path, iop: &[f64]) -> Result<([f64; 3], [f64; 3
     }
     let n = cross(r, c);
     Ok((r, c, n))
+}
+
+/// NumberOfFrames (1 when absent), checked against what the file holds
+/// before any frame is looked at: native pixel data must hold every frame at
+/// BitsAllocated × SamplesPerPixel bits a pixel, and encapsulated pixel data
+/// has at least one fragment a frame [DICOM PS3.5 A.4]. This also catches a
+/// BitsAllocated that disagrees with the pixel data.
+///
+/// # Errors
+/// `Header` naming NumberOfFrames, BitsAllocated or PixelData.
+pub(crate) fn check_frames(
+    path: &Path,
+    obj: &InMemDicomObject,
+    layout: &guard::PixelLayout,
+    rows: usize,
+    cols: usize,
+) -> Result<usize> {
+    let announced = int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1);
+    if announced < 0 {
+        return Err(header_error(
+            path,
+            "NumberOfFrames",
+            "a positive frame count",
+            announced,
+        ));
+    }
+    let frames = announced.max(1) as u64;
+    let bits = int(obj, tags::BITS_ALLOCATED).unwrap_or(0);
+    if ![1, 8, 16, 32, 64].contains(&bits) {
+        return Err(header_error(path, "BitsAllocated", "1, 8, 16, 32 or 64", bits));
+    }
+    let samples = int(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1).clamp(1, 4) as u64;
+    let frame_bits = (rows as u64) * (cols as u64) * (bits as u64) * samples;
+    match (layout.native_bytes, layout.fragments) {
+        (Some(bytes), _) => {
+            let need = frames.saturating_mul(frame_bits).div_ceil(8);
+            if bytes < need {
+                let field = if frames > 1 {
+                    "NumberOfFrames"
+                } else {
+                    "BitsAllocated"
+                };
+                return Err(header_error(
+                    path,
+                    field,
+                    format!(
+                        "pixel data holding {frames} frame(s) of {cols} x {rows} pixels at {bits} bits \
+                         ({need} bytes)"
+                    ),
+                    format!("{bytes} bytes of pixel data"),
+                ));
+            }
+        }
+        (None, Some((fragments, _))) => {
+            if frames > fragments as u64 {
+                return Err(header_error(
+                    path,
+                    "NumberOfFrames",
+                    format!("at most one frame per fragment of the pixel data ({fragments} fragments)"),
+                    frames,
+                ));
+            }
+        }
+        (None, None) => {
+            return Err(header_error(
+                path,
+                "PixelData",
+                "pixel data",
+                "none (a DICOM file without an image)",
+            ))
+        }
+    }
+    usize::try_from(frames).map_err(|_| header_error(path, "NumberOfFrames", "a frame count", frames))
 }

@@ -33,8 +33,8 @@ use dicom_object::InMemDicomObject;
 use serde::Serialize;
 
 use super::{
-    first_item, floats, header_error, int, items, open, orientation, stack_affine, text,
-    transfer_syntax_name, DicomSeries,
+    first_item, floats, header_error, int, items, orientation, stack_affine, text, transfer_syntax_name,
+    DicomSeries,
 };
 use crate::error::{Error, Result, Warning};
 use crate::grid::Grid;
@@ -305,6 +305,21 @@ fn frame_values(
                 )));
             }
         };
+        let shape = super::frames::FrameShape {
+            rows,
+            cols,
+            bits_allocated: bits,
+            samples: 1,
+        };
+        for (k, data) in per_frame.iter().enumerate() {
+            match ts.as_str() {
+                "1.2.840.10008.1.2.5" => super::frames::check_rle(path, data, k, shape)?,
+                "1.2.840.10008.1.2.4.90" | "1.2.840.10008.1.2.4.91" => {
+                    super::frames::check_j2k(path, data, k, shape)?
+                }
+                _ => {}
+            }
+        }
         return per_frame
             .iter()
             .map(|data| match ts.as_str() {
@@ -387,7 +402,7 @@ pub fn read_seg(
     seg_options: &SegOptions,
     read: &ReadOptions,
 ) -> Result<Segmentation> {
-    let obj = open(path, true)?;
+    let (obj, layout) = super::open_checked(path, true)?;
     if !super::is_seg(&obj) {
         return Err(header_error(
             path,
@@ -399,7 +414,6 @@ pub fn read_seg(
     let mut warnings = Vec::new();
     let rows = int(&obj, tags::ROWS).unwrap_or(0) as usize;
     let cols = int(&obj, tags::COLUMNS).unwrap_or(0) as usize;
-    let frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
     let bits = int(&obj, tags::BITS_ALLOCATED).unwrap_or(0) as usize;
     let seg_type = text(&obj, tags::SEGMENTATION_TYPE);
     match (seg_type.as_str(), bits) {
@@ -421,6 +435,7 @@ pub fn read_seg(
             format!("{rows} x {cols}"),
         ));
     }
+    let frames = super::check_frames(path, &obj, &layout, rows, cols)?;
     let fractional_type = (seg_type == "FRACTIONAL").then(|| text(&obj, tags::SEGMENTATION_FRACTIONAL_TYPE));
     let max_fraction = int(&obj, tags::MAXIMUM_FRACTIONAL_VALUE).unwrap_or(255).max(1) as f64;
 

@@ -9,9 +9,12 @@ use ndarray::{Array3, ShapeBuilder};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::frames::{check_encapsulated, FrameShape};
+use super::guard::PixelLayout;
 use super::{
-    acquisition_date, collect_files, first_item, floats, header_error, int, is_dicomdir, is_seg, items,
-    need_floats, open, orientation, stack_affine, stack_slices, text, transfer_syntax_name, Object,
+    acquisition_date, check_frames, collect_files, first_item, floats, header_error, int, is_dicomdir,
+    is_seg, items, need_floats, open, open_checked, orientation, stack_affine, stack_slices, text,
+    transfer_syntax_name, Object,
 };
 use crate::error::{Error, Result, Warning};
 use crate::grid::Grid;
@@ -62,6 +65,7 @@ struct Head {
     path: PathBuf,
     obj: Object,
     key: String,
+    layout: PixelLayout,
 }
 
 /// One slice: which file and frame, and where.
@@ -104,7 +108,7 @@ fn heads(inputs: &[PathBuf]) -> Result<Vec<Head>> {
     let opened: Vec<Result<Option<Head>>> = files
         .par_iter()
         .map(|p| {
-            let obj = open(p, false)?;
+            let (obj, layout) = open_checked(p, false)?;
             if is_dicomdir(&obj) || is_seg(&obj) {
                 return Ok(None);
             }
@@ -113,6 +117,7 @@ fn heads(inputs: &[PathBuf]) -> Result<Vec<Head>> {
                 path: p.clone(),
                 obj,
                 key,
+                layout,
             }))
         })
         .collect();
@@ -227,7 +232,7 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
                 format!("{r} x {c}"),
             ));
         }
-        let frames = int(o, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
+        let frames = check_frames(p, o, &h.layout, r, c)?;
         let sop = {
             let s = text(o, tags::SOP_INSTANCE_UID);
             if s.is_empty() {
@@ -420,7 +425,25 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
                 ));
             }
             let ts = obj.meta().transfer_syntax().trim_end_matches('\0').to_string();
-            let pixels = obj.decode_pixel_data().map_err(|e| {
+            if let Some(fragments) = obj
+                .element_opt(tags::PIXEL_DATA)
+                .ok()
+                .flatten()
+                .and_then(|e| e.fragments())
+            {
+                let shape = FrameShape {
+                    rows,
+                    cols,
+                    bits_allocated: int(&obj, tags::BITS_ALLOCATED).unwrap_or(0) as usize,
+                    samples: int(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1) as usize,
+                };
+                check_encapsulated(&h.path, &ts, fragments, shape)?;
+            }
+            // The frames were checked above; a decoder that panics all the
+            // same is reported as an undecodable file, never a crash.
+            let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| obj.decode_pixel_data()))
+                .map_err(|_| unsupported(&h.path, &ts, "the decoder failed on this pixel data".into()))?;
+            let pixels = decoded.map_err(|e| {
                 let known = transfer_syntax_name(&ts);
                 if matches!(
                     known,

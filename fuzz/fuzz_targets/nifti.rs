@@ -1,0 +1,5 @@
+#![no_main]
+//! cargo +nightly fuzz run nifti -- -rss_limit_mb=1024 -max_len=2000000
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| liverkit_fuzz::run("nifti", data));
