@@ -123,7 +123,7 @@ impl Grid {
         [m.column(0).norm(), m.column(1).norm(), m.column(2).norm()]
     }
 
-    /// Volume of one voxel in mm³: `|det(A₃ₓ₃)|` (CLINICAL.md §1).
+    /// Volume of one voxel in mm³: `|det(A₃ₓ₃)|` (docs/references.md).
     pub fn voxel_volume_mm3(&self) -> f64 {
         linear_part(&self.affine).determinant().abs()
     }
@@ -427,6 +427,22 @@ impl Serialize for Orientation {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+/// A world point (RAS+ mm) in DICOM patient coordinates (LPS mm), as PACS
+/// viewers show it: x and y change sign [DICOM PS3.3 C.7.6.2.1.1].
+pub fn ras_to_lps(p: [f64; 3]) -> [f64; 3] {
+    [-p[0], -p[1], p[2]]
+}
+
+/// A world point as text for people: `RAS (x, y, z) mm = LPS (x, y, z) mm`,
+/// one decimal.
+pub fn ras_lps_text(p: [f64; 3]) -> String {
+    let l = ras_to_lps(p);
+    format!(
+        "RAS ({:.1}, {:.1}, {:.1}) mm = LPS ({:.1}, {:.1}, {:.1}) mm",
+        p[0], p[1], p[2], l[0], l[1], l[2]
+    )
 }
 
 #[cfg(test)]

@@ -10,15 +10,14 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = cli::parse();
+    let command = args.command_name();
     match cli::run(args) {
         Ok(code) => code,
         Err(cli::Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(cli::Failure::Error(e)) => {
-            eprintln!("liverkit: {e}");
+            eprintln!("liverkit: {}", cli::as_flags(e, command));
             ExitCode::from(2)
         }
     }

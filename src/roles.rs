@@ -210,6 +210,15 @@ impl Files {
             .ok_or_else(|| parameter_error("file", path.display(), "a readable label map"))
     }
 
+    /// A label map of the case by path (read, and checked against the
+    /// case's grid, on first use).
+    ///
+    /// # Errors
+    /// As [`Files::resolve`] for a new file.
+    pub fn label_map_of(&mut self, path: &Path) -> Result<&LabelMap> {
+        self.file(path)
+    }
+
     /// The grid of the case: that of the first label map read or added.
     pub fn grid(&self) -> Option<&Grid> {
         self.grid.as_ref().map(|(_, g)| g)
@@ -251,7 +260,21 @@ impl Files {
             }
             RoleSpec::File { path, labels: None } => {
                 let map = self.file(path)?;
-                Ok((nonzero(map), format!("non-zero voxels of {}", path.display())))
+                match single_structure(role, path, map)? {
+                    None => Ok((nonzero(map), format!("non-zero voxels of {}", path.display()))),
+                    Some((value, name)) => {
+                        let mask = map.mask_of(&[value]);
+                        self.warnings.push(Warning::new(
+                            Some(path),
+                            role,
+                            format!(
+                                "the file holds several labels; label {value} ({name}) is taken as the {role} \
+                                 by its name (name the label as FILE:LABEL to choose another)"
+                            ),
+                        ));
+                        Ok((mask, format!("label {value} ({name}) of {}", path.display())))
+                    }
+                }
             }
             RoleSpec::File {
                 path,
@@ -358,6 +381,67 @@ impl Files {
         };
         Ok(Some((seg, format!("{how} of {}", path.display()))))
     }
+}
+
+/// Label names that mean a role, when a file with several labels is given
+/// as that role without naming the label.
+fn role_names(role: &str) -> &'static [&'static str] {
+    match role {
+        "tumor" => &["liver_tumor", "liver_tumour", "tumor", "tumour", "lesion"],
+        "liver" => &["liver"],
+        "zone" => &["ablation_zone", "zone", "ablation"],
+        "remnant" => &["remnant", "future_liver_remnant", "flr"],
+        _ => &[],
+    }
+}
+
+/// Whether a file given as a whole for `role` is one structure. A file with
+/// one non-zero value is (`None`: take every non-zero voxel); so is a liver
+/// given as its eight Couinaud segments. With several labels, a label named
+/// like the role is taken (`Some`); otherwise the file is refused, since
+/// its union (a liver with its tumours and vessels, say) would be measured
+/// as one "tumour".
+fn single_structure(role: &str, path: &Path, map: &LabelMap) -> Result<Option<(i64, String)>> {
+    let present: Vec<i64> = map.present_labels().into_iter().filter(|&v| v != 0).collect();
+    if present.len() <= 1 {
+        return Ok(None);
+    }
+    let names = map.names();
+    if role == "liver" {
+        if let Some(seg) = segment_labels(names) {
+            if present.iter().all(|v| seg.contains_key(v)) {
+                return Ok(None);
+            }
+        }
+    }
+    for want in role_names(role) {
+        if let Some((v, n)) = names
+            .iter()
+            .find(|(v, n)| n.eq_ignore_ascii_case(want) && present.contains(v))
+        {
+            return Ok(Some((*v, n.clone())));
+        }
+    }
+    const LISTED: usize = 12;
+    let mut listed: Vec<String> = present
+        .iter()
+        .take(LISTED)
+        .map(|v| match names.get(v) {
+            Some(n) => format!("{v} ({n})"),
+            None => v.to_string(),
+        })
+        .collect();
+    if present.len() > LISTED {
+        listed.push(format!("and {} more", present.len() - LISTED));
+    }
+    Err(Error::Data {
+        path: path.to_path_buf(),
+        field: format!("{role} labels"),
+        expected: format!(
+            "a mask of one structure (one non-zero value), or the label named as FILE:LABEL for the {role}"
+        ),
+        found: format!("{} labels: {}", present.len(), listed.join(", ")),
+    })
 }
 
 /// Mask of the non-zero voxels of a map.

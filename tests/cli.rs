@@ -177,7 +177,11 @@ fn threads_option_gives_identical_output() {
 fn broken_pipe_exits_quietly() {
     // Many lines of output into a reader that closes at once.
     let mut child = Command::new(env!("CARGO_BIN_EXE_liverkit"))
-        .args(["volumes", "--csv", &path("generated/intensity_scaled.nii.gz")])
+        .args([
+            "volumes",
+            "--csv",
+            &path("totalsegmentator/example_seg_fast_force_split.nii.gz"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -35,3 +35,9 @@ mod simulate_cli;
 
 // DICOM series and SEG, NRRD and .seg.nrrd on real files.
 mod formats;
+
+// Hostile files and unbounded parameters: no panic, no hang, bounded memory.
+mod hostile;
+
+// Role files with several labels, borderline verdicts, outputs over inputs, usage errors.
+mod real_use;

@@ -611,7 +611,7 @@ fn cli_margin_and_target() {
         "--exclude-capsule",
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("exclude_capsule"), "{err}");
+    assert!(err.contains("--exclude-capsule"), "{err}");
     let other = dir.path().join("other.nii.gz");
     write_mask(&other, &sphere(&grid(ISO, 90.0), c, 15.0), None).unwrap();
     let (code, _, err) = run_cli(&[
@@ -623,4 +623,128 @@ fn cli_margin_and_target() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("not on the same voxel grid"), "{err}");
+}
+
+/// The reported location of the minimal margin is where it lies, not the
+/// centroid of the short region: a tumour off-centre in a zone too small
+/// everywhere has one shortfall region covering its whole surface, whose
+/// centroid is the tumour's centre, while the minimum lies on the side
+/// nearest the zone's edge (analytically at C + (8, 0, 0) + 3 mm offset).
+#[test]
+fn minimal_margin_location_is_the_true_minimum() {
+    for spacing in [ISO, CT] {
+        let g = grid(spacing, 100.0);
+        let tumor_c = add(C, [3.0, 0.0, 0.0]);
+        let tumor = sphere(&g, tumor_c, 8.0);
+        let zone = sphere(&g, C, 14.0);
+        let a = assess_margins(&tumor, &zone, None, &MarginOptions::default()).unwrap();
+        let t = &a.tumors[0];
+        // The zone boundary is 14 mm from C; the tumour surface point nearest
+        // to it lies at C + 11 mm along x, with a margin of 3 mm.
+        let truth = add(C, [11.0, 0.0, 0.0]);
+        let world = g.voxel_to_world([
+            truth[0] / spacing[0],
+            truth[1] / spacing[1],
+            truth[2] / spacing[2],
+        ]);
+        let at = t.margins.min_margin_at_mm;
+        let dist = (0..3).map(|k| (at[k] - world[k]).powi(2)).sum::<f64>().sqrt();
+        // The margin is flat near its minimum (3.13 mm 20 degrees away),
+        // so the location is checked to a few mm; the centroid of the short
+        // region lies 8 mm away.
+        assert!(
+            dist <= 4.0,
+            "minimum at {at:?}, expected near {world:?} ({dist:.2} mm away)"
+        );
+        assert!((t.margins.min_margin_mm - 3.0).abs() <= spacing[2] / 2.0 + 0.1);
+        let lps = t.margins.min_margin_at_lps_mm;
+        assert_eq!(lps, [-at[0], -at[1], at[2]]);
+        // One region, the whole surface: its centroid is the tumour's centre,
+        // far from the minimum, and it carries the same minimum location.
+        assert_eq!(t.shortfalls.len(), 1);
+        let s = &t.shortfalls[0];
+        let centre = g.voxel_to_world([
+            tumor_c[0] / spacing[0],
+            tumor_c[1] / spacing[1],
+            tumor_c[2] / spacing[2],
+        ]);
+        let off = (0..3)
+            .map(|k| (s.centroid_mm[k] - centre[k]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(
+            off < 1.5,
+            "region centroid {:?} vs tumour centre {centre:?}",
+            s.centroid_mm
+        );
+        assert_eq!(s.min_margin_at_mm, at);
+    }
+}
+
+/// A vessel's distance to the tumour is measured between the two boundaries
+/// in every direction: a tube lying across the slice axis, a known gap above
+/// the tumour on a 0.78 x 0.78 x 2.5 mm grid, reads within a fraction of the
+/// in-plane spacing of that gap — never the half slice (1.25 mm) more that a
+/// centre-to-surface distance less half the finest spacing gave. And its
+/// diameter is that of its cross-section, also at a confluence of two tubes,
+/// where a section across the mean direction holds both branches.
+#[test]
+fn vessel_gap_and_diameter_in_every_direction() {
+    let g = grid(CT, 100.0);
+    let s = g.spacing_mm();
+    let d = g.dims();
+    let liver = Mask::new(g.clone(), Array3::from_elem((d[0], d[1], d[2]).f(), true)).unwrap();
+    let tumor = sphere(&g, C, 10.0);
+    // Tube of radius r along direction u through point a.
+    let tube = |a: [f64; 3], u: [f64; 3], r: f64, half_length: f64| {
+        let n = (u[0] * u[0] + u[1] * u[1] + u[2] * u[2]).sqrt();
+        let u = u.map(|x| x / n);
+        Array3::from_shape_fn((d[0], d[1], d[2]).f(), move |(i, j, k)| {
+            let p = [
+                i as f64 * s[0] - a[0],
+                j as f64 * s[1] - a[1],
+                k as f64 * s[2] - a[2],
+            ];
+            let along = p[0] * u[0] + p[1] * u[1] + p[2] * u[2];
+            let across2 = p.iter().map(|x| x * x).sum::<f64>() - along * along;
+            along.abs() <= half_length && across2 <= r * r
+        })
+    };
+    for gap in [3.0, 4.0, 5.5] {
+        // Axis along x, above the tumour along z: surface-to-surface gap.
+        let r = 2.5;
+        let axis = add(C, [0.0, 0.0, 10.0 + gap + r]);
+        let mask = Mask::new(g.clone(), tube(axis, [1.0, 0.0, 0.0], r, 40.0)).unwrap();
+        let v = VesselInput {
+            label: 7,
+            name: Some("hepatic_vein".into()),
+            mask,
+        };
+        let plan = plan_targets(&tumor, &liver, &[v], 10.0).unwrap();
+        let risk = &plan.zones[0].vessels[0];
+        assert!(
+            risk.min_distance_mm <= gap + 0.5 * s[0] && risk.min_distance_mm >= gap - s[2],
+            "gap {gap} mm along the slice axis read {:.2} mm",
+            risk.min_distance_mm
+        );
+    }
+    // Two 5 mm tubes in the axial plane meeting at 60 degrees, the junction
+    // 6 mm from the tumour along y; the vessel is measured at the junction.
+    let r = 2.5;
+    let j = add(C, [0.0, 10.0 + 6.0 + r, 0.0]);
+    let a = tube(j, [1.0, 3f64.sqrt(), 0.0], r, 30.0);
+    let b = tube(j, [-1.0, 3f64.sqrt(), 0.0], r, 30.0);
+    let both = Array3::from_shape_fn((d[0], d[1], d[2]).f(), |(i, k, l)| a[[i, k, l]] || b[[i, k, l]]);
+    let v = VesselInput {
+        label: 8,
+        name: None,
+        mask: Mask::new(g.clone(), both).unwrap(),
+    };
+    let plan = plan_targets(&tumor, &liver, &[v], 10.0).unwrap();
+    let risk = &plan.zones[0].vessels[0];
+    assert!(
+        risk.diameter_mm >= 4.0 && risk.diameter_mm <= 6.0,
+        "a 5 mm confluence read {:.2} mm",
+        risk.diameter_mm
+    );
 }

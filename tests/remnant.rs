@@ -769,7 +769,7 @@ fn cli_remnant_and_pve() {
     args.extend(["--pre-date", "2026-03-30", "--post-date", "2026-03-02"]);
     let (code, _, err) = run_cli(&args);
     assert_eq!(code, 2);
-    assert!(err.contains("post_date"), "{err}");
+    assert!(err.contains("--post-date"), "{err}");
     // Table output names its units.
     let mut args = vec!["remnant", p0];
     args.extend(common);

@@ -198,8 +198,15 @@ fn a_covering_zone_exits_0_with_the_documented_json_and_files_on_the_input_grid(
 fn a_short_weak_ablation_exits_1_with_the_shortfall_and_a_range_warning() {
     let dir = tempfile::tempdir().unwrap();
     let case = phantom(dir.path(), 8.0);
-    // 30 s is below the device's 60 s: a warning, not an error.
-    let (code, out, err) = simulate(&case, "40", "30", &["--json"]);
+    // 30 s is below the device's 60 s: an error naming --time-s, or with
+    // --allow-outside a prediction with a warning.
+    let (code, _, err) = simulate(&case, "40", "30", &["--json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--time-s") && err.contains("--allow-outside"),
+        "{err}"
+    );
+    let (code, out, err) = simulate(&case, "40", "30", &["--json", "--allow-outside"]);
     assert_eq!(code, 1, "{err}\n{out}");
     let v = json(&out);
     assert_eq!(v["covers_target"], false);
@@ -211,7 +218,7 @@ fn a_short_weak_ablation_exits_1_with_the_shortfall_and_a_range_warning() {
         "{warnings}"
     );
     // The text form says so too.
-    let (code, out, _) = simulate(&case, "40", "30", &[]);
+    let (code, out, _) = simulate(&case, "40", "30", &["--allow-outside"]);
     assert_eq!(code, 1);
     assert!(
         out.contains("does NOT cover") && out.contains("shortfall"),
@@ -345,4 +352,57 @@ fn the_protocol_library_lists_devices_and_settings_with_sources() {
     let (code, _, err) = run_cli(&["protocols", "--protocols", p.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("lib.json"), "{err}");
+}
+
+/// A tip placed next to a 6 mm vessel is named in a warning and in the JSON
+/// (`applicator_vessels`), with the distance between the needle axis and the
+/// vessel's boundary; a tip far from it gives no such entry.
+#[test]
+fn a_tip_beside_a_vessel_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = phantom(dir.path(), 8.0);
+    let case = case.to_str().unwrap();
+    // The vessel's axis is x = 62 mm, y = 40 mm, radius 3 mm: a needle along
+    // -z with the tip at x = 57.5 mm runs 1.5 mm from its wall.
+    let run = |tip: &str| {
+        run_cli(&[
+            "simulate",
+            case,
+            "--applicator",
+            "mwa",
+            "--power-w",
+            "60",
+            "--time-s",
+            "300",
+            "--tip",
+            tip,
+            "--direction",
+            "0,0,-1",
+            "--vessels",
+            "portal_vein",
+            "--json",
+        ])
+    };
+    let (code, out, err) = run("57.5,40,25");
+    assert!(code == 0 || code == 1, "{err}");
+    let v = json(&out);
+    let near = v["applicator_vessels"].as_array().expect("applicator_vessels");
+    assert_eq!(near.len(), 1, "{out}");
+    assert_eq!(near[0]["name"], "portal_vein");
+    let d = f(&near[0], "distance_mm");
+    // The voxelised wall lies within half a voxel of the true one.
+    assert!((0.0..=1.5 + 0.5 * SPACING[0] + 0.01).contains(&d), "distance {d}");
+    assert!(f(&near[0], "diameter_mm") >= 5.0);
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("applicator_vessels") && warnings.contains("portal_vein"),
+        "{warnings}"
+    );
+    let (code, out, err) = run("40,40,25");
+    assert!(code == 0 || code == 1, "{err}");
+    assert_eq!(
+        json(&out)["applicator_vessels"].as_array().map(Vec::len),
+        Some(0),
+        "{out}"
+    );
 }

@@ -16,16 +16,33 @@ TESTDATA = ROOT / "testdata"
 SAMPLE = TESTDATA / "sample_case"
 
 
+def _target_dir() -> Path:
+    """Cargo's target directory: $CARGO_TARGET_DIR, else what ``cargo
+    metadata`` says (a config file may move it), else ``target/``."""
+    env = os.environ.get("CARGO_TARGET_DIR")
+    if env:
+        return Path(env) if Path(env).is_absolute() else ROOT / env
+    try:
+        meta = subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        )
+        return Path(json.loads(meta.stdout)["target_directory"])
+    except (OSError, subprocess.CalledProcessError, KeyError, ValueError):
+        return ROOT / "target"
+
+
 def _binary() -> Path:
-    """The liverkit binary: $LIVERKIT_BIN, or the newest cargo build (built
-    here when there is none)."""
+    """The liverkit binary: $LIVERKIT_BIN, or the newest cargo build in the
+    target directory (built here when there is none)."""
     env = os.environ.get("LIVERKIT_BIN")
     if env:
         return Path(env)
-    built = [p for p in (ROOT / "target/release/liverkit", ROOT / "target/debug/liverkit") if p.exists()]
+    target = _target_dir()
+    built = [p for p in (target / "release/liverkit", target / "debug/liverkit") if p.exists()]
     if not built:
         subprocess.run(["cargo", "build", "--release", "--bin", "liverkit"], cwd=ROOT, check=True)
-        built = [ROOT / "target/release/liverkit"]
+        built = [target / "release/liverkit"]
     return max(built, key=lambda p: p.stat().st_mtime)
 
 

@@ -575,11 +575,7 @@ pub fn simulate(
     progress: &dyn Progress,
 ) -> Result<Simulation> {
     params.validate()?;
-    for (name, v) in [("power_w", request.power_w), ("time_s", request.time_s)] {
-        if !(v.is_finite() && v > 0.0) {
-            return Err(parameter_error(name, v, "a positive value"));
-        }
-    }
+    check_power_time(request.power_w, request.time_s)?;
     let mut warnings = Vec::new();
     if !tip_in_liver(tissues, request.pose.tip_mm) {
         let msg = format!(
@@ -793,6 +789,37 @@ impl Simulation {
         };
         zone::resample_mask(&f, 1.0, target)
     }
+}
+
+/// The highest generator power liverkit simulates, W. Not a clinical
+/// parameter but a guard against typing errors: five times the top of the
+/// widest device range in the library (200 W), refused even with
+/// `allow_outside`.
+pub const MAX_POWER_W: f64 = 1000.0;
+
+/// The longest heating liverkit simulates, s: two hours, four times the
+/// longest single ablation protocol in the device library.
+pub const MAX_TIME_S: f64 = 7200.0;
+
+/// Checks power and time: finite, positive and within the physical bounds
+/// [`MAX_POWER_W`] and [`MAX_TIME_S`].
+///
+/// # Errors
+/// `Parameter` naming `power_w` or `time_s`.
+pub fn check_power_time(power_w: f64, time_s: f64) -> Result<()> {
+    for (name, v, max, unit) in [
+        ("power_w", power_w, MAX_POWER_W, "W"),
+        ("time_s", time_s, MAX_TIME_S, "s"),
+    ] {
+        if !(v.is_finite() && v > 0.0 && v <= max) {
+            return Err(parameter_error(
+                name,
+                v,
+                format!("a positive value of at most {max} {unit}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

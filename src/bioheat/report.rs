@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result, Warning};
 use crate::io::nifti::{write_mask, write_volume, NiftiTemplate};
-use crate::margin::target::resolve_vessels;
+use crate::margin::target::{
+    resolve_vessels, vessels_near_segment, ApplicatorVessel, APPLICATOR_VESSEL_WARN_MM,
+};
 use crate::margin::{assess_margins, MarginOptions, Shortfall, SurfaceMargins};
 use crate::progress::Progress;
 use crate::roles::{Files, RoleSpec};
@@ -106,7 +108,7 @@ pub struct SimulateReport {
     /// The device's reference setting, when the library has one.
     pub reference: Option<ReferenceReport>,
     /// Volume at or above the isotherm (`damage.isotherm_c`, 70 °C: the
-    /// temperature the tumour and its margin must reach, CLINICAL.md §5–6) on
+    /// temperature the tumour and its margin must reach, docs/references.md) on
     /// the lattice, mL.
     pub zone70_ml: f64,
     /// Volume of the isotherm zone resampled onto the scan's grid, mL.
@@ -138,7 +140,7 @@ pub struct SimulateReport {
     /// Tumour surface with margin ≥ 5 mm, %.
     pub coverage_ge5_pct: Option<f64>,
     /// Tumour surface with margin ≥ 10 mm (the ablative margin of
-    /// CLINICAL.md §5), %.
+    /// docs/references.md), %.
     pub coverage_ge10_pct: Option<f64>,
     /// Tumour outside the zone, mL.
     pub residual_tumor_ml: Option<f64>,
@@ -162,6 +164,9 @@ pub struct SimulateReport {
     pub rf: Option<RfSummary>,
     /// Vessels and how they acted.
     pub vessels: Vec<VesselUse>,
+    /// Vessels of 3 mm or more within 5 mm of the applicator's active part
+    /// (tip included), closest first.
+    pub applicator_vessels: Vec<ApplicatorVessel>,
     /// Files written, by name.
     pub outputs: BTreeMap<String, PathBuf>,
     /// Every parameter with its value, unit and source.
@@ -222,11 +227,55 @@ pub fn simulate_case(
 ) -> Result<SimulateOutcome> {
     params.validate()?;
     let device = lib.device(case.device.as_deref(), case.applicator)?;
+    super::check_power_time(case.power_w, case.time_s)?;
     let mut warnings = range_warnings(device, case.power_w, case.time_s);
+    if !case.allow_outside {
+        if let Some(w) = warnings.first() {
+            return Err(Error::parameter(
+                w.field.clone(),
+                if w.field == "power_w" {
+                    case.power_w
+                } else {
+                    case.time_s
+                },
+                format!(
+                    "a value within the device's range ({}; or allow_outside to extrapolate)",
+                    w.message
+                ),
+            ));
+        }
+    }
     let (liver, _) = files.liver(liver)?;
     let tumor = files.tumor(tumor)?.map(|(m, _)| m);
     let vessels = resolve_vessels(files, vessels)?;
     warnings.extend(files.warnings.iter().cloned());
+    // The active part: the radiating section behind a microwave tip (its
+    // Gaussian's centre plus two widths), the exposed electrode of an RF one.
+    let active_mm = match case.applicator {
+        ApplicatorKind::Mwa => params.microwave.axial_centre_mm + 2.0 * params.microwave.axial_width_mm,
+        ApplicatorKind::Rfa => params.rf.active_length_mm,
+    };
+    let applicator_vessels = vessels_near_segment(
+        liver.grid(),
+        &vessels,
+        case.pose.tip_mm,
+        case.pose.behind(active_mm),
+        APPLICATOR_VESSEL_WARN_MM,
+    );
+    for v in &applicator_vessels {
+        warnings.push(Warning::about(
+            "applicator_vessels",
+            format!(
+                "the applicator's active part (tip to {active_mm:.0} mm behind it) lies {:.1} mm from vessel {}{}, \
+                 {:.1} mm wide, at {}: it will draw heat from the zone at its source, and its wall may be injured",
+                v.distance_mm,
+                v.label,
+                v.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
+                v.diameter_mm,
+                crate::grid::ras_lps_text(v.closest_mm)
+            ),
+        ));
+    }
     if tumor.is_none() {
         warnings.push(Warning::about(
             "tumor",
@@ -367,6 +416,7 @@ pub fn simulate_case(
         energy: sim.fields.energy,
         rf: sim.rf.clone(),
         vessels: sim.sim.vessel_use.clone(),
+        applicator_vessels,
         outputs: BTreeMap::new(),
         parameters: params.report(),
         warnings,
@@ -439,6 +489,17 @@ fn targeted_report(
     }))
 }
 
+/// The files `write_outputs` writes into its folder.
+pub const OUTPUT_FILES: [&str; 7] = [
+    "zone70.nii.gz",
+    "zone_damage.nii.gz",
+    "tmax_c.nii.gz",
+    "time_to_70c_s.nii.gz",
+    "damage_omega.nii.gz",
+    "cem43_min.nii.gz",
+    "tissue.nii.gz",
+];
+
 /// Writes the zones (scan grid, with `template`'s header) and the
 /// temperature, damage, CEM43 and tissue maps (simulation lattice) as
 /// NIfTI files into `dir`, each atomically, and lists them in the report's
@@ -451,28 +512,34 @@ pub fn write_outputs(outcome: &mut SimulateOutcome, dir: &Path, template: &Nifti
         path: dir.to_path_buf(),
         source,
     })?;
+    // The whole set is written into a staging folder first and moved into
+    // place only when every file is complete, so a failed or killed run
+    // never leaves new files beside old ones (a killed run's staging folder
+    // is removed by the next run writing there).
+    let staging = crate::io::atomic::staging_dir_in(dir)?;
+    let at = |name: &str| staging.path().join(name);
     let sim = &outcome.simulation;
     let scan = outcome.zone70.grid();
-    let outputs = &mut outcome.report.outputs;
-    let p = dir.join("zone70.nii.gz");
-    write_mask(&p, &outcome.zone70, Some(template))?;
-    outputs.insert("zone70".into(), p);
-    let p = dir.join("zone_damage.nii.gz");
-    write_mask(&p, &sim.zone_damage_mask(scan)?, Some(template))?;
-    outputs.insert("zone_damage".into(), p);
+    write_mask(&at(OUTPUT_FILES[0]), &outcome.zone70, Some(template))?;
+    write_mask(&at(OUTPUT_FILES[1]), &sim.zone_damage_mask(scan)?, Some(template))?;
     let lattice_template = NiftiTemplate::from_grid(&sim.sim.grid);
     for (name, values) in [
-        ("tmax_c", &sim.fields.tmax_c),
-        ("time_to_70c_s", &sim.fields.time_to_isotherm_s),
-        ("damage_omega", &sim.fields.damage_omega),
-        ("cem43_min", &sim.fields.cem43_min),
+        (OUTPUT_FILES[2], &sim.fields.tmax_c),
+        (OUTPUT_FILES[3], &sim.fields.time_to_isotherm_s),
+        (OUTPUT_FILES[4], &sim.fields.damage_omega),
+        (OUTPUT_FILES[5], &sim.fields.cem43_min),
     ] {
-        let p = dir.join(format!("{name}.nii.gz"));
-        write_volume(&p, &sim.map(values)?, Some(&lattice_template))?;
-        outputs.insert(name.into(), p);
+        write_volume(&at(name), &sim.map(values)?, Some(&lattice_template))?;
     }
-    let p = dir.join("tissue.nii.gz");
-    write_volume(&p, &sim.tissue_map()?, Some(&lattice_template))?;
-    outputs.insert("tissue".into(), p);
+    write_volume(&at(OUTPUT_FILES[6]), &sim.tissue_map()?, Some(&lattice_template))?;
+    let outputs = &mut outcome.report.outputs;
+    for name in OUTPUT_FILES {
+        let target = dir.join(name);
+        std::fs::rename(at(name), &target).map_err(|source| Error::Write {
+            path: target.clone(),
+            source,
+        })?;
+        outputs.insert(name.trim_end_matches(".nii.gz").into(), target);
+    }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! ∇·(σ(T) ∇V) = 0          V = V₀ on the electrode, 0 one voxel beyond the region
 //! Q = σ |∇V|²               σ(T) = σ₃₇ · (1 + c·(T − 37 °C))    c = 0.015 /°C
 //! ```
-//! [Zurbuchen2016], [Hall2015], CLINICAL.md §6. The region's outer layer
+//! [Zurbuchen2016], [Hall2015], docs/references.md. The region's outer layer
 //! stands for the distant grounding pads. Finite volumes on the 7-point
 //! stencil with harmonic-mean face conductances; the system is solved by
 //! conjugate gradients with a Jacobi preconditioner, warm-started from the

@@ -65,6 +65,11 @@ pub const BYTES_PER_VOXEL: u64 = 30;
 /// out of the slow subnormal range of f32.
 const TINY_K: f32 = 1e-12;
 
+/// The most time steps one run takes: far beyond any ablation protocol
+/// (a 30-minute run at a 0.1 s step is 18 000), so that a mistyped time
+/// is refused instead of running for hours.
+pub const MAX_STEPS: usize = 100_000;
+
 /// Face neighbour weight of the 19-point stencil.
 const W_FACE: f64 = 1.0 / 3.0;
 /// Edge neighbour weight of the 19-point stencil.
@@ -158,7 +163,7 @@ pub struct RunSettings {
     pub walls: Walls,
     /// Damage models.
     pub damage: DamageModel,
-    /// Damage Ω from which perfusion stops (1 in the model of CLINICAL.md §6;
+    /// Damage Ω from which perfusion stops (1 in the model of docs/references.md;
     /// infinite to keep perfusion everywhere, as the closed-form oracles assume).
     pub perfusion_stop_omega: f64,
 }
@@ -581,6 +586,16 @@ pub fn run(
     };
     let cool_steps = (s.cooldown_s / dt).round() as usize;
     let steps = heat_steps + cool_steps;
+    if steps > MAX_STEPS {
+        return Err(parameter_error(
+            "time_s",
+            s.heating_s,
+            format!(
+                "a run of at most {MAX_STEPS} time steps ({:.0} s of heating at this lattice's {dt:.4} s step)",
+                MAX_STEPS as f64 * dt - s.cooldown_s
+            ),
+        ));
+    }
 
     let [nx, ny, nz] = plan.n;
     let [px, py, _] = plan.p;

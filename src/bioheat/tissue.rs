@@ -1,7 +1,7 @@
 //! The tissue property table of the thermal model: every value with its unit
 //! (in its key), the range liverkit accepts, and its source.
 //!
-//! Defaults come from CLINICAL.md §6; each carries the key of its source in
+//! Defaults come from docs/references.md; each carries the key of its source in
 //! docs/references.md, or says plainly that it is an assumption of liverkit.
 //! A parameter file (TOML or JSON, by extension) overrides any of them with
 //! the same keys, grouped by table:
@@ -421,7 +421,7 @@ fn descriptors() -> Vec<Descriptor> {
     d
 }
 
-const ITIS: &str = "[ITIS] IT'IS tissue database, CLINICAL.md §6";
+const ITIS: &str = "[ITIS] IT'IS tissue database, docs/references.md";
 
 fn liver_default() -> TissueProperties {
     TissueProperties {
@@ -435,7 +435,7 @@ fn liver_default() -> TissueProperties {
 
 /// Fraction of the microwave generator's power deposited in tissue, fitted
 /// by `protocols::calibrate_microwave` to the Emprint 100 W, 10 min zone of
-/// 36 × 42 mm (CLINICAL.md §6) in homogeneous unperfused liver at 1 mm.
+/// 36 × 42 mm (docs/references.md) in homogeneous unperfused liver at 1 mm.
 pub const MWA_EFFICIENCY_FRAC: f64 = 0.4036;
 
 /// Width (standard deviation) of the microwave antenna's radiating section,
@@ -516,7 +516,7 @@ impl Default for Parameters {
             s(&format!("{g}.specific_heat_j_kgk"), &same);
             s(&format!("{g}.conductivity_w_mk"), &same);
             let perf = if g == "liver" {
-                "[Hall2015] geometric mean of 3.6e-3–1e-2 1/s, CLINICAL.md §6".to_string()
+                "[Hall2015] geometric mean of 3.6e-3–1e-2 1/s, docs/references.md".to_string()
             } else {
                 format!("liver value; {assumption}")
             };
@@ -524,11 +524,11 @@ impl Default for Parameters {
         }
         s(
             "liver.rf_conductivity_s_m",
-            "[Zurbuchen2016], [Hall2015] middle of 0.33–0.35 S/m, CLINICAL.md §6",
+            "[Zurbuchen2016], [Hall2015] middle of 0.33–0.35 S/m, docs/references.md",
         );
         s(
             "tumor.rf_conductivity_s_m",
-            "[Zurbuchen2016] colorectal metastasis, CLINICAL.md §6",
+            "[Zurbuchen2016] colorectal metastasis, docs/references.md",
         );
         s(
             "soft_tissue.rf_conductivity_s_m",
@@ -536,46 +536,49 @@ impl Default for Parameters {
         );
         s("blood.density_kg_m3", &format!("{ITIS} (1050–1060 kg/m³)"));
         s("blood.specific_heat_j_kgk", ITIS);
-        s("blood.temperature_c", "CLINICAL.md §6");
+        s("blood.temperature_c", "docs/references.md");
         s(
             "vessel.heat_transfer_w_m2k",
             &format!("wall at blood temperature (strongest heat sink); {assumption}"),
         );
         s(
             "vessel.min_sink_diameter_mm",
-            "[Lu2002]: heat sink next to 73 % of veins of 3 mm or more, none under 3 mm; CLINICAL.md §5",
+            "[Lu2002]: heat sink next to 73 % of veins of 3 mm or more, none under 3 mm; docs/references.md",
         );
         s(
             "vessel.rf_conductivity_s_m",
             &format!("liver value; {assumption}"),
         );
-        s("damage.arrhenius_a_1_s", "[Chang2004], CLINICAL.md §6");
-        s("damage.arrhenius_ea_j_mol", "[Chang2004], CLINICAL.md §6");
-        s("damage.cem43_r_above", "[Sapareto1984], CLINICAL.md §6");
-        s("damage.cem43_r_below", "[Sapareto1984], CLINICAL.md §6");
-        s("damage.cem43_threshold_min", "[Sapareto1984], CLINICAL.md §6");
+        s("damage.arrhenius_a_1_s", "[Chang2004], docs/references.md");
+        s("damage.arrhenius_ea_j_mol", "[Chang2004], docs/references.md");
+        s("damage.cem43_r_above", "[Sapareto1984], docs/references.md");
+        s("damage.cem43_r_below", "[Sapareto1984], docs/references.md");
+        s("damage.cem43_threshold_min", "[Sapareto1984], docs/references.md");
         s(
             "damage.isotherm_c",
-            "CLINICAL.md §5–6 (tumour and 10 mm above 70 °C)",
+            "docs/references.md (tumour and 10 mm above 70 °C)",
         );
-        s("microwave.frequency_hz", "2.45 GHz applicators, CLINICAL.md §6");
-        s("microwave.permittivity_rel", "[Ji2011], CLINICAL.md §6");
-        s("microwave.conductivity_s_m", "[Ji2011], CLINICAL.md §6");
+        s(
+            "microwave.frequency_hz",
+            "2.45 GHz applicators, docs/references.md",
+        );
+        s("microwave.permittivity_rel", "[Ji2011], docs/references.md");
+        s("microwave.conductivity_s_m", "[Ji2011], docs/references.md");
         s(
             "microwave.antenna_radius_mm",
             &format!("a 13–14 gauge antenna; {assumption}"),
         );
         let fitted =
-            "fitted to emprint-100w-10min (36 x 42 mm, CLINICAL.md §6) by liverkit protocols --calibrate";
+            "fitted to emprint-100w-10min (36 x 42 mm, docs/references.md) by liverkit protocols --calibrate";
         s("microwave.efficiency_frac", fitted);
         s(
             "microwave.axial_centre_mm",
-            &format!("zone mostly behind the tip, CLINICAL.md §6; {assumption}"),
+            &format!("zone mostly behind the tip, docs/references.md; {assumption}"),
         );
         s("microwave.axial_width_mm", fitted);
         s(
             "rf.conductivity_temp_coeff_per_c",
-            "[Zurbuchen2016], [Hall2015] +1.5 %/°C, CLINICAL.md §6",
+            "[Zurbuchen2016], [Hall2015] +1.5 %/°C, docs/references.md",
         );
         s(
             "rf.electrode_radius_mm",
@@ -602,7 +605,7 @@ impl Default for Parameters {
         }
         s(
             "solver.boiling_cap_c",
-            "tissue boils near 100 °C, CLINICAL.md §6 (capped, not modelled)",
+            "tissue boils near 100 °C, docs/references.md (capped, not modelled)",
         );
         p
     }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use liverkit::grid::ras_lps_text;
 use liverkit::io::nifti::{write_mask, write_volume};
 use liverkit::io::ReadOptions;
 use liverkit::margin::target::{target_report, TargetReport};
@@ -85,6 +86,11 @@ fn file_spec(role: &str, text: &str) -> Result<RoleSpec, Error> {
 }
 
 pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
+    if let Some(out) = &a.margin_map {
+        let mut inputs = vec![a.tumor.as_str(), a.zone.as_str()];
+        inputs.extend(a.liver.as_deref());
+        liverkit::io::atomic::ensure_not_input(out, &inputs)?;
+    }
     let tumor = file_spec("tumor", &a.tumor)?;
     let zone = file_spec("zone", &a.zone)?;
     let liver = a.liver.as_deref().map(|l| file_spec("liver", l)).transpose()?;
@@ -175,14 +181,13 @@ fn margin_text(r: &MarginReport) -> String {
         }
         for s in &t.shortfalls {
             o.push_str(&format!(
-                "tumour {}: short of {} mm at ({:.1}, {:.1}, {:.1}) mm, {:.0} mm2, minimum {:.1} mm\n",
+                "tumour {}: region short of {} mm: {:.0} mm2 centred at {}; minimum {:.1} mm at {}\n",
                 t.tumor,
                 r.margin_mm,
-                s.centroid_mm[0],
-                s.centroid_mm[1],
-                s.centroid_mm[2],
                 s.area_mm2,
-                s.min_margin_mm
+                ras_lps_text(s.centroid_mm),
+                s.min_margin_mm,
+                ras_lps_text(s.min_margin_at_mm),
             ));
         }
     }
@@ -191,6 +196,13 @@ fn margin_text(r: &MarginReport) -> String {
 }
 
 pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
+    if let Some(out) = &a.out {
+        let map = a.label_map.to_string_lossy();
+        let mut inputs = vec![map.as_ref()];
+        inputs.extend(a.tumor.as_deref());
+        inputs.extend(a.liver.as_deref());
+        liverkit::io::atomic::ensure_not_input(out, &inputs)?;
+    }
     let mut files = Files::new(Some(&a.label_map), read.clone())?;
     let tumor_spec = a
         .tumor
@@ -238,6 +250,11 @@ fn target_text(r: &TargetReport) -> String {
         .map(|t| {
             vec![
                 t.tumor.to_string(),
+                match (&t.label, &t.label_name) {
+                    (Some(v), Some(n)) => format!("{v} {n}"),
+                    (Some(v), None) => v.to_string(),
+                    _ => "-".into(),
+                },
                 format!("{:.2}", t.tumor_ml),
                 format!("{:.2}", t.target_ml),
                 format!("{:.2}", t.healthy_liver_in_target_ml),
@@ -250,6 +267,7 @@ fn target_text(r: &TargetReport) -> String {
     o.push_str(&output::table(
         &[
             ("tumor", Align::Right),
+            ("label", Align::Left),
             ("tumor_ml", Align::Right),
             ("target_ml", Align::Right),
             ("healthy_ml", Align::Right),

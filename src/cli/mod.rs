@@ -23,26 +23,38 @@ use liverkit::Error;
 #[command(name = "liverkit", version, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
     /// Worker threads (default: one per core).
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "N")]
     threads: Option<usize>,
 
     /// Refuse files announcing more voxel data than this, in GiB.
-    #[arg(long, global = true, value_name = "GIB", default_value_t = 16.0)]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "GIB",
+        default_value_t = 16.0
+    )]
     max_memory_gib: f64,
 
     /// The DICOM series to read when a directory holds several (its
     /// SeriesInstanceUID, as `liverkit info DIR` lists them).
-    #[arg(long, global = true, value_name = "UID")]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "UID")]
     series: Option<String>,
 
     /// Read DICOM SEGs onto the grid of this DICOM series (a directory or
     /// file), after checking that they reference it.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "PATH")]
     reference: Option<std::path::PathBuf>,
 
     /// Fraction at or above which a FRACTIONAL DICOM SEG voxel belongs to its
     /// segment.
-    #[arg(long, global = true, value_name = "F", default_value_t = 0.5)]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "F",
+        default_value_t = 0.5
+    )]
     seg_threshold: f64,
 
     #[command(subcommand)]
@@ -55,28 +67,48 @@ enum Command {
     ///
     /// PATH is one label map, several mask files, or a directory of masks
     /// (such as TotalSegmentator's output folder, one label per file).
+    #[command(
+        after_help = "Example:\n  liverkit volumes testdata/totalsegmentator/example_seg_fast_force_split.nii.gz --csv"
+    )]
     Volumes(VolumesArgs),
     /// Header, geometry and label names of an image file.
+    #[command(after_help = "Example:\n  liverkit info testdata/sample_case/pre_pve.nii.gz")]
     Info(InfoArgs),
     /// The future liver remnant: volumes, FLR %, sFLR %, and whether it is enough.
     ///
     /// Exit status 1 when the remnant is below the threshold.
+    #[command(
+        after_help = "Example:\n  liverkit remnant testdata/sample_case/pre_pve.nii.gz --resection right-hepatectomy --height-cm 175 --weight-kg 75"
+    )]
     Remnant(remnant::RemnantArgs),
     /// Growth of the future liver remnant after portal vein embolisation.
     ///
     /// Exit status 1 when the post-PVE remnant or the kinetic growth rate is too small.
+    #[command(
+        after_help = "Example:\n  liverkit pve testdata/sample_case/pre_pve.nii.gz testdata/sample_case/post_pve.nii.gz --resection right-hepatectomy --height-cm 175 --weight-kg 75 --days 28"
+    )]
     Pve(remnant::PveArgs),
     /// The ablation target of each tumour: tumour + margin inside the liver,
     /// healthy liver it takes, room at the capsule, nearby vessels.
+    #[command(
+        after_help = "Example:\n  liverkit target testdata/sample_case/pre_pve.nii.gz --out target.nii.gz"
+    )]
     Target(margin::TargetArgs),
     /// The margin an ablation zone gives each tumour: minimum, percentiles,
     /// coverage, residual tumour; exit status 1 when it falls short.
+    #[command(
+        after_help = "Example:\n  liverkit margin --tumor testdata/sample_case/pre_pve.nii.gz:liver_tumor --zone testdata/sample_case/ablation_zone.nii.gz"
+    )]
     Margin(margin::MarginArgs),
     /// Predict the ablation zone (bioheat simulation on the patient's voxels)
     /// and whether it covers the tumour and its margin; exit status 1 when not.
+    #[command(
+        after_help = "Example:\n  liverkit simulate testdata/sample_case/pre_pve.nii.gz --applicator mwa --power-w 100 --time-s 600 --tip 70,-30,-45 --direction 0,0,-1"
+    )]
     Simulate(Box<simulate::SimulateArgs>),
     /// The device-protocol library: reference zones beside the model's, and
     /// the microwave calibration.
+    #[command(after_help = "Example:\n  liverkit protocols")]
     Protocols(simulate::ProtocolsArgs),
 }
 
@@ -109,6 +141,81 @@ struct InfoArgs {
     json: bool,
 }
 
+/// Parses the command line. A usage error is printed like every other
+/// error, prefixed `liverkit:` (with clap's usage text below it), exit 2;
+/// `--help` and `--version` print as usual.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    // Negative numbers are values (`--power-w -5` is refused by the range
+    // check, not by the parser with a misleading `-- -5` tip).
+    let command = Cli::command()
+        .allow_negative_numbers(true)
+        .mut_subcommands(|s| s.allow_negative_numbers(true));
+    let parsed = command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            if matches!(
+                e.kind(),
+                K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprint!("liverkit: {text}");
+            std::process::exit(2);
+        }
+    }
+}
+
+impl Cli {
+    /// The subcommand's name as typed (`simulate`, …).
+    pub fn command_name(&self) -> &'static str {
+        match self.command {
+            Command::Volumes(_) => "volumes",
+            Command::Info(_) => "info",
+            Command::Remnant(_) => "remnant",
+            Command::Pve(_) => "pve",
+            Command::Target(_) => "target",
+            Command::Margin(_) => "margin",
+            Command::Simulate(_) => "simulate",
+            Command::Protocols(_) => "protocols",
+        }
+    }
+}
+
+/// The library names parameters as data (`time_s`, `margin_mm`); on the
+/// command line they are flags. A parameter error whose name is one of
+/// `command`'s options (or a global one) is rendered with the flag as typed
+/// (`--time-s`); so is `allow_outside` in the expected text.
+pub fn as_flags(e: Error, command: &str) -> Error {
+    use clap::CommandFactory;
+    let Error::Parameter {
+        name,
+        value,
+        expected,
+    } = e
+    else {
+        return e;
+    };
+    let root = Cli::command();
+    let flag = name.replace('_', "-");
+    let known = |c: &clap::Command| c.get_arguments().any(|a| a.get_long() == Some(flag.as_str()));
+    let has = known(&root) || root.find_subcommand(command).is_some_and(known);
+    let name = if has && !name.starts_with("--") {
+        format!("--{flag}")
+    } else {
+        name
+    };
+    Error::Parameter {
+        name,
+        value,
+        expected: expected.replace("allow_outside", "--allow-outside"),
+    }
+}
+
 /// Why the program stops early.
 pub enum Failure {
     /// stdout was closed (`liverkit … | head`): stop quietly.
@@ -126,8 +233,16 @@ impl From<Error> for Failure {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     if let Some(n) = cli.threads {
-        if n == 0 {
-            return Err(parameter("--threads", n, "at least 1 thread"));
+        // More threads than a few per core only costs memory and start-up
+        // time (each reserves a stack); a huge count is a typing error.
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let most = (4 * cores).max(64);
+        if n == 0 || n > most {
+            return Err(parameter(
+                "--threads",
+                n,
+                &format!("1 to {most} threads (this machine has {cores} cores)"),
+            ));
         }
         // Fails only when the pool was already built, which cannot happen here.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();

@@ -13,6 +13,7 @@ use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
 use liverkit::bioheat::protocols::{calibrate_microwave, calibration_case, model_zone, Library};
 use liverkit::bioheat::report::{simulate_case, write_outputs, SimulateCase, SimulateReport};
 use liverkit::bioheat::tissue::Parameters;
+use liverkit::grid::ras_lps_text;
 use liverkit::io::ReadOptions;
 use liverkit::margin::DEFAULT_MARGIN_MM;
 use liverkit::progress::{NoProgress, Progress};
@@ -33,6 +34,7 @@ pub enum ApplicatorArg {
 
 /// `liverkit simulate` arguments.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("pose").required(true).args(["direction", "entry"])))]
 pub struct SimulateArgs {
     /// Label map holding the liver, the tumours and the vessels.
     #[arg(value_name = "LABELMAP")]
@@ -61,13 +63,7 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
     tip: String,
     /// Needle direction, from the entry towards the tip.
-    #[arg(
-        long,
-        value_name = "DX,DY,DZ",
-        allow_hyphen_values = true,
-        conflicts_with = "entry",
-        required_unless_present = "entry"
-    )]
+    #[arg(long, value_name = "DX,DY,DZ", allow_hyphen_values = true)]
     direction: Option<String>,
     /// Entry point of the needle, world RAS+ mm.
     #[arg(long, value_name = "X,Y,Z", allow_hyphen_values = true)]
@@ -186,6 +182,15 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
         ApplicatorArg::Mwa => ApplicatorKind::Mwa,
         ApplicatorArg::Rfa => ApplicatorKind::Rfa,
     };
+    if let Some(dir) = &a.out_dir {
+        let map = a.label_map.to_string_lossy();
+        let mut inputs = vec![map.as_ref()];
+        inputs.extend(a.tumor.as_deref());
+        inputs.extend(a.liver.as_deref());
+        for name in liverkit::bioheat::report::OUTPUT_FILES {
+            liverkit::io::atomic::ensure_not_input(&dir.join(name), &inputs)?;
+        }
+    }
     let tip = point("--tip", &a.tip)?;
     let pose = match (&a.direction, &a.entry) {
         (Some(d), _) => Pose::from_direction(tip, point("--direction", d)?)?,
@@ -354,8 +359,8 @@ fn simulate_text(r: &SimulateReport) -> String {
         ));
         match &t.margins {
             Some(m) => o.push_str(&format!(
-                "margin       minimum {:.1} mm, 5th percentile {:.1} mm; surface covered >=0/5/10 mm: {:.0}/{:.0}/{:.0} %\n",
-                m.min_margin_mm, m.p5_margin_mm, m.coverage_ge0_pct, m.coverage_ge5_pct, m.coverage_ge10_pct
+                "margin       minimum {:.1} mm at {}, 5th percentile {:.1} mm; surface covered >=0/5/10 mm: {:.0}/{:.0}/{:.0} %\n",
+                m.min_margin_mm, ras_lps_text(m.min_margin_at_mm), m.p5_margin_mm, m.coverage_ge0_pct, m.coverage_ge5_pct, m.coverage_ge10_pct
             )),
             None => o.push_str("margin       no zone reaches 70 C\n"),
         }
@@ -365,8 +370,11 @@ fn simulate_text(r: &SimulateReport) -> String {
         ));
         for s in &t.shortfalls {
             o.push_str(&format!(
-                "shortfall    at ({:.1}, {:.1}, {:.1}) mm, {:.0} mm2, minimum {:.1} mm\n",
-                s.centroid_mm[0], s.centroid_mm[1], s.centroid_mm[2], s.area_mm2, s.min_margin_mm
+                "shortfall    region of {:.0} mm2 centred at {}; minimum {:.1} mm at {}\n",
+                s.area_mm2,
+                ras_lps_text(s.centroid_mm),
+                s.min_margin_mm,
+                ras_lps_text(s.min_margin_at_mm)
             ));
         }
     }

@@ -105,11 +105,91 @@ fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    tempfile::Builder::new()
-        .prefix(".liverkit-")
-        .tempdir_in(&parent)
-        .map_err(|e| Error::Write {
+    staging_dir_in(&parent).map_err(|e| match e {
+        Error::Write { source, .. } => Error::Write {
             path: target.to_path_buf(),
+            source,
+        },
+        e => e,
+    })
+}
+
+/// A private staging folder in `dir`, named `.liverkit-PID-…` after this
+/// process. Staging folders left there by processes that no longer run (a
+/// killed run) are removed first.
+///
+/// # Errors
+/// `Write` when the folder cannot be created.
+pub fn staging_dir_in(dir: &Path) -> Result<tempfile::TempDir> {
+    remove_stale_staging(dir);
+    tempfile::Builder::new()
+        .prefix(&format!(".liverkit-{}-", std::process::id()))
+        .tempdir_in(dir)
+        .map_err(|e| Error::Write {
+            path: dir.to_path_buf(),
             source: e,
         })
+}
+
+/// Removes `.liverkit-PID-…` folders in `dir` whose process has ended
+/// (Linux: no `/proc/PID`). Folders of running processes, and names
+/// without a process number, are left alone.
+fn remove_stale_staging(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(".liverkit-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists() || !Path::new("/proc/self").exists();
+        if !alive && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Refuses an output that would replace one of the inputs: `output` and an
+/// input are the same file when both exist and resolve to one path after
+/// links are followed (a hard link counts too: same device and inode).
+/// Inputs may be role texts (`FILE:LABEL`): the file part is compared.
+/// Called before any work, so a mistyped output never destroys a
+/// segmentation.
+///
+/// # Errors
+/// `Parameter` (`output path`) naming both paths.
+pub fn ensure_not_input(output: &Path, inputs: &[&str]) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(out_meta) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    let out_real = std::fs::canonicalize(output).ok();
+    for text in inputs {
+        let mut candidates = vec![PathBuf::from(text)];
+        if let Some((file, _)) = text.rsplit_once(':') {
+            candidates.push(PathBuf::from(file));
+        }
+        for c in candidates {
+            let Ok(meta) = std::fs::metadata(&c) else {
+                continue;
+            };
+            let same_path = out_real.is_some() && std::fs::canonicalize(&c).ok() == out_real;
+            let same_inode = meta.dev() == out_meta.dev() && meta.ino() == out_meta.ino();
+            if same_path || same_inode {
+                return Err(parameter_error(
+                    "output path",
+                    output.display(),
+                    format!(
+                        "a file other than the input {} (writing there would destroy it)",
+                        c.display()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

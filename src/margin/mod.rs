@@ -4,7 +4,7 @@
 //! that point to the surface of the ablation zone: positive when the point
 //! lies inside the zone, negative when tumour lies outside it. The minimal
 //! ablative margin (MAM) is its minimum over the tumour surface. Clinical
-//! thresholds (CLINICAL.md §5): a margin ≤ 5 mm carries a hazard ratio of
+//! thresholds (docs/references.md): a margin ≤ 5 mm carries a hazard ratio of
 //! 14.6 (RFA) / 11.6 (MWA) for local progression, none above 10 mm
 //! [Shady2018]; 2-year local-progression-free survival is 26 % at 0 mm and
 //! 80 % at 11–15 mm [Wang2013]; > 5 mm is the minimum and ≥ 10 mm optimal
@@ -35,7 +35,7 @@ use serde::Serialize;
 
 use crate::distance::{ensure_orthogonal, squared_edt_in_box};
 use crate::error::{parameter_error, Result, Warning};
-use crate::grid::Grid;
+use crate::grid::{ras_lps_text, ras_to_lps, Grid};
 use crate::io::ReadOptions;
 use crate::morphology::{closing_in_box, fortran_values, BoxedComponents, Connectivity};
 use crate::roi::VoxelBox;
@@ -48,7 +48,7 @@ use surface::{Fields, Patch, SurfacePoint};
 /// Clinical margin thresholds reported as coverage, mm [Shady2018], [Meta2023].
 pub const COVERAGE_THRESHOLDS_MM: [f64; 3] = [0.0, 5.0, 10.0];
 
-/// The default required margin, mm (CLINICAL.md §5).
+/// The default required margin, mm (docs/references.md).
 pub const DEFAULT_MARGIN_MM: f64 = 10.0;
 
 /// How to assess margins.
@@ -76,12 +76,18 @@ impl Default for MarginOptions {
 /// A connected part of a tumour surface whose margin is below the required one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Shortfall {
-    /// Area-weighted centre of the region, world RAS+ mm.
+    /// Area-weighted centroid of the region, world RAS+ mm. Not where the
+    /// margin is smallest: a region covering the whole surface has its
+    /// centroid at the tumour's centre.
     pub centroid_mm: [f64; 3],
     /// Surface area of the region, mm².
     pub area_mm2: f64,
     /// Smallest margin in the region, mm.
     pub min_margin_mm: f64,
+    /// Where on the surface that smallest margin lies, world RAS+ mm.
+    pub min_margin_at_mm: [f64; 3],
+    /// The same point in DICOM patient coordinates (LPS mm), as PACS shows it.
+    pub min_margin_at_lps_mm: [f64; 3],
 }
 
 /// Margin statistics over (part of) a tumour surface.
@@ -89,6 +95,10 @@ pub struct Shortfall {
 pub struct SurfaceMargins {
     /// Minimal ablative margin, mm (negative: tumour outside the zone).
     pub min_margin_mm: f64,
+    /// The surface point where the minimal margin lies, world RAS+ mm.
+    pub min_margin_at_mm: [f64; 3],
+    /// The same point in DICOM patient coordinates (LPS mm).
+    pub min_margin_at_lps_mm: [f64; 3],
     /// Area-weighted 5th percentile, mm.
     pub p5_margin_mm: f64,
     /// Area-weighted median, mm.
@@ -516,12 +526,12 @@ fn surface_margins(
     skip: Option<&Vec<bool>>,
     required: f64,
 ) -> Option<SurfaceMargins> {
-    let mut items: Vec<(f64, f64)> = points
+    let mut items: Vec<(f64, f64, [f64; 3])> = points
         .iter()
         .zip(margins)
         .enumerate()
         .filter(|(i, _)| skip.is_none_or(|s| !s[*i]))
-        .map(|(_, (p, &m))| (m, p.area_mm2))
+        .map(|(_, (p, &m))| (m, p.area_mm2, p.position))
         .collect();
     if items.is_empty() {
         return None;
@@ -531,7 +541,7 @@ fn surface_margins(
     let quantile = |q: f64| {
         let target = q * total;
         let mut acc = 0.0;
-        for (m, w) in &items {
+        for (m, w, _) in &items {
             acc += w;
             if acc >= target {
                 return *m;
@@ -541,9 +551,11 @@ fn surface_margins(
     };
     // A fold from +0.0: an empty f64 sum is −0.0, which would print as "-0".
     let coverage = |t: f64| 100.0 * items.iter().filter(|x| x.0 >= t).fold(0.0, |a, x| a + x.1) / total;
-    let min = items[0].0;
+    let (min, _, at) = items[0];
     Some(SurfaceMargins {
         min_margin_mm: min,
+        min_margin_at_mm: at,
+        min_margin_at_lps_mm: ras_to_lps(at),
         p5_margin_mm: quantile(0.05),
         median_margin_mm: quantile(0.5),
         max_margin_mm: items[items.len() - 1].0,
@@ -579,7 +591,7 @@ fn shortfall_regions(
         }
         seen.insert(start, true);
         let mut stack = vec![start];
-        let (mut area, mut wsum, mut min) = (0.0, [0.0; 3], f64::INFINITY);
+        let (mut area, mut wsum, mut min, mut at) = (0.0, [0.0; 3], f64::INFINITY, [0.0; 3]);
         while let Some(v) = stack.pop() {
             for &i in &by_voxel[&v] {
                 let w = points[i].area_mm2;
@@ -587,7 +599,10 @@ fn shortfall_regions(
                 for (sum, x) in wsum.iter_mut().zip(points[i].position) {
                     *sum += w * x;
                 }
-                min = min.min(margins[i]);
+                if margins[i] < min {
+                    min = margins[i];
+                    at = points[i].position;
+                }
             }
             for d in Connectivity::Full26.offsets() {
                 let q = [0, 1, 2].map(|a| v[a] as isize + d[a]);
@@ -606,6 +621,8 @@ fn shortfall_regions(
             centroid_mm: wsum.map(|s| s / w),
             area_mm2: area,
             min_margin_mm: min,
+            min_margin_at_mm: at,
+            min_margin_at_lps_mm: ras_to_lps(at),
         });
     }
     out.sort_by(|a, b| a.min_margin_mm.total_cmp(&b.min_margin_mm));
@@ -712,17 +729,17 @@ pub fn margin_report(
             .iter()
             .filter(|t| !judged(t))
             .map(|t| {
-                let first = t.shortfalls.first().map(|s| {
-                    format!(
-                        ", worst at ({:.1}, {:.1}, {:.1}) mm over {:.0} mm2",
-                        s.centroid_mm[0], s.centroid_mm[1], s.centroid_mm[2], s.area_mm2
-                    )
-                });
+                let regions = if t.shortfalls.is_empty() {
+                    String::new()
+                } else {
+                    let area: f64 = t.shortfalls.iter().map(|s| s.area_mm2).sum();
+                    format!(" ({} short region(s), {area:.0} mm2)", t.shortfalls.len())
+                };
                 format!(
-                    "tumour {} minimum {:.1} mm{}",
+                    "tumour {} minimum {:.1} mm at {}{regions}",
                     t.tumor,
                     t.margins.min_margin_mm,
-                    first.unwrap_or_default()
+                    ras_lps_text(t.margins.min_margin_at_mm),
                 )
             })
             .collect();

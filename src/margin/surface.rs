@@ -307,6 +307,54 @@ pub(crate) fn surface_points(
     out
 }
 
+/// The centres of a mask's boundary faces in `[lo, hi)` of the patch
+/// (world mm), each with its inside voxel: the surface midway between
+/// inside and outside voxel centres, without refinement. Unlike
+/// [`surface_points`], it does not move thin structures' surfaces inward
+/// (smoothing a vessel one or two slices thick pulls its refined surface to
+/// the voxel centres), so distances between thin structures stay on the
+/// conservative side.
+pub(crate) fn face_centres(
+    patch: &Patch,
+    grid: &Grid,
+    lo: [usize; 3],
+    hi: [usize; 3],
+) -> Vec<([f64; 3], [usize; 3])> {
+    let dims = patch.dims;
+    let mut out = Vec::new();
+    for k in lo[2]..hi[2] {
+        for j in lo[1]..hi[1] {
+            for i in lo[0]..hi[0] {
+                let u = [i, j, k];
+                if !patch.inside[patch.index(u)] {
+                    continue;
+                }
+                for axis in 0..3 {
+                    for dir in [-1isize, 1] {
+                        let q = u[axis] as isize + dir;
+                        let outside = q < 0 || q >= dims[axis] as isize || {
+                            let mut v = u;
+                            v[axis] = q as usize;
+                            !patch.inside[patch.index(v)]
+                        };
+                        if !outside {
+                            continue;
+                        }
+                        let mut x = [0f64; 3];
+                        for b in 0..3 {
+                            x[b] = patch.origin[b] as f64 + u[b] as f64;
+                        }
+                        x[axis] += 0.5 * dir as f64;
+                        let voxel = [0, 1, 2].map(|b| (patch.origin[b] + u[b] as isize) as usize);
+                        out.push((grid.voxel_to_world(x), voxel));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ use super::kdtree::KdTree;
 use super::patch_around;
 use super::surface::{self, Fields};
 
-/// Vessels closer than this to the target are reported, mm (CLINICAL.md §5).
+/// Vessels closer than this to the target are reported, mm (docs/references.md).
 pub const VESSEL_REACH_MM: f64 = 10.0;
 /// Diameter from which a vessel is a heat-sink risk for RFA, mm [Lu2002].
 pub const HEAT_SINK_DIAMETER_MM: f64 = 3.0;
@@ -59,8 +59,16 @@ pub struct VesselRisk {
 /// The target zone of one tumour.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TargetZone {
-    /// Tumour number (1-based).
+    /// Tumour number (1-based): connected components in the order of each
+    /// one's first voxel.
     pub tumor: usize,
+    /// The label value of the tumour's first voxel in the file it came from
+    /// (`--tumor 11,…,17` keeps each tumour's own value).
+    pub label: Option<i64>,
+    /// That label's name, from the file's label table.
+    pub label_name: Option<String>,
+    /// A voxel of the tumour (its first in scan order), grid indices.
+    pub first_voxel: [usize; 3],
     /// Tumour volume, mL.
     pub tumor_ml: f64,
     /// Tumour centre of mass, world RAS+ mm.
@@ -164,6 +172,7 @@ pub fn plan_targets(
         let (mut tumor_n, mut target_n, mut healthy_n, mut outside_n) = (0u64, 0u64, 0u64, 0u64);
         let mut this_zone: Vec<[usize; 3]> = Vec::new();
         let mut sum = [0f64; 3];
+        let mut first_voxel: Option<[usize; 3]> = None;
         for k in 0..roi.dims[2] {
             for j in 0..roi.dims[1] {
                 for i in 0..roi.dims[0] {
@@ -172,6 +181,7 @@ pub fn plan_targets(
                     let n = g[0] + dims[0] * (g[1] + dims[1] * g[2]);
                     if feature[local] {
                         tumor_n += 1;
+                        first_voxel = first_voxel.or(Some(g));
                         for a in 0..3 {
                             sum[a] += g[a] as f64;
                         }
@@ -216,7 +226,10 @@ pub fn plan_targets(
             .map(|(_, p)| p.area_mm2)
             .fold(0.0, |a, b| a + b);
 
-        let tree = KdTree::new(points.iter().map(|p| p.position).collect());
+        // Vessel distances run between boundary faces of both structures
+        // (see `vessel_gap`).
+        let faces = surface::face_centres(&tpatch, grid, tlo, thi);
+        let tree = KdTree::new(faces.iter().map(|f| f.0).collect());
         let vessel_risks = vessels
             .iter()
             .zip(&vessel_vals)
@@ -226,6 +239,9 @@ pub fn plan_targets(
             .collect();
         zones.push(TargetZone {
             tumor: id as usize,
+            label: None,
+            label_name: None,
+            first_voxel: first_voxel.unwrap_or(bbox.start),
             tumor_ml: tumor_n as f64 * vv_ml,
             centroid_mm,
             target_ml: target_n as f64 * vv_ml,
@@ -253,10 +269,11 @@ pub fn plan_targets(
 ///
 /// The largest ball inside a thin vessel reads low on a voxel grid (a 4 mm
 /// vessel at 0.78 mm holds a ball of 2.7 mm between voxel centres), which
-/// would hide a heat sink. liverkit takes the vessel's direction at its
-/// point nearest the tumour (principal axis of the vessel voxels within a
-/// few radii), counts the vessel's volume in a slab across that direction,
-/// and reports the diameter of the circle of the same area:
+/// would hide a heat sink. liverkit counts the vessel's volume in slabs
+/// through its point nearest the tumour, across 64 directions and the
+/// principal axis of the vessel voxels within a few radii, takes the
+/// smallest (the section perpendicular to the local axis) and reports the
+/// diameter of the circle of the same area:
 ///
 /// ```text
 /// diameter_mm = 2 · √(A / π),   A = vessel volume in the slab / slab thickness
@@ -291,8 +308,14 @@ fn vessel_diameter(grid: &Grid, vals: &[bool], roi: VoxelBox, near: &[usize], ne
             pts.push(w);
         }
     }
-    let count = pts.len() as f64;
-    if count >= 8.0 {
+    if pts.len() >= 8 {
+        // The cross-section perpendicular to the local axis is the smallest
+        // of all sections through the point (a cylinder cut at an angle θ
+        // has the area A / cos θ), so the smallest slab count over
+        // directions is taken, the vessel's principal axis among them. At a
+        // confluence the principal axis points between the branches and a
+        // section across it holds both; the smallest section does not.
+        let count = pts.len() as f64;
         let mean = [0, 1, 2].map(|a| pts.iter().map(|p| p[a]).sum::<f64>() / count);
         let mut cov = nalgebra::Matrix3::<f64>::zeros();
         for p in &pts {
@@ -304,25 +327,51 @@ fn vessel_diameter(grid: &Grid, vals: &[bool], roi: VoxelBox, near: &[usize], ne
         order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
         let (l1, l2) = (eig.eigenvalues[order[0]], eig.eigenvalues[order[1]]);
         if l1 >= 2.0 * l2.max(f64::MIN_POSITIVE) {
-            let u = eig.eigenvectors.column(order[0]).into_owned();
+            let mut dirs = hemisphere_directions(SECTION_DIRECTIONS);
+            dirs.push(eig.eigenvectors.column(order[0]).into_owned());
             let thickness = 3.0 * coarsest;
             let radial = 2.0 * depth + 2.0 * coarsest;
-            let mut inside = 0usize;
-            for p in &pts {
-                let d = nalgebra::Vector3::new(p[0] - p0[0], p[1] - p0[1], p[2] - p0[2]);
-                let along = d.dot(&u);
-                let across = (d - u * along).norm();
-                if along.abs() <= thickness / 2.0 && across <= radial {
-                    inside += 1;
-                }
-            }
-            let area = inside as f64 * grid.voxel_volume_mm3() / thickness;
-            if inside > 0 {
+            let offsets: Vec<nalgebra::Vector3<f64>> = pts
+                .iter()
+                .map(|p| nalgebra::Vector3::new(p[0] - p0[0], p[1] - p0[1], p[2] - p0[2]))
+                .collect();
+            let smallest = dirs
+                .iter()
+                .map(|u| {
+                    offsets
+                        .iter()
+                        .filter(|d| {
+                            let along = d.dot(u);
+                            along.abs() <= thickness / 2.0 && (*d - u * along).norm() <= radial
+                        })
+                        .count()
+                })
+                .min()
+                .unwrap_or(0);
+            if smallest > 0 {
+                let area = smallest as f64 * grid.voxel_volume_mm3() / thickness;
                 return 2.0 * (area / std::f64::consts::PI).sqrt();
             }
         }
     }
     inscribed_diameter(grid, vals, roi, near, depth)
+}
+
+/// Directions tried for a vessel's smallest cross-section.
+const SECTION_DIRECTIONS: usize = 64;
+
+/// `n` unit vectors spread evenly over the half sphere z ≥ 0 (a Fibonacci
+/// lattice), the directions of planes through a point.
+fn hemisphere_directions(n: usize) -> Vec<nalgebra::Vector3<f64>> {
+    let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
+    (0..n)
+        .map(|k| {
+            let z = (k as f64 + 0.5) / n as f64;
+            let r = (1.0 - z * z).sqrt();
+            let phi = golden * k as f64;
+            nalgebra::Vector3::new(r * phi.cos(), r * phi.sin(), z)
+        })
+        .collect()
 }
 
 /// Diameter of the largest ball inside the vessel near the target, on a grid
@@ -409,6 +458,59 @@ fn inscribed_diameter(grid: &Grid, vals: &[bool], roi: VoxelBox, near: &[usize],
     (2.0 * (best.sqrt() - 0.5 * fine_min)).max(finest)
 }
 
+/// Boundary-to-boundary distance between a vessel (its voxels `near`, in
+/// the box `roi`) and one tumour, mm, with the vessel voxel closest to it.
+///
+/// Both boundaries are the faces between inside and outside voxels (module
+/// `surface`, [`surface::face_centres`]), so the distance is measured
+/// between boundaries in every direction alike: a voxel-centre distance
+/// less half the finest spacing read up to half the slice spacing too far
+/// across a thick slice axis. The faces are not refined on the smoothed
+/// masks, which pulls a thin vessel's surface to its voxel centres and
+/// would lengthen the gap. Touching or overlapping structures are 0 mm apart.
+fn vessel_gap(
+    grid: &Grid,
+    vals: &[bool],
+    roi: VoxelBox,
+    near: &[usize],
+    comps: &BoxedComponents,
+    id: u32,
+    tumor_surface: &KdTree,
+) -> (f64, [usize; 3]) {
+    let dims = grid.dims();
+    let mut lo = [usize::MAX; 3];
+    let mut hi = [0usize; 3];
+    for &n in near {
+        let local = [
+            n % roi.dims[0],
+            (n / roi.dims[0]) % roi.dims[1],
+            n / (roi.dims[0] * roi.dims[1]),
+        ];
+        let g = [0, 1, 2].map(|a| roi.start[a] + local[a]);
+        if comps.at(g[0] + dims[0] * (g[1] + dims[1] * g[2])) == id {
+            return (0.0, g);
+        }
+        for a in 0..3 {
+            lo[a] = lo[a].min(g[a]);
+            hi[a] = hi[a].max(g[a]);
+        }
+    }
+    let near_box = VoxelBox {
+        start: lo,
+        dims: [0, 1, 2].map(|a| hi[a] - lo[a] + 1),
+    };
+    let (patch, plo, phi) = patch_around(dims, near_box, [0; 3], [1; 3], |n| vals[n]);
+    let mut best = (f64::INFINITY, lo);
+    for (position, voxel) in surface::face_centres(&patch, grid, plo, phi) {
+        if let Some((_, d2)) = tumor_surface.nearest(position) {
+            if d2 < best.0 {
+                best = (d2, voxel);
+            }
+        }
+    }
+    (best.0.sqrt(), best.1)
+}
+
 /// Distance and diameter of a vessel near one tumour's target, or `None` when
 /// it is farther than [`VESSEL_REACH_MM`] from the target.
 #[allow(clippy::too_many_arguments)]
@@ -425,7 +527,6 @@ fn vessel_risk(
 ) -> Option<VesselRisk> {
     let dims = grid.dims();
     let spacing = grid.spacing_mm();
-    let finest = spacing.iter().cloned().fold(f64::INFINITY, f64::min);
     // Box: the target's reach plus room for the vessel's cross-section.
     let reach = margin_mm + VESSEL_REACH_MM + 25.0;
     let roi = bbox.grown_mm(reach, spacing, dims);
@@ -451,32 +552,7 @@ fn vessel_risk(
         return None;
     }
     let in_target = near.iter().any(|&n| d_target[n] == 0.0);
-    // Boundary-to-boundary distance to the tumour: from the vessel voxel
-    // centre to the nearest tumour surface point, less half the finest
-    // spacing (the vessel's boundary lies between its voxel and the next).
-    let mut min_d = f64::INFINITY;
-    let mut nearest = [0usize; 3];
-    for &n in &near {
-        let local = [
-            n % roi.dims[0],
-            (n / roi.dims[0]) % roi.dims[1],
-            n / (roi.dims[0] * roi.dims[1]),
-        ];
-        let g = [0, 1, 2].map(|a| roi.start[a] + local[a]);
-        if comps.at(g[0] + dims[0] * (g[1] + dims[1] * g[2])) == id {
-            min_d = 0.0;
-            nearest = g;
-            break;
-        }
-        let c = grid.voxel_to_world(g.map(|x| x as f64));
-        if let Some((_, d2)) = tumor_surface.nearest(c) {
-            let d = (d2.sqrt() - 0.5 * finest).max(0.0);
-            if d < min_d {
-                min_d = d;
-                nearest = g;
-            }
-        }
-    }
+    let (min_d, nearest) = vessel_gap(grid, vals, roi, &near, comps, id, tumor_surface);
     let diameter = vessel_diameter(grid, vals, roi, &near, nearest);
     Some(VesselRisk {
         label: v.label,
@@ -543,12 +619,12 @@ pub fn resolve_vessels(files: &mut crate::roles::Files, specs: &[String]) -> Res
 /// tumour is given or named; errors of [`plan_targets`].
 pub fn target_report(
     files: &mut crate::roles::Files,
-    tumor: Option<&crate::roles::RoleSpec>,
+    tumor_spec: Option<&crate::roles::RoleSpec>,
     liver: Option<&crate::roles::RoleSpec>,
     vessels: &[String],
     margin_mm: f64,
 ) -> Result<(TargetReport, TargetPlan)> {
-    let Some((tumor, _)) = files.tumor(tumor)? else {
+    let Some((tumor, _)) = files.tumor(tumor_spec)? else {
         return Err(parameter_error(
             "tumor",
             "nothing",
@@ -557,7 +633,18 @@ pub fn target_report(
     };
     let (liver, _) = files.liver(liver)?;
     let vessels = resolve_vessels(files, vessels)?;
-    let plan = plan_targets(&tumor, &liver, &vessels, margin_mm)?;
+    let mut plan = plan_targets(&tumor, &liver, &vessels, margin_mm)?;
+    // Each tumour's label in the file its role came from.
+    let source = match tumor_spec {
+        Some(crate::roles::RoleSpec::File { path, .. }) => files.label_map_of(path).ok(),
+        _ => files.main_map(),
+    };
+    if let Some(map) = source {
+        for z in &mut plan.zones {
+            z.label = map.labels().get(z.first_voxel).filter(|&v| v != 0);
+            z.label_name = z.label.and_then(|v| map.names().get(&v).cloned());
+        }
+    }
     let mut warnings = files.warnings.clone();
     warnings.extend(plan.warnings.iter().cloned());
     let report = TargetReport {
@@ -569,4 +656,124 @@ pub fn target_report(
         warnings,
     };
     Ok((report, plan))
+}
+
+/// How close the applicator's active part may come to a vessel of
+/// [`HEAT_SINK_DIAMETER_MM`] or more before liverkit warns, mm: within a few
+/// millimetres the vessel cools the zone at its source [Lu2002] and its
+/// wall may be injured.
+pub const APPLICATOR_VESSEL_WARN_MM: f64 = 5.0;
+
+/// A vessel close to the applicator's active part.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApplicatorVessel {
+    /// Label value.
+    pub label: i64,
+    /// Label name.
+    pub name: Option<String>,
+    /// Distance from the active part's axis to the vessel's boundary, mm.
+    pub distance_mm: f64,
+    /// Local diameter of the vessel there, mm.
+    pub diameter_mm: f64,
+    /// The vessel voxel closest to the applicator, world RAS+ mm.
+    pub closest_mm: [f64; 3],
+}
+
+/// Vessels whose boundary comes within `reach_mm` of the segment `a`–`b`
+/// (the applicator's active part) with a local diameter of at least
+/// [`HEAT_SINK_DIAMETER_MM`].
+///
+/// The distance runs from the segment to each vessel voxel centre, less the
+/// voxel's half extent towards the segment (`½ Σ |uₐ| sₐ`, the box's reach
+/// along the unit direction u): never more than the gap to the voxelised
+/// boundary. The diameter is measured as in the target's vessel list.
+pub fn vessels_near_segment(
+    grid: &Grid,
+    vessels: &[VesselInput],
+    a: [f64; 3],
+    b: [f64; 3],
+    reach_mm: f64,
+) -> Vec<ApplicatorVessel> {
+    let dims = grid.dims();
+    let spacing = grid.spacing_mm();
+    let ends = [grid.world_to_voxel(a), grid.world_to_voxel(b)];
+    let grow = reach_mm + VESSEL_REACH_MM + 25.0;
+    let lo = [0, 1, 2].map(|k| {
+        let v = ends[0][k].min(ends[1][k]) - grow / spacing[k];
+        v.floor().clamp(0.0, dims[k] as f64 - 1.0) as usize
+    });
+    let hi = [0, 1, 2].map(|k| {
+        let v = ends[0][k].max(ends[1][k]) + grow / spacing[k];
+        v.ceil().clamp(0.0, dims[k] as f64 - 1.0) as usize
+    });
+    if (0..3).any(|k| {
+        ends[0][k].max(ends[1][k]) < -grow / spacing[k]
+            || ends[0][k].min(ends[1][k]) > dims[k] as f64 + grow / spacing[k]
+    }) {
+        return Vec::new();
+    }
+    let roi = VoxelBox {
+        start: lo,
+        dims: [0, 1, 2].map(|k| hi[k] - lo[k] + 1),
+    };
+    let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+    let len2 = ab.iter().map(|x| x * x).sum::<f64>();
+    let mut out = Vec::new();
+    for v in vessels {
+        let vals = fortran_values(v.mask.data());
+        let local = roi.extract(&vals, dims);
+        let mut near = Vec::new();
+        let mut best = (f64::INFINITY, [0usize; 3], [0f64; 3]);
+        for (n, &inside) in local.iter().enumerate() {
+            if !inside {
+                continue;
+            }
+            let l = [
+                n % roi.dims[0],
+                (n / roi.dims[0]) % roi.dims[1],
+                n / (roi.dims[0] * roi.dims[1]),
+            ];
+            let g = [0, 1, 2].map(|k| roi.start[k] + l[k]);
+            let c = grid.voxel_to_world(g.map(|x| x as f64));
+            let t = if len2 > 0.0 {
+                ((0..3).map(|k| (c[k] - a[k]) * ab[k]).sum::<f64>() / len2).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let q = [0, 1, 2].map(|k| a[k] + t * ab[k]);
+            let d = [0, 1, 2].map(|k| c[k] - q[k]);
+            let r = d.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let half = if r > 0.0 {
+                let dv = grid.world_to_voxel(c);
+                let dq = grid.world_to_voxel(q);
+                // Direction in voxel units, scaled to mm per axis.
+                let u = [0, 1, 2].map(|k| (dv[k] - dq[k]) * spacing[k] / r);
+                0.5 * (0..3).map(|k| u[k].abs() * spacing[k]).sum::<f64>()
+            } else {
+                0.0
+            };
+            let gap = (r - half).max(0.0);
+            if gap <= reach_mm {
+                near.push(n);
+                if gap < best.0 {
+                    best = (gap, g, c);
+                }
+            }
+        }
+        if near.is_empty() {
+            continue;
+        }
+        let diameter = vessel_diameter(grid, &vals, roi, &near, best.1);
+        if diameter >= HEAT_SINK_DIAMETER_MM {
+            out.push(ApplicatorVessel {
+                label: v.label,
+                name: v.name.clone(),
+                distance_mm: best.0,
+                diameter_mm: diameter,
+                closest_mm: best.2,
+            });
+        }
+    }
+    out.sort_by(|x, y| x.distance_mm.total_cmp(&y.distance_mm));
+    out
 }

@@ -1,7 +1,7 @@
 //! The future liver remnant (FLR): is the liver left after a resection large
 //! enough, and did it grow enough after portal vein embolisation (PVE)?
 //!
-//! Definitions used throughout (CLINICAL.md §2):
+//! Definitions used throughout (docs/references.md):
 //!
 //! ```text
 //! total liver (TLV)  = liver ∪ tumour components that touch or overlap the liver

@@ -103,6 +103,13 @@ pub struct RemnantReport {
     pub margin_points: Option<f64>,
     /// Whether the remnant is large enough (`None` without a remnant).
     pub sufficient: Option<bool>,
+    /// The band around `checked_pct` the volumetry cannot resolve,
+    /// percentage points (6.3 % of the value [CTtoSpecimen2019]).
+    pub uncertainty_points: Option<f64>,
+    /// Whether the verdict is borderline: the threshold lies within
+    /// `uncertainty_points` of the value, or the body-weight criterion
+    /// disagrees with the percentage one [Truant2007].
+    pub borderline: Option<bool>,
     /// The verdict in words.
     pub verdict: String,
     /// Whether the liver reaches the edge of the scan.
@@ -283,15 +290,51 @@ pub fn report(
         Some(c) => format!("{} liver", c.name()),
         None => "user threshold".to_string(),
     };
+    let uncertainty_points = checked_pct.map(formulas::uncertainty_points);
+    let near_threshold = checked_pct
+        .zip(uncertainty_points)
+        .map(|(v, u)| (v - threshold_pct).abs() <= u);
+    // The criteria disagree: enough by percentage but FLR/BW ≤ 0.5 %, or
+    // short by percentage while FLR/BW is above it.
+    let disagree = sufficient.zip(flr_bwr_low).map(|(s, low)| s == low);
+    let borderline = near_threshold.map(|n| n || disagree == Some(true));
     let mut verdict = match (checked_pct, sufficient) {
-        (Some(v), Some(true)) => format!(
-            "SUFFICIENT: {basis_name} {v:.1} % >= {threshold_pct} % ({condition_text}), {:.1} points above",
-            v - threshold_pct
-        ),
-        (Some(v), Some(false)) => format!(
-            "INSUFFICIENT: {basis_name} {v:.1} % < {threshold_pct} % ({condition_text}), {:.1} points short",
-            threshold_pct - v
-        ),
+        (Some(v), Some(ok)) => {
+            let (word, rel, side) = if ok {
+                (
+                    "SUFFICIENT",
+                    ">=",
+                    format!("{:.1} points above", v - threshold_pct),
+                )
+            } else {
+                (
+                    "INSUFFICIENT",
+                    "<",
+                    format!("{:.1} points short", threshold_pct - v),
+                )
+            };
+            let mut text =
+                format!("{basis_name} {v:.1} % {rel} {threshold_pct} % ({condition_text}), {side}");
+            let mut why = Vec::new();
+            if near_threshold == Some(true) {
+                why.push(format!(
+                    "within the volumetry's uncertainty of +/-{:.1} points (6.3 % of the value [CTtoSpecimen2019])",
+                    uncertainty_points.unwrap_or(0.0)
+                ));
+            }
+            if disagree == Some(true) {
+                why.push(format!(
+                    "the FLR-to-body-weight ratio {:.2} % says otherwise (limit 0.5 % [Truant2007])",
+                    flr_bwr_pct.unwrap_or(0.0)
+                ));
+            }
+            if why.is_empty() {
+                text = format!("{word}: {text}");
+            } else {
+                text = format!("BORDERLINE ({}): {text}; {}", word.to_lowercase(), why.join("; "));
+            }
+            text
+        }
         _ => "no remnant defined: volumes only".to_string(),
     };
     if m.liver_touches_edge && sufficient.is_some() {
@@ -396,6 +439,8 @@ pub fn report(
         checked_pct,
         margin_points,
         sufficient,
+        uncertainty_points,
+        borderline,
         verdict,
         liver_touches_edge: m.liver_touches_edge,
         segments,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::error::{parameter_error, Result};
 
 /// A named resection of Couinaud segments, Brisbane 2000 terminology
-/// [Strasberg2005] (CLINICAL.md §4). Segment 1 (caudate) may be added to any
+/// [Strasberg2005] (docs/references.md). Segment 1 (caudate) may be added to any
 /// of them ("± 1").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -4,7 +4,7 @@
 //! Voxels are counted as `u64` and converted once:
 //!
 //! ```text
-//! volume_ml = voxels · |det(A₃ₓ₃)| / 1000        (CLINICAL.md §1)
+//! volume_ml = voxels · |det(A₃ₓ₃)| / 1000        (docs/references.md)
 //! ```
 //!
 //! where `A₃ₓ₃` is the linear part of the voxel-to-world affine in mm. The
@@ -166,7 +166,9 @@ pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<Volum
     if crate::io::format_of(path) != crate::io::Format::Nifti {
         // Other formats are read whole, then counted.
         let loaded = crate::io::read_label_map(path, options)?;
-        return volumes_of_map(&loaded.value, vec![path.to_path_buf()], loaded.warnings);
+        let report = volumes_of_map(&loaded.value, vec![path.to_path_buf()], loaded.warnings)?;
+        ensure_label_map(path, &report.labels)?;
+        return Ok(report);
     }
     let file = NiftiFile::open(path)?;
     let mut warnings = file.warnings().to_vec();
@@ -174,6 +176,7 @@ pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<Volum
     let acc = stream_accumulate(&file, options, &mut warnings)?;
     let names = file.label_names();
     let labels = summarize(acc.into_map(), file.grid(), names, None);
+    ensure_label_map(path, &labels)?;
     let absent_labels = absent(names, &labels);
     Ok(report(
         vec![path.to_path_buf()],
@@ -182,6 +185,34 @@ pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<Volum
         labels,
         absent_labels,
     ))
+}
+
+/// The most distinct labels a label map may hold. Segmentations hold tens
+/// of structures (TotalSegmentator's `total` task 117) and detailed brain
+/// atlases a few hundred; a file with more distinct values is an intensity
+/// image (a CT holds about two thousand), whose "volumes" would mean nothing.
+pub const MAX_LABELS: usize = 1000;
+
+/// Refuses a label map with more than [`MAX_LABELS`] labels: an intensity
+/// image given where a segmentation is needed.
+///
+/// # Errors
+/// `Data` (`voxel values`) naming the file, the count and the value range.
+pub fn ensure_label_map(path: &Path, labels: &[LabelVolume]) -> Result<()> {
+    if labels.len() <= MAX_LABELS {
+        return Ok(());
+    }
+    let lo = labels.iter().map(|l| l.label).min().unwrap_or(0);
+    let hi = labels.iter().map(|l| l.label).max().unwrap_or(0);
+    Err(Error::Data {
+        path: path.to_path_buf(),
+        field: "voxel values".into(),
+        expected: format!(
+            "a label map (a segmentation: at most {MAX_LABELS} distinct labels); this looks like an \
+             intensity image (CT or MR), which has no structures to measure"
+        ),
+        found: format!("{} distinct values from {lo} to {hi}", labels.len()),
+    })
 }
 
 /// What `liverkit volumes PATH...` measures: a directory of masks (one

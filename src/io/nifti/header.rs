@@ -75,7 +75,7 @@ pub struct NiftiHeader {
     pub magic: String,
 }
 
-/// Which header fields define the geometry (the NIfTI policy, CLINICAL.md §1).
+/// Which header fields define the geometry (the NIfTI policy, docs/references.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GeometrySource {
@@ -341,7 +341,7 @@ impl NiftiHeader {
             )
         })?;
 
-        // CLINICAL.md §1: cross-check |det| against the pixdim product.
+        // docs/references.md: cross-check |det| against the pixdim product.
         let det = grid.voxel_volume_mm3();
         let product = spacing[0] * spacing[1] * spacing[2];
         let rel = (det - product).abs() / product;

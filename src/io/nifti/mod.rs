@@ -1,7 +1,7 @@
 //! NIfTI-1 and NIfTI-2 files: `.nii`, `.nii.gz`, `.hdr`/`.img` pairs (either
 //! half possibly gzipped), both byte orders, every integer and real datatype.
 //!
-//! Geometry policy (CLINICAL.md §1, as nibabel): the sform when
+//! Geometry policy (docs/references.md, as nibabel): the sform when
 //! `sform_code > 0`, else the qform when `qform_code > 0`, else `pixdim`
 //! alone. `xyzt_units` is honoured: a file in metres or microns is converted
 //! to millimetres. Label maps are read raw (no `scl_slope`/`scl_inter`);
