@@ -11,6 +11,12 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A panic inside a decoder crate is caught and reported as an error on
+    // the file; its message still passes through the hook, so say it the
+    // way every other message is said.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("liverkit: internal error: {info}");
+    }));
     let args = cli::parse();
     let command = args.command_name();
     match cli::run(args) {

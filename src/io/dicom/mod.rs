@@ -546,6 +546,28 @@ pub(crate) fn check_frames(
     if ![1, 8, 16, 32, 64].contains(&bits) {
         return Err(header_error(path, "BitsAllocated", "1, 8, 16, 32 or 64", bits));
     }
+    let stored = int(obj, tags::BITS_STORED).unwrap_or(bits);
+    if !(1..=bits).contains(&stored) {
+        return Err(header_error(
+            path,
+            "BitsStored",
+            format!("1 to BitsAllocated ({bits})"),
+            stored,
+        ));
+    }
+    let high = int(obj, tags::HIGH_BIT).unwrap_or(stored - 1);
+    if !(stored - 1..bits).contains(&high) {
+        return Err(header_error(
+            path,
+            "HighBit",
+            format!(
+                "BitsStored - 1 ({}) to BitsAllocated - 1 ({})",
+                stored - 1,
+                bits - 1
+            ),
+            high,
+        ));
+    }
     let samples = int(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1).clamp(1, 4) as u64;
     let frame_bits = (rows as u64) * (cols as u64) * (bits as u64) * samples;
     match (layout.native_bytes, layout.fragments) {

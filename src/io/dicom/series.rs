@@ -470,7 +470,9 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
                     pixels.samples_per_pixel(),
                 ));
             }
-            let values: Vec<f32> = pixels.to_vec::<f32>().map_err(|e| Error::Truncated {
+            let converted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pixels.to_vec::<f32>()))
+                .map_err(|_| unsupported(&h.path, &ts, "the pixel values cannot be converted".into()))?;
+            let values: Vec<f32> = converted.map_err(|e| Error::Truncated {
                 path: h.path.clone(),
                 field: "PixelData".into(),
                 expected: format!("{rows} x {cols} pixels per frame"),
