@@ -259,3 +259,78 @@ fn usage_errors_speak_like_liverkit() {
         "{help}"
     );
 }
+
+/// `--csv` on the commands that print tables: one row per tumour for
+/// target and margin (with the label), one for the case for remnant.
+#[test]
+fn csv_on_every_table_command() {
+    let (code, out, err) = run_cli(&["target", &sample(), "--csv"]);
+    assert_eq!(code, 0, "{err}");
+    let mut rows = csv_table(&out);
+    let header = rows.remove(0);
+    assert_eq!(rows.len(), 2, "{out}");
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("{name} in {header:?}"))
+    };
+    assert_eq!(rows[0][col("label")], "9");
+    assert_eq!(rows[0][col("label_name")], "liver_tumor");
+    let zone = data("sample_case/ablation_zone.nii.gz");
+    let (_, out, _) = run_cli(&[
+        "margin",
+        "--tumor",
+        &format!("{}:liver_tumor", sample()),
+        "--zone",
+        zone.to_str().unwrap(),
+        "--csv",
+    ]);
+    let rows = csv_table(&out);
+    assert_eq!(rows.len(), 3, "{out}");
+    let (_, text, _) = run_cli(&[
+        "margin",
+        "--tumor",
+        &format!("{}:liver_tumor", sample()),
+        "--zone",
+        zone.to_str().unwrap(),
+    ]);
+    assert!(
+        text.contains(") mm = LPS ("),
+        "positions give LPS beside RAS: {text}"
+    );
+    assert!(
+        rows[0].iter().any(|h| h == "min_margin_at_lps_mm_0"),
+        "{:?}",
+        rows[0]
+    );
+    let (_, out, _) = run_cli(&["remnant", &sample(), "--resection", "right-hepatectomy", "--csv"]);
+    let rows = csv_table(&out);
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows[0].iter().any(|h| h == "remnant_ml"));
+    let (_, out, _) = run_cli(&["protocols", "--csv"]);
+    assert!(csv_table(&out).len() >= 3, "{out}");
+}
+
+/// A minimal CSV reader for the tests (quoted cells with doubled quotes).
+fn csv_table(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => row.push(std::mem::take(&mut cell)),
+            ('\n', false) => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (c, _) => cell.push(c),
+        }
+    }
+    rows
+}

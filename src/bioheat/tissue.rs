@@ -435,7 +435,7 @@ fn liver_default() -> TissueProperties {
 
 /// Fraction of the microwave generator's power deposited in tissue, fitted
 /// by `protocols::calibrate_microwave` to the Emprint 100 W, 10 min zone of
-/// 36 × 42 mm (docs/references.md) in homogeneous unperfused liver at 1 mm.
+/// 36 × 42 mm (an unsourced figure, see protocols.json) in homogeneous unperfused liver at 1 mm.
 pub const MWA_EFFICIENCY_FRAC: f64 = 0.4036;
 
 /// Width (standard deviation) of the microwave antenna's radiating section,
@@ -569,7 +569,7 @@ impl Default for Parameters {
             &format!("a 13–14 gauge antenna; {assumption}"),
         );
         let fitted =
-            "fitted to emprint-100w-10min (36 x 42 mm, docs/references.md) by liverkit protocols --calibrate";
+            "fitted to emprint-100w-10min (36 x 42 mm, an unsourced figure) by liverkit protocols --calibrate";
         s("microwave.efficiency_frac", fitted);
         s(
             "microwave.axial_centre_mm",

@@ -41,8 +41,12 @@ pub struct TargetArgs {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Print one JSON object instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     json: bool,
+    /// Print CSV instead of a table (one row per tumour; nested fields flattened to
+    /// parent_child columns).
+    #[arg(long)]
+    csv: bool,
 }
 
 /// `liverkit margin` arguments.
@@ -67,8 +71,12 @@ pub struct MarginArgs {
     #[arg(long, value_name = "FILE")]
     margin_map: Option<PathBuf>,
     /// Print one JSON object instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     json: bool,
+    /// Print CSV instead of a table (one row per tumour; nested fields flattened to
+    /// parent_child columns).
+    #[arg(long)]
+    csv: bool,
 }
 
 fn file_spec(role: &str, text: &str) -> Result<RoleSpec, Error> {
@@ -109,6 +117,9 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
     }
     let text = if a.json {
         output::json(&report)?
+    } else if a.csv {
+        output::warn(&report.warnings);
+        output::csv_rows(&per_tumour(&report.input, report.margin_mm, &report.tumors))?
     } else {
         output::warn(&report.warnings);
         margin_text(&report)
@@ -228,6 +239,9 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
     }
     let text = if a.json {
         output::json(&report)?
+    } else if a.csv {
+        output::warn(&report.warnings);
+        output::csv_rows(&per_tumour(&report.input, report.margin_mm, &report.tumors))?
     } else {
         output::warn(&report.warnings);
         target_text(&report)
@@ -299,4 +313,24 @@ fn target_text(r: &TargetReport) -> String {
         o.push_str(&format!("\ntarget mask  {}\n", p.display()));
     }
     o
+}
+
+/// CSV rows: each tumour's fields with the inputs and the margin beside them.
+fn per_tumour<T: serde::Serialize>(
+    input: &[PathBuf],
+    margin_mm: f64,
+    tumors: &[T],
+) -> Vec<serde_json::Value> {
+    let inputs: Vec<String> = input.iter().map(|p| p.display().to_string()).collect();
+    tumors
+        .iter()
+        .map(|t| {
+            let mut v = serde_json::to_value(t).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("input".into(), inputs.join(";").into());
+                o.insert("margin_mm".into(), margin_mm.into());
+            }
+            v
+        })
+        .collect()
 }

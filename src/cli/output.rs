@@ -88,3 +88,76 @@ pub fn table(headers: &[(&str, Align)], rows: &[Vec<String>]) -> String {
 pub fn indented(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
+
+/// CSV of report rows (one JSON object a row, as the `--json` output holds
+/// them): nested objects flatten to `parent_child` columns, arrays of
+/// numbers to `name_0`, `name_1`, …, and arrays of objects stay whole as
+/// compact JSON in one cell. Columns are the union of the rows' keys in
+/// first-seen order, so every row of a cohort has the same header.
+pub fn csv_rows<T: serde::Serialize>(rows: &[T]) -> Result<String, Failure> {
+    use serde_json::Value;
+    let to_err = |e: String| {
+        Failure::Error(liverkit::Error::Write {
+            path: "<stdout>".into(),
+            source: std::io::Error::other(e),
+        })
+    };
+    fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+        let key = |k: &str| {
+            if prefix.is_empty() {
+                k.to_string()
+            } else {
+                format!("{prefix}_{k}")
+            }
+        };
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    flatten(&key(k), x, out);
+                }
+            }
+            Value::Array(a)
+                if a.iter().all(|x| x.is_number() || x.is_string() || x.is_boolean()) && a.len() <= 16 =>
+            {
+                if a.iter().all(Value::is_number) {
+                    for (i, x) in a.iter().enumerate() {
+                        out.push((format!("{prefix}_{i}"), x.to_string()));
+                    }
+                } else {
+                    let cells: Vec<String> = a
+                        .iter()
+                        .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                        .collect();
+                    out.push((prefix.to_string(), cells.join(";")));
+                }
+            }
+            Value::Null => out.push((prefix.to_string(), String::new())),
+            Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    let mut flat = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
+    for r in rows {
+        let v = serde_json::to_value(r).map_err(|e| to_err(e.to_string()))?;
+        let mut cells = Vec::new();
+        flatten("", &v, &mut cells);
+        for (k, _) in &cells {
+            if !columns.contains(k) {
+                columns.push(k.clone());
+            }
+        }
+        flat.push(cells);
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&columns).map_err(|e| to_err(e.to_string()))?;
+    for cells in flat {
+        let record: Vec<&str> = columns
+            .iter()
+            .map(|c| cells.iter().find(|(k, _)| k == c).map_or("", |(_, v)| v.as_str()))
+            .collect();
+        w.write_record(&record).map_err(|e| to_err(e.to_string()))?;
+    }
+    let bytes = w.into_inner().map_err(|e| to_err(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

@@ -81,8 +81,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PCT", conflicts_with = "condition")]
     min_flr_pct: Option<f64>,
     /// Print one JSON object instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     json: bool,
+    /// Print CSV instead of a table (one row for the case; nested fields flattened to
+    /// parent_child columns).
+    #[arg(long)]
+    csv: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -251,6 +255,9 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
     let r = assess(&req, &options(&a.check), read)?;
     let text = if a.check.json {
         output::json(&r)?
+    } else if a.check.csv {
+        output::warn(&r.warnings);
+        output::csv_rows(&[&r])?
     } else {
         output::warn(&r.warnings);
         remnant_text(&r)
@@ -291,6 +298,9 @@ pub fn run_pve(a: &PveArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
     let r = assess_pve(&pre, &post, days, &options(&a.check), read)?;
     let text = if a.check.json {
         output::json(&r)?
+    } else if a.check.csv {
+        output::warn(&r.warnings);
+        output::csv_rows(&[&r])?
     } else {
         output::warn(&r.pre.warnings);
         output::warn(&r.post.warnings);

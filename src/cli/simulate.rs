@@ -94,8 +94,12 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
     /// Print one JSON object instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     json: bool,
+    /// Print CSV instead of a table (one row for the case; nested fields flattened to
+    /// parent_child columns).
+    #[arg(long)]
+    csv: bool,
 }
 
 /// `liverkit protocols` arguments.
@@ -116,8 +120,12 @@ pub struct ProtocolsArgs {
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
     /// Print one JSON object instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     json: bool,
+    /// Print CSV instead of a table (one row per setting; nested fields flattened to
+    /// parent_child columns).
+    #[arg(long)]
+    csv: bool,
 }
 
 fn point(name: &str, text: &str) -> Result<[f64; 3], Error> {
@@ -257,6 +265,9 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
     let report = &outcome.report;
     let text = if a.json {
         output::json(report)?
+    } else if a.csv {
+        output::warn(&report.warnings);
+        output::csv_rows(&[report])?
     } else {
         output::warn(&report.warnings);
         simulate_text(report)
@@ -274,14 +285,12 @@ fn simulate_text(r: &SimulateReport) -> String {
     o.push_str(&format!("input        {}\n", inputs.join(" ")));
     let ap = &r.applicator;
     o.push_str(&format!(
-        "applicator   {} ({}), {} W for {} s, tip ({:.1}, {:.1}, {:.1}) mm, direction ({:.3}, {:.3}, {:.3})\n",
+        "applicator   {} ({}), {} W for {} s, tip {}, direction RAS ({:.3}, {:.3}, {:.3})\n",
         ap.kind.name(),
         ap.device,
         ap.power_w,
         ap.time_s,
-        ap.tip_mm[0],
-        ap.tip_mm[1],
-        ap.tip_mm[2],
+        ras_lps_text(ap.tip_mm),
         ap.direction[0],
         ap.direction[1],
         ap.direction[2]
@@ -354,8 +363,9 @@ fn simulate_text(r: &SimulateReport) -> String {
     }
     if let Some(t) = &r.tumor {
         o.push_str(&format!(
-            "\ntumour       {:.2} mL at ({:.1}, {:.1}, {:.1}) mm\n",
-            t.tumor_ml, t.centroid_mm[0], t.centroid_mm[1], t.centroid_mm[2]
+            "\ntumour       {:.2} mL centred at {}\n",
+            t.tumor_ml,
+            ras_lps_text(t.centroid_mm)
         ));
         match &t.margins {
             Some(m) => o.push_str(&format!(
@@ -495,6 +505,8 @@ pub fn run_protocols(a: &ProtocolsArgs) -> Result<ExitCode, Failure> {
     };
     let text = if a.json {
         output::json(&report)?
+    } else if a.csv {
+        output::csv_rows(&report.settings)?
     } else {
         protocols_text(&report)
     };
