@@ -408,10 +408,19 @@ fn single_structure(role: &str, path: &Path, map: &LabelMap) -> Result<Option<(i
     }
     let names = map.names();
     if role == "liver" {
-        if let Some(seg) = segment_labels(names) {
-            if present.iter().all(|v| seg.contains_key(v)) {
-                return Ok(None);
-            }
+        // A liver given as its parts: Couinaud segments, and the tumours
+        // inside it, all named as such (the whole liver with its tumours).
+        let part = |v: &i64| {
+            segment_labels(names).is_some_and(|s| s.contains_key(v))
+                || names.get(v).is_some_and(|n| {
+                    let n = n.to_ascii_lowercase();
+                    n == "liver"
+                        || n.starts_with("liver_segment_")
+                        || role_names("tumor").contains(&n.as_str())
+                })
+        };
+        if present.iter().all(part) {
+            return Ok(None);
         }
     }
     for want in role_names(role) {

@@ -133,8 +133,24 @@ def nrrd():
         f.write((head + "sizes: 4294967296 4294967296 4294967296\nencoding: raw\n\n").encode() + bytes(16))
 
 
+def nifti():
+    # 10: a 1 KB gzip file announcing 10^12 voxels: read whole (as a role or
+    # label map) it must be refused, not abort on a failed allocation.
+    h = bytearray(348)
+    struct.pack_into("<i", h, 0, 348)
+    struct.pack_into("<8h", h, 40, 3, 10000, 10000, 10000, 1, 1, 1, 1)
+    struct.pack_into("<hh", h, 70, 2, 8)  # uint8
+    struct.pack_into("<8f", h, 76, 1, 1, 1, 1, 1, 1, 1, 1)
+    struct.pack_into("<f", h, 108, 352)
+    h[123] = 2  # mm
+    h[344:348] = b"n+1\0"
+    with open(os.path.join(OUT, "huge_dims_gzip.nii.gz"), "wb") as f:
+        f.write(gzip.compress(bytes(h) + bytes(4 + 1000), mtime=0))
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     dicom()
     nrrd()
+    nifti()
     print("wrote", OUT)

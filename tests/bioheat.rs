@@ -626,3 +626,31 @@ fn results_are_identical_for_any_thread_count() {
         assert!(one.zone_iso.volume_ml > 0.5, "{:?}", one.zone_iso);
     }
 }
+
+/// The AVX2 kernels and the baseline ones give the same numbers, bit for
+/// bit (neither contracts products into FMAs). On a processor without AVX2
+/// both runs take the baseline and the comparison is trivial; the machines
+/// this project builds on have AVX2, and the test prints which case ran.
+#[test]
+fn avx2_and_baseline_kernels_agree_bit_for_bit() {
+    let liver = liver_block(40);
+    let vessel = cylinder(&liver, 26.0, 20.0, 2.5);
+    let p = Parameters::default();
+    let pose = Pose::from_direction([20.0, 20.0, 26.0], [0.0, 0.0, 1.0]).unwrap();
+    let req = mwa(30.0, 60.0, pose);
+    liverkit::bioheat::solver::force_baseline_kernels(false);
+    let wide = liverkit::bioheat::solver::avx2_kernels_in_use();
+    let fast = run_sim(&liver, &[(7, &vessel)], &req, &p);
+    liverkit::bioheat::solver::force_baseline_kernels(true);
+    assert!(!liverkit::bioheat::solver::avx2_kernels_in_use());
+    let base = run_sim(&liver, &[(7, &vessel)], &req, &p);
+    liverkit::bioheat::solver::force_baseline_kernels(false);
+    eprintln!("AVX2 kernels available: {wide}");
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert!(bits(&fast.fields.tmax_c) == bits(&base.fields.tmax_c));
+    assert!(bits(&fast.fields.damage_omega) == bits(&base.fields.damage_omega));
+    assert!(bits(&fast.fields.cem43_min) == bits(&base.fields.cem43_min));
+    assert!(bits(&fast.fields.time_to_isotherm_s) == bits(&base.fields.time_to_isotherm_s));
+    assert_eq!(fast.fields.energy, base.fields.energy);
+    assert!(fast.zone_iso.volume_ml > 0.1, "{:?}", fast.zone_iso);
+}

@@ -86,6 +86,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("sizes_exceed_raw.nrrd", "volumes", "data"),
     ("sizes_exceed_gzip.nrrd", "volumes", "data"),
     ("sizes_overflow.nrrd", "volumes", "sizes"),
+    ("huge_dims_gzip.nii.gz", "target", "voxel data"),
 ];
 
 #[test]

@@ -191,6 +191,8 @@ class RemnantResult(Record):
     checked_pct: float | None
     margin_points: float | None
     sufficient: bool | None
+    uncertainty_points: float | None
+    borderline: bool | None
     verdict: str
     liver_touches_edge: bool
     segments: tuple[SegmentVolume, ...]
@@ -228,6 +230,9 @@ class TargetZone(Record):
     """The ablation target of one tumour."""
 
     tumor: int
+    label: int | None
+    label_name: str | None
+    first_voxel: tuple[int, int, int]
     tumor_ml: float
     centroid_mm: tuple[float, float, float]
     target_ml: float
@@ -259,6 +264,8 @@ class TumorMargin(Record):
     tumor_ml: float
     centroid_mm: tuple[float, float, float]
     min_margin_mm: float
+    min_margin_at_mm: tuple[float, float, float]
+    min_margin_at_lps_mm: tuple[float, float, float]
     p5_margin_mm: float
     median_margin_mm: float
     max_margin_mm: float
@@ -323,6 +330,7 @@ class SimulateResult(Record):
     energy: Record
     rf: Record | None
     vessels: tuple[Record, ...]
+    applicator_vessels: tuple[Record, ...]
     outputs: Record
     parameters: Record
     warnings: tuple[Record, ...]

@@ -919,9 +919,36 @@ fn observe_body(
     }
 }
 
+/// Set to run the baseline kernels even where AVX2 is available (tests
+/// compare the two bit for bit).
+static BASELINE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every later run use the baseline (SSE2) kernels even on a processor
+/// with AVX2, or lifts that. For tests that check the two kernels give the
+/// same numbers; results never depend on it.
+#[doc(hidden)]
+pub fn force_baseline_kernels(on: bool) {
+    BASELINE_ONLY.store(on, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether the AVX2 kernels run on this processor (and are not switched off).
+#[doc(hidden)]
+pub fn avx2_kernels_in_use() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        !BASELINE_ONLY.load(std::sync::atomic::Ordering::Relaxed)
+            && std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Defines `$name` to run `$body` compiled for AVX2 when the processor has
 /// it (twice the lanes of the SSE2 baseline), and as compiled otherwise. The
-/// two produce the same numbers: neither contracts products into FMAs.
+/// two produce the same numbers: neither contracts products into FMAs
+/// (`tests/bioheat.rs` compares them bit for bit).
 macro_rules! with_avx2 {
     ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty => $body:ident) => {
         $(#[$m])*
@@ -934,8 +961,9 @@ macro_rules! with_avx2 {
                 unsafe fn avx2($($arg: $ty),*) -> $ret {
                     $body($($arg),*)
                 }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the processor supports AVX2, checked just above.
+                if avx2_kernels_in_use() {
+                    // SAFETY: the processor supports AVX2, checked just above
+                    // (`avx2_kernels_in_use` asks the processor).
                     return unsafe { avx2($($arg),*) };
                 }
             }

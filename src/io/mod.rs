@@ -28,7 +28,7 @@ pub use raw::{Chunk, Element};
 
 use std::path::Path;
 
-use crate::error::{Result, Warning};
+use crate::error::{Error, Result, Warning};
 use crate::volume::{LabelMap, Volume};
 
 /// The formats liverkit reads.
@@ -318,4 +318,28 @@ pub fn read_intensity(path: &Path, options: &ReadOptions) -> Result<Loaded<Volum
     let mut warnings = file.warnings().to_vec();
     warnings.append(&mut data_warnings);
     Ok(Loaded { value: vol, warnings })
+}
+
+/// A vector of `n` zeroed values, or an error naming the file when the
+/// memory cannot be had (an abort otherwise: the size comes from a header).
+///
+/// # Errors
+/// `Header` (`field`) when the allocation fails.
+pub(crate) fn zeroed_vec<T: Clone + bytemuck::Zeroable>(
+    n: usize,
+    path: &Path,
+    field: &str,
+) -> Result<Vec<T>> {
+    let mut v: Vec<T> = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Error::Header {
+        path: path.to_path_buf(),
+        field: field.into(),
+        expected: "voxel data that fits in this machine's memory".into(),
+        found: format!(
+            "{n} values of {} bytes that could not be allocated",
+            std::mem::size_of::<T>()
+        ),
+    })?;
+    v.resize(n, T::zeroed());
+    Ok(v)
 }

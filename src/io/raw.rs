@@ -163,6 +163,28 @@ impl RawData {
         }
     }
 
+    /// A file cannot hold more voxel data than its size (uncompressed) or
+    /// its size times deflate's largest ratio, 1032:1 (gzip) [zlibTech]:
+    /// refused before anything is allocated.
+    fn check_file_can_hold(&self) -> Result<()> {
+        let len = std::fs::metadata(&self.path)
+            .map_err(|e| read_error(&self.path, e))?
+            .len();
+        let gz = is_gzip(&self.path)?;
+        let most = if gz {
+            len.saturating_mul(1032)
+        } else {
+            len.saturating_sub(self.offset)
+        };
+        if self.bytes() > most {
+            return Err(self.truncated(format!(
+                "a file of {len} bytes{}, which cannot hold them",
+                if gz { " (gzip, at most 1032:1)" } else { "" }
+            )));
+        }
+        Ok(())
+    }
+
     fn truncated(&self, found: String) -> Error {
         Error::Truncated {
             path: self.path.clone(),
@@ -218,8 +240,9 @@ impl RawData {
     pub fn read_all<T: Element>(&self, options: &ReadOptions) -> Result<(Vec<T>, Vec<Warning>)> {
         debug_assert_eq!(std::mem::size_of::<T>(), self.dtype.size());
         self.check_size(options)?;
+        self.check_file_can_hold()?;
         let mut r = self.open_at_data()?;
-        let mut out: Vec<T> = vec![T::zeroed(); self.voxels as usize];
+        let mut out: Vec<T> = crate::io::zeroed_vec(self.voxels as usize, &self.path, "voxel data")?;
         let got = fill(&mut r, bytemuck::cast_slice_mut(&mut out))
             .map_err(|e| self.truncated(format!("a damaged compressed stream: {e}")))?;
         if (got as u64) < self.bytes() {

@@ -71,7 +71,60 @@ pub(crate) fn check_rle(path: &Path, frame: &[u8], index: usize, shape: FrameSha
             format!("{offsets:?} in frame {}", index + 1),
         ));
     }
+    // Each segment must decode to a whole byte plane: the decoder indexes
+    // its output by pixel and read past a short segment's end.
+    let plane = shape.rows * shape.cols;
+    let needed = if shape.bits_allocated == 1 {
+        plane.div_ceil(8)
+    } else {
+        plane
+    };
+    for k in 0..count {
+        let start = offsets[k] as usize;
+        let end = offsets.get(k + 1).map_or(frame.len(), |&e| e as usize);
+        let decoded = packbits_len(&frame[start..end], needed);
+        if decoded < needed {
+            return Err(bad(
+                path,
+                field,
+                format!(
+                    "RLE segments of {needed} bytes ({} x {} pixels)",
+                    shape.cols, shape.rows
+                ),
+                format!(
+                    "segment {} of frame {} decoding to {decoded} bytes",
+                    k + 1,
+                    index + 1
+                ),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// How many bytes a PackBits segment decodes to [DICOM PS3.5 G.3.1], up to
+/// `enough` (a run reaching past the segment's end stops the count).
+fn packbits_len(segment: &[u8], enough: usize) -> usize {
+    let (mut i, mut out) = (0usize, 0usize);
+    while i < segment.len() && out < enough {
+        let n = segment[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let len = n as usize + 1;
+            if i + len > segment.len() {
+                return out + (segment.len() - i);
+            }
+            out += len;
+            i += len;
+        } else if n != -128 {
+            if i >= segment.len() {
+                return out;
+            }
+            out += (1 - n as isize) as usize;
+            i += 1;
+        }
+    }
+    out
 }
 
 /// The image header (SIZ marker segment) of a JPEG 2000 codestream.

@@ -668,7 +668,12 @@ pub fn read_seg(
     let threshold = seg_options.threshold;
     for (k, v) in values.iter().enumerate() {
         let f = &frame_info[k];
-        let m = masks.entry(f.segment).or_insert_with(|| vec![false; n]);
+        let m = match masks.entry(f.segment) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(crate::io::zeroed_vec(n, path, "Rows/Columns")?)
+            }
+        };
         let base = slice_of[k] * plane;
         if seg_type == "FRACTIONAL" {
             let mut sum = 0.0;
@@ -703,7 +708,7 @@ pub fn read_seg(
         let idx = match free {
             Some(i) => i,
             None => {
-                layers.push(vec![0u16; n]);
+                layers.push(crate::io::zeroed_vec(n, path, "Rows/Columns")?);
                 layers.len() - 1
             }
         };
@@ -714,7 +719,7 @@ pub fn read_seg(
         }
     }
     if layers.is_empty() {
-        layers.push(vec![0u16; n]);
+        layers.push(crate::io::zeroed_vec(n, path, "Rows/Columns")?);
     }
     if layers.len() > 1 {
         warnings.push(Warning::new(

@@ -407,7 +407,7 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
         slot_of.insert((slices[i].file, slices[i].frame), k);
     }
     let plane = rows * cols;
-    let mut data = vec![0f32; n];
+    let mut data: Vec<f32> = crate::io::zeroed_vec(n, &first.path, "Rows/Columns")?;
     let files: Vec<(usize, &Head)> = members.iter().copied().enumerate().collect();
     // Decode file by file in parallel; each gives its decoded frames and
     // the slot of each, and the frames are copied once into the volume.
