@@ -88,6 +88,15 @@ def dicom():
     with open(os.path.join(OUT, "element_4gb.dcm"), "wb") as f:
         f.write(raw)
 
+    # 8: the same inside a sequence item of an implicit VR file, where only
+    # the dictionary says the enclosing element is a sequence.
+    raw = bytearray(open(os.path.join(HERE, "highdicom/seg_image_ct_binary.dcm"), "rb").read())
+    at = raw.find(struct.pack("<HH", 0x0062, 0x0005))  # SegmentLabel, in SegmentSequence
+    assert at > 0
+    struct.pack_into("<I", raw, at + 4, 0xFFFFFFF0)
+    with open(os.path.join(OUT, "nested_element_4gb.dcm"), "wb") as f:
+        f.write(raw)
+
     # 9: a JPEG 2000 frame whose codestream disagrees with Rows/Columns.
     ds = read("pydicom/MR_small_jp2klossless.dcm")
     ds.Rows = 4096

@@ -78,6 +78,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("frames_2e9.dcm", "info", "NumberOfFrames"),
     ("seg_frames_2e9.dcm", "volumes", "NumberOfFrames"),
     ("element_4gb.dcm", "info", "(0008,0060)"),
+    ("nested_element_4gb.dcm", "info", "(0062,0005)"),
     ("j2k_geometry_mismatch.dcm", "info", "PixelData (JPEG 2000 SIZ)"),
     ("j2k_huge_siz.dcm", "info", "PixelData (JPEG 2000 SIZ)"),
     ("bits_allocated_mismatch.dcm", "info", "BitsAllocated"),

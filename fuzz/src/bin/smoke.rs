@@ -79,6 +79,12 @@ fn main() {
                 liverkit_fuzz::run(target, &data);
                 let took = t.elapsed();
                 runs += 1;
+                if took > Duration::from_secs(2) {
+                    // Kept for a look: fuzz/artifacts is ignored by git.
+                    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/slow");
+                    let _ = std::fs::create_dir_all(&dir);
+                    let _ = std::fs::write(dir.join(format!("{target}-{runs}.bin")), &data);
+                }
                 if took > slowest.0 {
                     slowest = (took, format!("{target} on {} (mutation {m})", seed.display()));
                 }

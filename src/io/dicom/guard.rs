@@ -111,6 +111,16 @@ fn tag_name(tag: u32) -> String {
     format!("({:04X},{:04X})", tag >> 16, tag & 0xFFFF)
 }
 
+/// Whether the standard dictionary knows `tag` as a sequence (SQ).
+fn implicit_sequence(tag: u32) -> bool {
+    use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+    use dicom_core::{Tag, VR};
+    let t = Tag((tag >> 16) as u16, (tag & 0xFFFF) as u16);
+    dicom_dictionary_std::StandardDataDictionary
+        .by_tag(t)
+        .is_some_and(|e| matches!(e.vr(), VirtualVr::Exact(VR::SQ)))
+}
+
 /// Whether an explicit VR is followed by two reserved bytes and a 32-bit
 /// length [DICOM PS3.5 §7.1.2].
 fn long_vr(vr: &[u8; 2]) -> bool {
@@ -237,7 +247,10 @@ impl<R: Read + Seek> Walker<'_, R> {
                     ));
                 }
             } else {
-                (None, self.u32(enc, "a value length")?)
+                // Implicit VR: the dictionary says which elements are
+                // sequences, as the parser will read them.
+                let len = self.u32(enc, "a value length")?;
+                (implicit_sequence(tag).then_some(*b"SQ"), len)
             };
             if len == UNDEFINED {
                 match vr {
