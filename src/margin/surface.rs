@@ -220,6 +220,42 @@ impl Fields {
     }
 }
 
+/// Calls `f(u, v, axis, dir)` for every boundary face in `[lo, hi)` of the
+/// patch: `u` an inside voxel, `v` its outside neighbour one step `dir` (±1)
+/// along `axis` (patch indices). Neighbours beyond the patch are skipped;
+/// callers pad their patches so that none is needed.
+fn for_each_face(
+    patch: &Patch,
+    lo: [usize; 3],
+    hi: [usize; 3],
+    mut f: impl FnMut([usize; 3], [usize; 3], usize, isize),
+) {
+    let dims = patch.dims;
+    for k in lo[2]..hi[2] {
+        for j in lo[1]..hi[1] {
+            for i in lo[0]..hi[0] {
+                let u = [i, j, k];
+                if !patch.inside[patch.index(u)] {
+                    continue;
+                }
+                for axis in 0..3 {
+                    for dir in [-1isize, 1] {
+                        let q = u[axis] as isize + dir;
+                        if q < 0 || q >= dims[axis] as isize {
+                            continue;
+                        }
+                        let mut v = u;
+                        v[axis] = q as usize;
+                        if !patch.inside[patch.index(v)] {
+                            f(u, v, axis, dir);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Surface points of the patch's mask whose inside voxel lies in the patch
 /// box `[lo, hi)` (patch indices): one point per boundary face, refined along
 /// the face as the module docs describe.
@@ -244,66 +280,45 @@ pub(crate) fn surface_points(
         spacing[0] * spacing[1],
     ];
     let mut out = Vec::new();
-    for k in lo[2]..hi[2] {
-        for j in lo[1]..hi[1] {
-            for i in lo[0]..hi[0] {
-                let u = [i, j, k];
-                if !patch.inside[patch.index(u)] {
-                    continue;
-                }
-                for axis in 0..3 {
-                    for dir in [-1isize, 1] {
-                        let q = u[axis] as isize + dir;
-                        if q < 0 || q >= dims[axis] as isize {
-                            continue;
-                        }
-                        let mut v = u;
-                        v[axis] = q as usize;
-                        if patch.inside[patch.index(v)] {
-                            continue;
-                        }
-                        let f = fields.for_axis(axis);
-                        let (fu, fv) = (f[patch.index(u)] as f64, f[patch.index(v)] as f64);
-                        let t = if fu != fv {
-                            ((fu - 0.5) / (fu - fv)).clamp(0.0, 1.0)
-                        } else {
-                            0.5
-                        };
-                        // Position in grid index space.
-                        let mut x = [0f64; 3];
-                        for b in 0..3 {
-                            x[b] = patch.origin[b] as f64 + u[b] as f64;
-                        }
-                        x[axis] += dir as f64 * t;
-                        let world = grid.voxel_to_world(x);
-                        // Outward normal from the smoothed gradient, interpolated.
-                        let gu = gradient(f, dims, u);
-                        let gv = gradient(f, dims, v);
-                        let gi = Vector3::new(
-                            gu[0] + t * (gv[0] - gu[0]),
-                            gu[1] + t * (gv[1] - gu[1]),
-                            gu[2] + t * (gv[2] - gu[2]),
-                        );
-                        let gw = inv_t * gi;
-                        let fallback = axis_dir[axis] * dir as f64;
-                        let n = if gw.norm() > 1e-9 {
-                            -gw.normalize()
-                        } else {
-                            fallback
-                        };
-                        let weight = face_area[axis] * n.dot(&axis_dir[axis]).abs();
-                        let voxel = [0, 1, 2].map(|b| (patch.origin[b] + u[b] as isize) as usize);
-                        out.push(SurfacePoint {
-                            position: world,
-                            normal: [n[0], n[1], n[2]],
-                            area_mm2: weight,
-                            voxel,
-                        });
-                    }
-                }
-            }
+    for_each_face(patch, lo, hi, |u, v, axis, dir| {
+        let f = fields.for_axis(axis);
+        let (fu, fv) = (f[patch.index(u)] as f64, f[patch.index(v)] as f64);
+        let t = if fu != fv {
+            ((fu - 0.5) / (fu - fv)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        // Position in grid index space.
+        let mut x = [0f64; 3];
+        for b in 0..3 {
+            x[b] = patch.origin[b] as f64 + u[b] as f64;
         }
-    }
+        x[axis] += dir as f64 * t;
+        let world = grid.voxel_to_world(x);
+        // Outward normal from the smoothed gradient, interpolated.
+        let gu = gradient(f, dims, u);
+        let gv = gradient(f, dims, v);
+        let gi = Vector3::new(
+            gu[0] + t * (gv[0] - gu[0]),
+            gu[1] + t * (gv[1] - gu[1]),
+            gu[2] + t * (gv[2] - gu[2]),
+        );
+        let gw = inv_t * gi;
+        let fallback = axis_dir[axis] * dir as f64;
+        let n = if gw.norm() > 1e-9 {
+            -gw.normalize()
+        } else {
+            fallback
+        };
+        let weight = face_area[axis] * n.dot(&axis_dir[axis]).abs();
+        let voxel = [0, 1, 2].map(|b| (patch.origin[b] + u[b] as isize) as usize);
+        out.push(SurfacePoint {
+            position: world,
+            normal: [n[0], n[1], n[2]],
+            area_mm2: weight,
+            voxel,
+        });
+    });
     out
 }
 
@@ -320,38 +335,16 @@ pub(crate) fn face_centres(
     lo: [usize; 3],
     hi: [usize; 3],
 ) -> Vec<([f64; 3], [usize; 3])> {
-    let dims = patch.dims;
     let mut out = Vec::new();
-    for k in lo[2]..hi[2] {
-        for j in lo[1]..hi[1] {
-            for i in lo[0]..hi[0] {
-                let u = [i, j, k];
-                if !patch.inside[patch.index(u)] {
-                    continue;
-                }
-                for axis in 0..3 {
-                    for dir in [-1isize, 1] {
-                        let q = u[axis] as isize + dir;
-                        let outside = q < 0 || q >= dims[axis] as isize || {
-                            let mut v = u;
-                            v[axis] = q as usize;
-                            !patch.inside[patch.index(v)]
-                        };
-                        if !outside {
-                            continue;
-                        }
-                        let mut x = [0f64; 3];
-                        for b in 0..3 {
-                            x[b] = patch.origin[b] as f64 + u[b] as f64;
-                        }
-                        x[axis] += 0.5 * dir as f64;
-                        let voxel = [0, 1, 2].map(|b| (patch.origin[b] + u[b] as isize) as usize);
-                        out.push((grid.voxel_to_world(x), voxel));
-                    }
-                }
-            }
+    for_each_face(patch, lo, hi, |u, _, axis, dir| {
+        let mut x = [0f64; 3];
+        for b in 0..3 {
+            x[b] = patch.origin[b] as f64 + u[b] as f64;
         }
-    }
+        x[axis] += 0.5 * dir as f64;
+        let voxel = [0, 1, 2].map(|b| (patch.origin[b] + u[b] as isize) as usize);
+        out.push((grid.voxel_to_world(x), voxel));
+    });
     out
 }
 

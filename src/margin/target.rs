@@ -29,7 +29,7 @@ use super::kdtree::KdTree;
 use super::patch_around;
 use super::surface::{self, Fields};
 
-/// Vessels closer than this to the target are reported, mm (docs/references.md).
+/// Vessels closer than this to the target are reported, mm: heat sinks were counted within about 10 mm of the zone [Lu2002].
 pub const VESSEL_REACH_MM: f64 = 10.0;
 /// Diameter from which a vessel is a heat-sink risk for RFA, mm [Lu2002].
 pub const HEAT_SINK_DIAMETER_MM: f64 = 3.0;
@@ -659,9 +659,10 @@ pub fn target_report(
 }
 
 /// How close the applicator's active part may come to a vessel of
-/// [`HEAT_SINK_DIAMETER_MM`] or more before liverkit warns, mm: within a few
-/// millimetres the vessel cools the zone at its source [Lu2002] and its
-/// wall may be injured.
+/// [`HEAT_SINK_DIAMETER_MM`] or more before liverkit warns, mm. liverkit's
+/// own choice, not a published cut-off: half the 10 mm reach within which
+/// [Lu2002] counted vessels as heat sinks, i.e. a vessel inside the zone's
+/// core, where it cools the zone at its source and its wall may be injured.
 pub const APPLICATOR_VESSEL_WARN_MM: f64 = 5.0;
 
 /// A vessel close to the applicator's active part.
