@@ -334,3 +334,27 @@ fn csv_table(text: &str) -> Vec<Vec<String>> {
     }
     rows
 }
+
+/// Between 256 and 1000 distinct values without a label table (an MR image
+/// holds a few hundred): measured, with a warning asking whether it is an
+/// image.
+#[test]
+fn many_unnamed_labels_are_questioned() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = Grid::from_spacing([20, 20, 20], [1.0; 3]).unwrap();
+    let labels = Array3::from_shape_fn((20, 20, 20).f(), |(i, j, k)| {
+        ((i + 20 * j + 400 * k) % 300) as u16
+    });
+    let path = dir.path().join("mr_like.nii.gz");
+    let map = LabelMap::new(g, LabelArray::U16(labels), LabelNames::new()).unwrap();
+    write_label_map(&path, &map, None).unwrap();
+    let (code, out, err) = run_cli(&["volumes", "--json", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["labels"].as_array().unwrap().len(), 299);
+    assert!(
+        v["warnings"].to_string().contains("intensity image"),
+        "{}",
+        v["warnings"]
+    );
+}

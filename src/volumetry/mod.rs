@@ -166,8 +166,13 @@ pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<Volum
     if crate::io::format_of(path) != crate::io::Format::Nifti {
         // Other formats are read whole, then counted.
         let loaded = crate::io::read_label_map(path, options)?;
-        let report = volumes_of_map(&loaded.value, vec![path.to_path_buf()], loaded.warnings)?;
+        let mut report = volumes_of_map(&loaded.value, vec![path.to_path_buf()], loaded.warnings)?;
         ensure_label_map(path, &report.labels)?;
+        report.warnings.extend(unnamed_many_labels(
+            path,
+            report.labels.len(),
+            loaded.value.names().is_empty(),
+        ));
         return Ok(report);
     }
     let file = NiftiFile::open(path)?;
@@ -177,6 +182,7 @@ pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<Volum
     let names = file.label_names();
     let labels = summarize(acc.into_map(), file.grid(), names, None);
     ensure_label_map(path, &labels)?;
+    warnings.extend(unnamed_many_labels(path, labels.len(), names.is_empty()));
     let absent_labels = absent(names, &labels);
     Ok(report(
         vec![path.to_path_buf()],
@@ -192,6 +198,27 @@ pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<Volum
 /// atlases a few hundred; a file with more distinct values is an intensity
 /// image (a CT holds about two thousand), whose "volumes" would mean nothing.
 pub const MAX_LABELS: usize = 1000;
+
+/// Above this many labels without a label table, liverkit asks whether the
+/// file is an image: an MR holds a few hundred distinct values (the shipped
+/// TotalSegmentator MR 831), under [`MAX_LABELS`]; a segmentation that many
+/// structures usually names them.
+pub const UNNAMED_LABELS_WARN: usize = 255;
+
+/// The warning for a file with more than [`UNNAMED_LABELS_WARN`] labels and
+/// no names.
+fn unnamed_many_labels(path: &Path, count: usize, unnamed: bool) -> Option<Warning> {
+    (unnamed && count > UNNAMED_LABELS_WARN).then(|| {
+        Warning::new(
+            Some(path),
+            "voxel values",
+            format!(
+                "{count} distinct values and no label table: is this an intensity image (CT or MR) rather than a \
+                 segmentation? Its \"volumes\" would mean nothing"
+            ),
+        )
+    })
+}
 
 /// Refuses a label map with more than [`MAX_LABELS`] labels: an intensity
 /// image given where a segmentation is needed.
