@@ -46,6 +46,7 @@ fn case() -> Case {
             conductivity_w_mk: l.conductivity_w_mk,
             perfusion_w_m3k: l.perfusion_1_s * b.density_kg_m3 * b.specific_heat_j_kgk,
             wall_w_m2k: None,
+            boiling: None,
         }],
         material: vec![0; N * N * N],
     };
@@ -61,11 +62,12 @@ fn case() -> Case {
         dt_s: None,
         blood_c: b.temperature_c,
         initial_c: b.temperature_c,
-        cap_c: p.solver.boiling_cap_c,
+        boiling_c: p.water.boiling_c,
         isotherm_c: p.damage.isotherm_c,
         walls: Walls::BodyTemperature,
         damage: p.damage,
         perfusion_stop_omega: 1.0,
+        snapshots_s: Vec::new(),
     };
     Case { lattice, settings, q }
 }

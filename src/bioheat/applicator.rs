@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bioheat::solver::exp_f32;
+use crate::bioheat::kernel::exp_f32;
+use crate::bioheat::solver::{HeatSource, SourceState};
 use crate::bioheat::tissue::MicrowaveModel;
 use crate::error::{parameter_error, Result};
 use crate::grid::Grid;
@@ -149,6 +150,85 @@ pub fn power_attenuation_1_m(m: &MicrowaveModel) -> f64 {
 /// Spacing of the source points along the antenna, mm.
 const SOURCE_STEP_MM: f64 = 0.25;
 
+/// Step of the pattern table along the antenna, mm.
+const TABLE_DS_MM: f64 = 0.2;
+/// Step of the pattern table across it: fine near the antenna (where the
+/// pattern varies on the scale of its radius), coarse beyond, mm.
+const TABLE_DRHO_NEAR_MM: f64 = 0.05;
+const TABLE_DRHO_FAR_MM: f64 = 0.2;
+/// Where the fine steps end, mm from the axis.
+const TABLE_NEAR_MM: f64 = 4.0;
+
+/// The microwave pattern tabulated on (s, ρ): rows along the antenna,
+/// columns across it (fine up to [`TABLE_NEAR_MM`], coarse beyond).
+struct PatternTable {
+    s0: f64,
+    ns: usize,
+    near_cols: usize,
+    cols: usize,
+    values: Vec<f32>,
+}
+
+impl PatternTable {
+    fn rho_of(&self, j: usize) -> f64 {
+        if j < self.near_cols {
+            j as f64 * TABLE_DRHO_NEAR_MM
+        } else {
+            TABLE_NEAR_MM + (j - self.near_cols) as f64 * TABLE_DRHO_FAR_MM
+        }
+    }
+
+    fn new(sources: &[(f32, f32)], mu_mm: f32, a2: f32, s_range: [f64; 2], rho_max: f64) -> PatternTable {
+        use rayon::prelude::*;
+        let s0 = s_range[0] - TABLE_DS_MM;
+        let ns = ((s_range[1] + TABLE_DS_MM - s0) / TABLE_DS_MM).ceil() as usize + 1;
+        let near_cols = (TABLE_NEAR_MM / TABLE_DRHO_NEAR_MM).round() as usize;
+        let far = ((rho_max - TABLE_NEAR_MM).max(0.0) / TABLE_DRHO_FAR_MM).ceil() as usize + 3;
+        let cols = near_cols + far;
+        let mut t = PatternTable {
+            s0,
+            ns,
+            near_cols,
+            cols,
+            values: vec![0.0; ns * cols],
+        };
+        let rhos: Vec<f32> = (0..cols).map(|j| t.rho_of(j) as f32).collect();
+        t.values.par_chunks_mut(cols).enumerate().for_each(|(i, row)| {
+            let s = (s0 + i as f64 * TABLE_DS_MM) as f32;
+            for (v, &rho) in row.iter_mut().zip(&rhos) {
+                let mut sum = 0.0f32;
+                for &(sk, g) in sources {
+                    let r2 = (s - sk) * (s - sk) + rho * rho;
+                    sum += g * exp_f32(-mu_mm * r2.sqrt()) / (r2 + a2);
+                }
+                *v = sum;
+            }
+        });
+        t
+    }
+
+    /// Bilinear interpolation at (s, ρ).
+    fn at(&self, s: f64, rho: f64) -> f32 {
+        let fs = ((s - self.s0) / TABLE_DS_MM).clamp(0.0, (self.ns - 1) as f64);
+        let i = (fs as usize).min(self.ns - 2);
+        let ws = fs - i as f64;
+        let (j, wr) = if rho < TABLE_NEAR_MM {
+            let f = rho / TABLE_DRHO_NEAR_MM;
+            let j = (f as usize).min(self.near_cols - 1);
+            (j, f - j as f64)
+        } else {
+            let f = self.near_cols as f64 + (rho - TABLE_NEAR_MM) / TABLE_DRHO_FAR_MM;
+            let f = f.min((self.cols - 1) as f64);
+            let j = (f as usize).min(self.cols - 2);
+            (j, f - j as f64)
+        };
+        let v = |i: usize, j: usize| self.values[i * self.cols + j] as f64;
+        let top = v(i, j) * (1.0 - wr) + v(i, j + 1) * wr;
+        let bottom = v(i + 1, j) * (1.0 - wr) + v(i + 1, j + 1) * wr;
+        (top * (1.0 - ws) + bottom * ws) as f32
+    }
+}
+
 /// The microwave power density on a lattice, W/m³, summing to
 /// `efficiency_frac · power_w` over the lattice.
 ///
@@ -184,12 +264,11 @@ pub fn microwave_power_density(
     let (s0, w) = (model.axial_centre_mm, model.axial_width_mm);
     let s_max = s0 + 4.0 * w;
     let n_src = (s_max / SOURCE_STEP_MM).ceil() as usize + 1;
-    let mut sources: Vec<([f32; 3], f32)> = Vec::with_capacity(n_src);
+    let mut sources: Vec<(f32, f32)> = Vec::with_capacity(n_src);
     for k in 0..n_src {
         let s = k as f64 * SOURCE_STEP_MM;
         let g = (-0.5 * ((s - s0) / w).powi(2)).exp();
-        let p = pose.behind(s);
-        sources.push(([p[0] as f32, p[1] as f32, p[2] as f32], g as f32));
+        sources.push((s as f32, g as f32));
     }
     let total_g: f32 = sources.iter().map(|s| s.1).sum();
     sources.iter_mut().for_each(|s| s.1 /= total_g);
@@ -201,15 +280,26 @@ pub fn microwave_power_density(
     let origin = [aff[(0, 3)], aff[(1, 3)], aff[(2, 3)]];
     let h = grid.spacing_mm()[0];
     let near = 2.0 * h;
+    // The pattern depends only on the position along the antenna (s, behind
+    // the tip) and the distance from its axis (ρ): it is tabulated once on
+    // (s, ρ) and read by bilinear interpolation.
+    let mut s_range = [f64::INFINITY, f64::NEG_INFINITY];
+    let mut rho_max = 0.0f64;
+    for corner in 0..8 {
+        let f = |bit: usize, n: usize| if corner & bit != 0 { n as f64 - 0.5 } else { -0.5 };
+        let p = [
+            origin[0] + f(1, dims[0]) * cx[0] + f(2, dims[1]) * cy[0] + f(4, dims[2]) * cz[0],
+            origin[1] + f(1, dims[0]) * cx[1] + f(2, dims[1]) * cy[1] + f(4, dims[2]) * cz[1],
+            origin[2] + f(1, dims[0]) * cx[2] + f(2, dims[1]) * cy[2] + f(4, dims[2]) * cz[2],
+        ];
+        let (s, r) = pose.axial_radial(p);
+        s_range = [s_range[0].min(s), s_range[1].max(s)];
+        rho_max = rho_max.max(r);
+    }
+    let table = PatternTable::new(&sources, mu_mm, a2, s_range, rho_max);
     let pattern = |p: [f64; 3]| -> f32 {
-        let p = [p[0] as f32, p[1] as f32, p[2] as f32];
-        let mut v = 0.0f32;
-        for (a, g) in &sources {
-            let d = [p[0] - a[0], p[1] - a[1], p[2] - a[2]];
-            let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-            v += g * exp_f32(-mu_mm * r2.sqrt()) / (r2 + a2);
-        }
-        v
+        let (s, r) = pose.axial_radial(p);
+        table.at(s, r)
     };
     let (nx, ny, nz) = (dims[0], dims[1], dims[2]);
     let mut q = vec![0.0f32; nx * ny * nz];
@@ -259,4 +349,64 @@ pub fn microwave_power_density(
     };
     q.par_iter_mut().for_each(|v| *v = (*v as f64 * scale) as f32);
     Ok(q)
+}
+
+/// Microwave heating of tissue that dries: the antenna's pattern
+/// ([`microwave_power_density`]) weighted by how much of its water each
+/// voxel still holds, and scaled back to the same total.
+///
+/// At 2.45 GHz tissue absorbs through its water: as liver dries near the
+/// antenna its permittivity and conductivity fall steeply and the power
+/// passes on to the wet tissue beyond [Ji2011]. Here the absorption of a
+/// voxel falls linearly with its water, from 1 (all its water) to
+/// `dry_absorption_frac` (dry), and the power it no longer absorbs goes to
+/// the other voxels in proportion to what they absorb: the generator's
+/// power is delivered all the same, and most of the excess lands where the
+/// pattern is strongest, at the edge of the dry core.
+#[derive(Debug, Clone)]
+pub struct DryingMicrowave {
+    base: Vec<f32>,
+    total: f64,
+    dry_absorption_frac: f32,
+    interval_s: f64,
+}
+
+impl DryingMicrowave {
+    /// The source from the wet-tissue pattern (W/m³), the absorption of dry
+    /// tissue relative to wet and the time between updates (s).
+    pub fn new(base: Vec<f32>, dry_absorption_frac: f64, interval_s: f64) -> DryingMicrowave {
+        let total = base.iter().map(|&v| v as f64).sum();
+        DryingMicrowave {
+            base,
+            total,
+            dry_absorption_frac: dry_absorption_frac as f32,
+            interval_s,
+        }
+    }
+}
+
+impl HeatSource for DryingMicrowave {
+    fn power_w_m3(&mut self, state: &SourceState, out: &mut [f32]) -> Result<()> {
+        use rayon::prelude::*;
+        let f = self.dry_absorption_frac;
+        out.par_iter_mut()
+            .zip(&self.base)
+            .zip(state.water_left_frac)
+            .for_each(|((o, &b), &w)| *o = b * (f + (1.0 - f) * w));
+        // Sums per chunk, added in order: the same total for any thread count.
+        let parts: Vec<f64> = out
+            .par_chunks(1 << 14)
+            .map(|c| c.iter().map(|&v| v as f64).sum::<f64>())
+            .collect();
+        let now: f64 = parts.iter().sum();
+        if now > 0.0 {
+            let k = self.total / now;
+            out.par_iter_mut().for_each(|v| *v = (*v as f64 * k) as f32);
+        }
+        Ok(())
+    }
+
+    fn stale(&self, elapsed_s: f64, water_changed: bool) -> bool {
+        water_changed && elapsed_s >= self.interval_s
+    }
 }

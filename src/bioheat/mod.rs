@@ -25,29 +25,35 @@
 //! from the mm, mL and °C of the rest of liverkit, here and nowhere else.
 
 pub mod applicator;
+pub mod calibration;
+pub mod damage;
+mod kernel;
+mod layout;
 pub mod protocols;
 pub mod report;
 pub mod rf;
+pub mod setup;
 pub mod solver;
 pub mod tissue;
 pub mod zone;
 
-use nalgebra::Matrix4;
 use serde::Serialize;
 
-use crate::distance::ensure_orthogonal;
 use crate::error::{parameter_error, Result, Warning};
 use crate::grid::Grid;
 use crate::progress::Progress;
 use crate::volume::{Mask, Volume};
 
-use applicator::{microwave_power_density, ApplicatorKind, Pose};
-use rf::{RfSource, RF_BYTES_PER_VOXEL};
-use solver::{run, Fields, FixedSource, HeatSource, Lattice, Material, RunSettings, BYTES_PER_VOXEL};
-use tissue::{Parameters, TissueProperties};
+use applicator::{microwave_power_density, ApplicatorKind, DryingMicrowave, Pose};
+use rf::RfSource;
+use solver::{run, Fields, HeatSource, Lattice, RunSettings};
+use tissue::Parameters;
 use zone::{zone_shape, LatticeField, ZoneShape};
 
+pub use setup::{build_lattice, dried_material, material, targeted_tumor};
 pub use tissue::Walls;
+
+use setup::{electrode_voxels, tip_in_liver};
 
 /// Lattice material indices of the tissue classes (vessels follow).
 pub const SOFT_TISSUE: u8 = 0;
@@ -128,48 +134,6 @@ pub struct VesselUse {
     pub below_sink_diameter_ml: f64,
 }
 
-/// The vessel voxels (`vessel_of` > 0, lattice order) whose local diameter
-/// reaches `min_diameter_mm`: those within a ball of diameter ≥ the minimum
-/// that fits inside the vessels.
-///
-/// On a lattice of spacing h a voxel whose centre lies d from the nearest
-/// voxel outside the vessels sits in a vessel of diameter about 2d − h (the
-/// wall lies half a voxel inside that outer centre), so the centres with
-/// d ≥ (D + h)/2 mark vessels at least D wide and every vessel voxel within
-/// (D + h)/2 of one of them belongs to such a vessel. D = 0 keeps every voxel.
-fn sink_voxels(grid: &Grid, vessel_of: &[u8], min_diameter_mm: f64) -> Result<Vec<bool>> {
-    use ndarray::{Array3, ShapeBuilder};
-    let d = grid.dims();
-    let shape = (d[0], d[1], d[2]).f();
-    let inside: Vec<bool> = vessel_of.iter().map(|&v| v > 0).collect();
-    if min_diameter_mm <= 0.0 {
-        return Ok(inside);
-    }
-    let h = grid.spacing_mm()[0];
-    let rho = 0.5 * (min_diameter_mm + h);
-    let array = Array3::from_shape_vec(shape, inside.clone())
-        .map_err(|e| parameter_error("vessel lattice", e, format!("{d:?} voxels")))?;
-    let mask = Mask::new(grid.clone(), array)?;
-    let depth = crate::distance::distance_to_background_mm(&mask)?;
-    // Compare in f32 with a small allowance so that lattice distances equal
-    // to the threshold (2.0 mm for 3 mm vessels at 1 mm) count.
-    let core_at = (rho - 1e-3) as f32;
-    let core = depth.data().mapv(|v| v >= core_at);
-    let core = Mask::new(grid.clone(), core)?;
-    let near = crate::morphology::dilate_mm(&core, rho)?;
-    let near = near.data();
-    let mut out = inside;
-    for z in 0..d[2] {
-        for y in 0..d[1] {
-            for x in 0..d[0] {
-                let i = x + d[0] * (y + d[1] * z);
-                out[i] = out[i] && near[[x, y, z]];
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Radiofrequency details of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RfSummary {
@@ -177,6 +141,8 @@ pub struct RfSummary {
     pub impedance_start_ohm: f64,
     /// At the last solution, Ω.
     pub impedance_end_ohm: f64,
+    /// The lowest over the run, Ω.
+    pub impedance_min_ohm: f64,
     /// Potential solutions.
     pub solutions: usize,
     /// Electrode voxels in the lattice.
@@ -208,358 +174,6 @@ pub struct Simulation {
     pub rf: Option<RfSummary>,
     /// What the user must know.
     pub warnings: Vec<Warning>,
-}
-
-/// Lays out a lattice aligned with `scan`'s axes, spacing `h_mm`, covering the
-/// box `[lo, hi]` given in mm along the scan's axes from its origin.
-fn lattice_grid(scan: &Grid, lo: [f64; 3], hi: [f64; 3], h_mm: f64) -> Result<Grid> {
-    let a = scan.affine();
-    let s = scan.spacing_mm();
-    let mut affine = Matrix4::identity();
-    let mut dims = [0usize; 3];
-    let mut origin = [a[(0, 3)], a[(1, 3)], a[(2, 3)]];
-    for ax in 0..3 {
-        dims[ax] = ((hi[ax] - lo[ax]) / h_mm).ceil().max(0.0) as usize + 1;
-        for r in 0..3 {
-            let unit = a[(r, ax)] / s[ax];
-            affine[(r, ax)] = unit * h_mm;
-            origin[r] += unit * lo[ax];
-        }
-    }
-    for r in 0..3 {
-        affine[(r, 3)] = origin[r];
-    }
-    Grid::new(dims, affine)
-}
-
-/// The position of a world point in mm along the scan's axes from its origin.
-fn scan_mm(scan: &Grid, p: [f64; 3]) -> [f64; 3] {
-    let v = scan.world_to_voxel(p);
-    let s = scan.spacing_mm();
-    [v[0] * s[0], v[1] * s[1], v[2] * s[2]]
-}
-
-fn material(p: &Parameters, t: &TissueProperties, name: &str) -> Material {
-    Material {
-        name: name.into(),
-        heat_capacity_j_m3k: t.density_kg_m3 * t.specific_heat_j_kgk,
-        conductivity_w_mk: t.conductivity_w_mk,
-        perfusion_w_m3k: t.perfusion_1_s * p.blood.density_kg_m3 * p.blood.specific_heat_j_kgk,
-        wall_w_m2k: None,
-    }
-}
-
-/// The tumour component the applicator targets: the one holding the tip, or
-/// else the nearest, with the count of the others.
-pub fn targeted_tumor(tumor: &Mask, tip_mm: [f64; 3]) -> Option<(Mask, usize)> {
-    use crate::morphology::{connected_components, Connectivity};
-    let comps = connected_components(tumor, Connectivity::Full26);
-    if comps.count() == 0 {
-        return None;
-    }
-    let grid = tumor.grid();
-    let mut best = (f64::INFINITY, 0u32);
-    for ((i, j, k), &l) in comps.labels.indexed_iter() {
-        if l == 0 {
-            continue;
-        }
-        let w = grid.voxel_to_world([i as f64, j as f64, k as f64]);
-        let d = (0..3).map(|a| (w[a] - tip_mm[a]).powi(2)).sum::<f64>();
-        if d < best.0 {
-            best = (d, l);
-        }
-    }
-    let data = comps.labels.mapv(|l| l == best.1);
-    Volume::new(grid.clone(), data)
-        .ok()
-        .map(|m| (m, comps.count() - 1))
-}
-
-/// Builds the lattice over the region of interest and labels its voxels.
-///
-/// # Errors
-/// `Parameter` when the region needs more memory than allowed; `GridMismatch`
-/// when the masks are not on one grid; `Unsupported` for a sheared grid.
-pub fn build_lattice(
-    tissues: &Tissues,
-    target: Option<&Mask>,
-    request: &Request,
-    params: &Parameters,
-) -> Result<(SimLattice, Vec<Warning>)> {
-    let scan = tissues.liver.grid();
-    ensure_orthogonal(scan)?;
-    if let Some(t) = tissues.tumor {
-        scan.ensure_same(t.grid(), "liver", "tumour")?;
-    }
-    for v in &tissues.vessels {
-        scan.ensure_same(v.mask.grid(), "liver", &format!("vessel {}", v.label))?;
-    }
-    if tissues.vessels.len() > 254 {
-        return Err(parameter_error(
-            "vessels",
-            tissues.vessels.len(),
-            "at most 254 vessel labels",
-        ));
-    }
-    let h = params.solver.spacing_mm;
-    let s = scan.spacing_mm();
-    let dims = scan.dims();
-    // The box to simulate, in mm along the scan's axes.
-    let mut lo = [f64::INFINITY; 3];
-    let mut hi = [f64::NEG_INFINITY; 3];
-    let mut include = |p: [f64; 3], r: f64| {
-        for a in 0..3 {
-            lo[a] = lo[a].min(p[a] - r);
-            hi[a] = hi[a].max(p[a] + r);
-        }
-    };
-    let pose = &request.pose;
-    let reach = match request.applicator {
-        ApplicatorKind::Mwa => params.microwave.axial_centre_mm + 2.0 * params.microwave.axial_width_mm,
-        ApplicatorKind::Rfa => params.rf.active_length_mm,
-    };
-    let r = request.expected_radius_mm;
-    include(scan_mm(scan, pose.tip_mm), r);
-    include(scan_mm(scan, pose.behind(reach)), r);
-    if let Some(t) = target {
-        for ((i, j, k), &v) in t.data().indexed_iter() {
-            if v {
-                let p = [i as f64 * s[0], j as f64 * s[1], k as f64 * s[2]];
-                include(p, request.margin_mm + 0.5 * s[0].max(s[1]).max(s[2]));
-            }
-        }
-    }
-    let m = params.solver.roi_margin_mm;
-    for a in 0..3 {
-        lo[a] -= m;
-        hi[a] += m;
-    }
-    let grid = lattice_grid(scan, lo, hi, h)?;
-    let n = grid.voxel_count();
-    let per_voxel = BYTES_PER_VOXEL
-        + 4 * 4 // maps written out
-        + if request.applicator == ApplicatorKind::Rfa { RF_BYTES_PER_VOXEL } else { 0 };
-    let need = n.saturating_mul(per_voxel);
-    if need > request.max_bytes {
-        let gd = grid.dims();
-        return Err(parameter_error(
-            "region of interest",
-            format!(
-                "{}x{}x{} voxels at {h} mm ({:.2} GiB)",
-                gd[0],
-                gd[1],
-                gd[2],
-                need as f64 / (1u64 << 30) as f64
-            ),
-            format!(
-                "at most {:.2} GiB (--max-memory-gib); use a coarser solver.spacing_mm or a smaller solver.roi_margin_mm",
-                request.max_bytes as f64 / (1u64 << 30) as f64
-            ),
-        ));
-    }
-    let mut warnings = Vec::new();
-    let scan_hi = [
-        (dims[0] - 1) as f64 * s[0],
-        (dims[1] - 1) as f64 * s[1],
-        (dims[2] - 1) as f64 * s[2],
-    ];
-    let outside_scan = (0..3).any(|a| lo[a] < -0.5 * s[a] || hi[a] > scan_hi[a] + 0.5 * s[a]);
-    if outside_scan {
-        warnings.push(Warning::new(
-            None,
-            "region of interest",
-            "extends beyond the scan; tissue there is taken as soft tissue",
-        ));
-    }
-
-    // Materials: soft tissue, liver, tumour, then one per distinct vessel wall.
-    let mut materials = vec![
-        material(params, &params.soft_tissue, "soft_tissue"),
-        material(params, &params.liver, "liver"),
-        material(params, &params.tumor, "tumor"),
-    ];
-    let mut vessel_labels: Vec<Vec<i64>> = Vec::new();
-    let mut vessel_material = Vec::with_capacity(tissues.vessels.len());
-    let mut walls: Vec<(f64, f64)> = Vec::new();
-    for v in &tissues.vessels {
-        let w = params.vessel_wall(v.label, v.name.as_deref());
-        let key = (w.heat_transfer_w_m2k, w.rf_conductivity_s_m);
-        let idx = match walls.iter().position(|k| *k == key) {
-            Some(i) => i,
-            None => {
-                if materials.len() >= solver::MAX_MATERIALS {
-                    return Err(parameter_error(
-                        "vessels",
-                        tissues.vessels.len(),
-                        format!("at most {} distinct vessel walls", solver::MAX_MATERIALS - 3),
-                    ));
-                }
-                walls.push(key);
-                vessel_labels.push(Vec::new());
-                materials.push(Material {
-                    name: format!("vessel wall {}", walls.len()),
-                    heat_capacity_j_m3k: params.blood.density_kg_m3 * params.blood.specific_heat_j_kgk,
-                    conductivity_w_mk: params.liver.conductivity_w_mk,
-                    perfusion_w_m3k: 0.0,
-                    wall_w_m2k: Some(w.heat_transfer_w_m2k),
-                });
-                walls.len() - 1
-            }
-        };
-        vessel_labels[idx].push(v.label);
-        vessel_material.push(3 + idx as u8);
-    }
-    let gd = grid.dims();
-    let plane_len = gd[0] * gd[1];
-    let mut labels = vec![SOFT_TISSUE; plane_len * gd[2]];
-    // For vessel voxels: which vessel (index + 1) and the tissue beneath it.
-    let mut vessel_of = vec![
-        0u8;
-        if tissues.vessels.is_empty() {
-            0
-        } else {
-            labels.len()
-        }
-    ];
-    let mut beneath = vec![SOFT_TISSUE; vessel_of.len()];
-    let liver = tissues.liver.data();
-    let tumor = tissues.tumor.map(|t| t.data());
-    let vessels: Vec<_> = tissues.vessels.iter().map(|v| v.mask.data()).collect();
-    let fill = |z: usize, plane: &mut [u8], of: Option<(&mut [u8], &mut [u8])>| {
-        let mut of = of;
-        for y in 0..gd[1] {
-            for x in 0..gd[0] {
-                let w = grid.voxel_to_world([x as f64, y as f64, z as f64]);
-                let v = scan.world_to_voxel(w);
-                let idx: Option<[usize; 3]> = (|| {
-                    let mut out = [0usize; 3];
-                    for a in 0..3 {
-                        let r = v[a].round();
-                        if r < 0.0 || r > (dims[a] - 1) as f64 {
-                            return None;
-                        }
-                        out[a] = r as usize;
-                    }
-                    Some(out)
-                })();
-                let Some([i, j, k]) = idx else { continue };
-                let tissue = if tumor.is_some_and(|t| t[[i, j, k]]) {
-                    TUMOR
-                } else if liver[[i, j, k]] {
-                    LIVER
-                } else {
-                    SOFT_TISSUE
-                };
-                let at = x + gd[0] * y;
-                plane[at] = tissue;
-                if let Some(vi) = vessels.iter().position(|d| d[[i, j, k]]) {
-                    plane[at] = vessel_material[vi];
-                    if let Some((of, below)) = of.as_mut() {
-                        of[at] = vi as u8 + 1;
-                        below[at] = tissue;
-                    }
-                }
-            }
-        }
-    };
-    use rayon::prelude::*;
-    if vessel_of.is_empty() {
-        labels
-            .par_chunks_mut(plane_len)
-            .enumerate()
-            .for_each(|(z, plane)| fill(z, plane, None));
-    } else {
-        labels
-            .par_chunks_mut(plane_len)
-            .zip(
-                vessel_of
-                    .par_chunks_mut(plane_len)
-                    .zip(beneath.par_chunks_mut(plane_len)),
-            )
-            .enumerate()
-            .for_each(|(z, (plane, (of, below)))| fill(z, plane, Some((of, below))));
-    }
-    let mut vessel_use: Vec<VesselUse> = tissues
-        .vessels
-        .iter()
-        .map(|v| VesselUse {
-            label: v.label,
-            name: v.name.clone(),
-            sink_ml: 0.0,
-            below_sink_diameter_ml: 0.0,
-        })
-        .collect();
-    if !vessel_of.is_empty() {
-        let sink = sink_voxels(&grid, &vessel_of, params.vessel_min_sink_diameter_mm)?;
-        let voxel_ml = h * h * h * 1e-3;
-        for i in 0..labels.len() {
-            let vi = vessel_of[i] as usize;
-            if vi == 0 {
-                continue;
-            }
-            if sink[i] {
-                vessel_use[vi - 1].sink_ml += voxel_ml;
-            } else {
-                labels[i] = beneath[i];
-                vessel_use[vi - 1].below_sink_diameter_ml += voxel_ml;
-            }
-        }
-    }
-    Ok((
-        SimLattice {
-            grid,
-            lattice: Lattice {
-                dims: gd,
-                spacing_mm: h,
-                materials,
-                material: labels,
-            },
-            vessel_labels,
-            vessel_use,
-        },
-        warnings,
-    ))
-}
-
-/// Whether the tip lies in the liver or a tumour (nearest scan voxel).
-fn tip_in_liver(tissues: &Tissues, tip_mm: [f64; 3]) -> bool {
-    let g = tissues.liver.grid();
-    let v = g.world_to_voxel(tip_mm);
-    let d = g.dims();
-    let mut idx = [0usize; 3];
-    for a in 0..3 {
-        let r = v[a].round();
-        if r < 0.0 || r > (d[a] - 1) as f64 {
-            return false;
-        }
-        idx[a] = r as usize;
-    }
-    let [i, j, k] = idx;
-    tissues.liver.data()[[i, j, k]] || tissues.tumor.is_some_and(|t| t.data()[[i, j, k]])
-}
-
-/// The electrode voxels: centres within the electrode radius of the exposed
-/// segment, or within half a voxel diagonal so that a thin electrode stays
-/// connected on the lattice.
-fn electrode_voxels(grid: &Grid, pose: &Pose, radius_mm: f64, length_mm: f64) -> Vec<bool> {
-    let d = grid.dims();
-    let h = grid.spacing_mm()[0];
-    let r = radius_mm.max(0.5 * 3f64.sqrt() * h);
-    let mut out = vec![false; d[0] * d[1] * d[2]];
-    for z in 0..d[2] {
-        for y in 0..d[1] {
-            for x in 0..d[0] {
-                let p = grid.voxel_to_world([x as f64, y as f64, z as f64]);
-                let (s, rho) = pose.axial_radial(p);
-                let s_c = s.clamp(0.0, length_mm);
-                let dist = (rho * rho + (s - s_c).powi(2)).sqrt();
-                if dist <= r {
-                    out[x + d[0] * (y + d[1] * z)] = true;
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Runs an ablation simulation.
@@ -602,17 +216,23 @@ pub fn simulate(
         dt_s: None,
         blood_c: params.blood.temperature_c,
         initial_c: params.solver.initial_temperature_c,
-        cap_c: params.solver.boiling_cap_c,
+        boiling_c: params.water.boiling_c,
         isotherm_c: params.damage.isotherm_c,
         walls: params.solver.walls,
         damage: params.damage,
         perfusion_stop_omega: 1.0,
+        snapshots_s: Vec::new(),
     };
     let mut rf_summary = None;
     let fields = match request.applicator {
         ApplicatorKind::Mwa => {
             let q = microwave_power_density(&sim.grid, &request.pose, request.power_w, &params.microwave)?;
-            run(&sim.lattice, &settings, &mut FixedSource(q), progress)?
+            let mut source = DryingMicrowave::new(
+                q,
+                params.microwave.dry_absorption_frac,
+                params.microwave.update_interval_s,
+            );
+            run(&sim.lattice, &settings, &mut source, progress)?
         }
         ApplicatorKind::Rfa => {
             let electrode = electrode_voxels(
@@ -661,6 +281,7 @@ pub fn simulate(
             rf_summary = Some(RfSummary {
                 impedance_start_ohm: source.impedance_ohm.first().copied().unwrap_or(f64::NAN),
                 impedance_end_ohm: source.impedance_ohm.last().copied().unwrap_or(f64::NAN),
+                impedance_min_ohm: source.impedance_ohm.iter().copied().fold(f64::INFINITY, f64::min),
                 solutions: source.impedance_ohm.len(),
                 electrode_voxels: count,
                 iterations: source.iterations.iter().sum(),
@@ -820,59 +441,4 @@ pub fn check_power_time(power_w: f64, time_s: f64) -> Result<()> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Round rods along z of the given diameters (in voxels of 1 mm), side
-    /// by side; returns which of their voxels are sinks at `min_mm`.
-    fn rods(diameters: &[f64], min_mm: f64) -> Vec<(f64, usize, usize)> {
-        let (nx, ny, nz) = (16 * diameters.len(), 16, 6);
-        let grid = Grid::new([nx, ny, nz], Matrix4::identity()).unwrap();
-        let mut of = vec![0u8; nx * ny * nz];
-        for (r, &d) in diameters.iter().enumerate() {
-            let (cx, cy) = (16.0 * r as f64 + 8.0, 8.0);
-            for z in 0..nz {
-                for y in 0..ny {
-                    for x in 0..nx {
-                        let q = (x as f64 - cx).powi(2) + (y as f64 - cy).powi(2);
-                        if q <= (0.5 * d).powi(2) {
-                            of[x + nx * (y + ny * z)] = r as u8 + 1;
-                        }
-                    }
-                }
-            }
-        }
-        let sink = sink_voxels(&grid, &of, min_mm).unwrap();
-        diameters
-            .iter()
-            .enumerate()
-            .map(|(r, &d)| {
-                let mine = |i: &usize| of[*i] == r as u8 + 1;
-                let all = (0..of.len()).filter(mine).count();
-                let kept = (0..of.len()).filter(|i| mine(i) && sink[*i]).count();
-                (d, all, kept)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn only_vessels_at_least_the_sink_diameter_are_sinks() {
-        // 1 and 2 mm rods are narrower than 3 mm; 3, 5 and 9 mm rods are sinks
-        // in every voxel.
-        for (d, all, kept) in rods(&[1.0, 2.0, 3.0, 5.0, 9.0], 3.0) {
-            assert!(all > 0);
-            if d < 3.0 {
-                assert_eq!(kept, 0, "{d} mm rod");
-            } else {
-                assert_eq!(kept, all, "{d} mm rod");
-            }
-        }
-        // A minimum of 0 keeps every vessel voxel.
-        for (d, all, kept) in rods(&[1.0, 5.0], 0.0) {
-            assert_eq!(kept, all, "{d} mm rod");
-        }
-    }
 }

@@ -21,7 +21,7 @@
 
 use rayon::prelude::*;
 
-use crate::bioheat::solver::HeatSource;
+use crate::bioheat::solver::{HeatSource, SourceState};
 use crate::error::{parameter_error, Result};
 
 /// A radiofrequency electrode on a lattice, as a heat source.
@@ -339,13 +339,17 @@ impl RfSource {
 }
 
 impl HeatSource for RfSource {
-    fn power_w_m3(&mut self, temperature_c: &[f32], out: &mut [f32]) -> Result<()> {
+    fn power_w_m3(&mut self, state: &SourceState, out: &mut [f32]) -> Result<()> {
         let c = self.temp_coeff_per_c;
+        // Current flows through the tissue's water: a voxel that has boiled
+        // dry conducts a hundredth of what it did (desiccated tissue is
+        // close to an insulator), which is what makes the impedance rise.
         let sigma: Vec<f64> = self
             .sigma37
             .iter()
-            .zip(temperature_c)
-            .map(|(&s, &t)| s * (1.0 + c * (t as f64 - 37.0)).max(0.05))
+            .zip(state.temperature_c)
+            .zip(state.water_left_frac)
+            .map(|((&s, &t), &w)| s * (1.0 + c * (t as f64 - 37.0)).max(0.05) * (w as f64).max(0.01))
             .collect();
         let (p1, q) = self.solve(&sigma)?;
         if p1.is_nan() || p1 <= 0.0 {
@@ -371,7 +375,7 @@ impl HeatSource for RfSource {
         Ok(())
     }
 
-    fn stale(&self, elapsed_s: f64) -> bool {
+    fn stale(&self, elapsed_s: f64, _water_changed: bool) -> bool {
         elapsed_s >= self.interval_s
     }
 }

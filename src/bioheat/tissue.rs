@@ -38,6 +38,26 @@ pub struct TissueProperties {
     pub perfusion_1_s: f64,
     /// Electrical conductivity at body temperature for radiofrequency heating, S/m.
     pub rf_conductivity_s_m: f64,
+    /// Water, fraction of the tissue's mass (what can boil off).
+    pub water_mass_frac: f64,
+}
+
+/// Tissue water at the boiling point: what boiling takes and what drying
+/// leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WaterProperties {
+    /// Boiling point of tissue water, °C.
+    pub boiling_c: f64,
+    /// Latent heat of vaporisation at the boiling point, J/kg.
+    pub latent_heat_j_kg: f64,
+    /// Density of liquid water at the boiling point, kg/m³.
+    pub density_kg_m3: f64,
+    /// Specific heat of liquid water at the boiling point, J/(kg·K).
+    pub specific_heat_j_kgk: f64,
+    /// Specific heat of the tissue's dry matter, J/(kg·K).
+    pub dry_matter_specific_heat_j_kgk: f64,
+    /// Thermal conductivity of tissue with no water left, W/(m·K).
+    pub dry_conductivity_w_mk: f64,
 }
 
 /// Blood, for the perfusion term and the vessel walls.
@@ -95,6 +115,10 @@ pub struct MicrowaveModel {
     pub axial_centre_mm: f64,
     /// Standard deviation of the radiating section along the antenna, mm (calibrated).
     pub axial_width_mm: f64,
+    /// Absorption of tissue that has boiled dry, relative to wet tissue.
+    pub dry_absorption_frac: f64,
+    /// Simulated time between two updates of the pattern as tissue dries, s.
+    pub update_interval_s: f64,
 }
 
 /// Radiofrequency electrode and its power control.
@@ -133,8 +157,6 @@ pub struct SolverSettings {
     pub roi_margin_mm: f64,
     /// Fraction of the explicit stability bound used as time step.
     pub stability_safety_frac: f64,
-    /// Temperature at which tissue boils; temperatures are capped there, °C.
-    pub boiling_cap_c: f64,
     /// Tissue temperature when heating starts, °C.
     pub initial_temperature_c: f64,
     /// Simulated time after the power stops, s.
@@ -154,6 +176,8 @@ pub struct Parameters {
     pub soft_tissue: TissueProperties,
     /// Blood.
     pub blood: BloodProperties,
+    /// Tissue water and what drying leaves.
+    pub water: WaterProperties,
     /// Default wall of every vessel label.
     pub vessel: VesselWall,
     /// Per-label walls (key: label name or value as written in the file).
@@ -198,6 +222,7 @@ const SPECIFIC_HEAT: (f64, f64) = (500.0, 6000.0);
 const CONDUCTIVITY: (f64, f64) = (0.05, 5.0);
 const PERFUSION: (f64, f64) = (0.0, 0.2);
 const RF_SIGMA: (f64, f64) = (0.01, 5.0);
+const WATER_FRAC: (f64, f64) = (0.0, 0.95);
 
 macro_rules! tissue_descriptors {
     ($group:literal, $field:ident) => {
@@ -232,6 +257,12 @@ macro_rules! tissue_descriptors {
                 max: RF_SIGMA.1,
                 get: |p| &mut p.$field.rf_conductivity_s_m,
             },
+            Descriptor {
+                key: concat!($group, ".water_mass_frac"),
+                min: WATER_FRAC.0,
+                max: WATER_FRAC.1,
+                get: |p| &mut p.$field.water_mass_frac,
+            },
         ]
     };
 }
@@ -259,6 +290,54 @@ fn descriptors() -> Vec<Descriptor> {
             min: 30.0,
             max: 42.0,
             get: |p| &mut p.blood.temperature_c,
+        },
+        Descriptor {
+            key: "water.boiling_c",
+            min: 60.0,
+            max: 150.0,
+            get: |p| &mut p.water.boiling_c,
+        },
+        Descriptor {
+            key: "water.latent_heat_j_kg",
+            min: 1e5,
+            max: 1e7,
+            get: |p| &mut p.water.latent_heat_j_kg,
+        },
+        Descriptor {
+            key: "water.density_kg_m3",
+            min: DENSITY.0,
+            max: DENSITY.1,
+            get: |p| &mut p.water.density_kg_m3,
+        },
+        Descriptor {
+            key: "water.specific_heat_j_kgk",
+            min: SPECIFIC_HEAT.0,
+            max: SPECIFIC_HEAT.1,
+            get: |p| &mut p.water.specific_heat_j_kgk,
+        },
+        Descriptor {
+            key: "water.dry_matter_specific_heat_j_kgk",
+            min: 100.0,
+            max: SPECIFIC_HEAT.1,
+            get: |p| &mut p.water.dry_matter_specific_heat_j_kgk,
+        },
+        Descriptor {
+            key: "water.dry_conductivity_w_mk",
+            min: 0.005,
+            max: CONDUCTIVITY.1,
+            get: |p| &mut p.water.dry_conductivity_w_mk,
+        },
+        Descriptor {
+            key: "microwave.dry_absorption_frac",
+            min: 0.0,
+            max: 1.0,
+            get: |p| &mut p.microwave.dry_absorption_frac,
+        },
+        Descriptor {
+            key: "microwave.update_interval_s",
+            min: 0.1,
+            max: 600.0,
+            get: |p| &mut p.microwave.update_interval_s,
         },
         Descriptor {
             key: "vessel.min_sink_diameter_mm",
@@ -399,12 +478,6 @@ fn descriptors() -> Vec<Descriptor> {
             get: |p| &mut p.solver.stability_safety_frac,
         },
         Descriptor {
-            key: "solver.boiling_cap_c",
-            min: 60.0,
-            max: 150.0,
-            get: |p| &mut p.solver.boiling_cap_c,
-        },
-        Descriptor {
             key: "solver.initial_temperature_c",
             min: 0.0,
             max: 45.0,
@@ -430,17 +503,23 @@ fn liver_default() -> TissueProperties {
         conductivity_w_mk: 0.52,
         perfusion_1_s: DEFAULT_PERFUSION_1_S,
         rf_conductivity_s_m: 0.34,
+        water_mass_frac: LIVER_WATER_MASS_FRAC,
     }
 }
 
-/// Fraction of the microwave generator's power deposited in tissue, fitted
-/// by `protocols::calibrate_microwave` to the Emprint 100 W, 10 min zone of
-/// 36 × 42 mm (an unsourced figure, see protocols.json) in homogeneous unperfused liver at 1 mm.
-pub const MWA_EFFICIENCY_FRAC: f64 = 0.4036;
+/// Fraction of the microwave generator's power deposited in tissue: the
+/// constant of the library's device `mwa-2450-cooled`, fitted by
+/// `liverkit protocols --calibrate` to the ex vivo zones of [He2010] (a test
+/// checks the two agree; `simulate` uses the device's).
+pub const MWA_EFFICIENCY_FRAC: f64 = 0.165;
 
 /// Width (standard deviation) of the microwave antenna's radiating section,
 /// mm, fitted with [`MWA_EFFICIENCY_FRAC`].
-pub const MWA_AXIAL_WIDTH_MM: f64 = 5.109;
+pub const MWA_AXIAL_WIDTH_MM: f64 = 8.514;
+
+/// Water content of liver, fraction of its mass: the middle of the
+/// 70–78 % quoted for liver (issue 12; [ITIS] lists tissue water content).
+pub const LIVER_WATER_MASS_FRAC: f64 = 0.74;
 
 /// Default liver perfusion, 1/s: the geometric mean of the range
 /// 3.6e-3 – 1e-2 1/s of [Hall2015] (√(3.6e-3 · 1e-2) = 6.0e-3), which puts the
@@ -460,6 +539,14 @@ impl Default for Parameters {
                 density_kg_m3: 1050.0,
                 specific_heat_j_kgk: 3617.0,
                 temperature_c: 37.0,
+            },
+            water: WaterProperties {
+                boiling_c: 100.0,
+                latent_heat_j_kg: 2.257e6,
+                density_kg_m3: 958.4,
+                specific_heat_j_kgk: 4216.0,
+                dry_matter_specific_heat_j_kgk: 837.0,
+                dry_conductivity_w_mk: 0.08,
             },
             vessel: VesselWall {
                 heat_transfer_w_m2k: f64::INFINITY,
@@ -483,6 +570,8 @@ impl Default for Parameters {
                 efficiency_frac: MWA_EFFICIENCY_FRAC,
                 axial_centre_mm: 15.0,
                 axial_width_mm: MWA_AXIAL_WIDTH_MM,
+                dry_absorption_frac: 0.1,
+                update_interval_s: 5.0,
             },
             rf: RfModel {
                 conductivity_temp_coeff_per_c: 0.015,
@@ -495,7 +584,6 @@ impl Default for Parameters {
                 spacing_mm: 1.0,
                 roi_margin_mm: 20.0,
                 stability_safety_frac: 0.9,
-                boiling_cap_c: 100.0,
                 initial_temperature_c: 37.0,
                 cooldown_s: 0.0,
                 walls: Walls::BodyTemperature,
@@ -521,7 +609,37 @@ impl Default for Parameters {
                 format!("liver value; {assumption}")
             };
             s(&format!("{g}.perfusion_1_s"), &perf);
+            let water = if g == "liver" {
+                "middle of the 70-78 % water content of liver (issue 12); [ITIS]".to_string()
+            } else {
+                format!("liver value; {assumption}")
+            };
+            s(&format!("{g}.water_mass_frac"), &water);
         }
+        let iapws = "[IAPWS] water at 100 °C and 1 atm, docs/references.md";
+        s(
+            "water.boiling_c",
+            "water boils at 100 °C at 1 atm [IAPWS]; tissue water boils near it ([Yang2007])",
+        );
+        s("water.latent_heat_j_kg", iapws);
+        s("water.density_kg_m3", iapws);
+        s("water.specific_heat_j_kgk", iapws);
+        s(
+            "water.dry_matter_specific_heat_j_kgk",
+            "[Siebel1892] c = 837 + 3349·W J/(kg·K) at W = 0, docs/references.md",
+        );
+        s(
+            "water.dry_conductivity_w_mk",
+            "[Sweat1975] k = 0.08 + 0.52·W W/(m·K) for meats at W = 0, docs/references.md",
+        );
+        s(
+            "microwave.dry_absorption_frac",
+            &format!("dry liver absorbs far less at 2.45 GHz [Ji2011]; a tenth, {assumption}"),
+        );
+        s(
+            "microwave.update_interval_s",
+            &format!("solver setting; {assumption}"),
+        );
         s(
             "liver.rf_conductivity_s_m",
             "[Zurbuchen2016], [Hall2015] middle of 0.33–0.35 S/m, docs/references.md",
@@ -568,8 +686,7 @@ impl Default for Parameters {
             "microwave.antenna_radius_mm",
             &format!("a 13–14 gauge antenna; {assumption}"),
         );
-        let fitted =
-            "fitted to emprint-100w-10min (36 x 42 mm, an unsourced figure) by liverkit protocols --calibrate";
+        let fitted = "fitted to [He2010] (device mwa-2450-cooled) by liverkit protocols --calibrate";
         s("microwave.efficiency_frac", fitted);
         s(
             "microwave.axial_centre_mm",
@@ -603,10 +720,6 @@ impl Default for Parameters {
         ] {
             s(k, &format!("solver setting; {assumption}"));
         }
-        s(
-            "solver.boiling_cap_c",
-            "tissue boils near 100 °C, docs/references.md (capped, not modelled)",
-        );
         p
     }
 }
@@ -773,11 +886,12 @@ impl Parameters {
             }
         }
         let s = &self.solver;
-        if s.initial_temperature_c >= s.boiling_cap_c {
+        let boil = self.water.boiling_c;
+        if s.initial_temperature_c >= boil {
             return Err(Error::parameter(
                 "solver.initial_temperature_c",
                 s.initial_temperature_c,
-                format!("below solver.boiling_cap_c ({} °C)", s.boiling_cap_c),
+                format!("below water.boiling_c ({boil} °C)"),
             ));
         }
         if self.rf.max_update_interval_s < self.rf.update_interval_s {
@@ -787,11 +901,11 @@ impl Parameters {
                 format!("at least rf.update_interval_s ({} s)", self.rf.update_interval_s),
             ));
         }
-        if self.damage.isotherm_c >= s.boiling_cap_c {
+        if self.damage.isotherm_c >= boil {
             return Err(Error::parameter(
                 "damage.isotherm_c",
                 self.damage.isotherm_c,
-                format!("below solver.boiling_cap_c ({} °C)", s.boiling_cap_c),
+                format!("below water.boiling_c ({boil} °C)"),
             ));
         }
         for (label, w) in std::iter::once(("(default)", &self.vessel))
@@ -806,6 +920,33 @@ impl Parameters {
             }
         }
         Ok(())
+    }
+
+    /// Latent heat of a tissue's water, J/m³: L·W·ρ.
+    pub fn latent_heat_j_m3(&self, t: &TissueProperties) -> f64 {
+        self.water.latent_heat_j_kg * t.water_mass_frac * t.density_kg_m3
+    }
+
+    /// Heat capacity (J/(m³·K)) and conductivity (W/(m·K)) of a tissue
+    /// once its water has boiled off: its dry matter ρ(1 − W) with the dry
+    /// matter's specific heat, and `water.dry_conductivity_w_mk`, at most
+    /// the conductivity that keeps the explicit step of the wet tissue
+    /// (a dry voxel among wet ones must not need a shorter step):
+    ///
+    /// ```text
+    /// 2 k_d k_w / (k_d + k_w) ≤ (ρc)_d · k_w / (ρc)_w
+    /// ```
+    ///
+    /// For liver this limit (0.017 W/(m·K)) is below the dry-matter value
+    /// (0.08): the dry core conducts like the vapour-filled, charred tissue
+    /// it is, and the 70 °C boundary lies well outside it.
+    pub fn dried(&self, t: &TissueProperties) -> (f64, f64) {
+        let rc_w = t.density_kg_m3 * t.specific_heat_j_kgk;
+        let rc_d = t.density_kg_m3 * (1.0 - t.water_mass_frac) * self.water.dry_matter_specific_heat_j_kgk;
+        let k_w = t.conductivity_w_mk;
+        let x = rc_d * k_w / rc_w;
+        let k_limit = x * k_w / (2.0 * k_w - x);
+        (rc_d, self.water.dry_conductivity_w_mk.min(k_limit))
     }
 
     /// The wall of a vessel label, looked up by name first, then by value.

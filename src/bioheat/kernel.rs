@@ -1,0 +1,567 @@
+//! The time-step kernels of the bioheat solver: the only `unsafe` code of the
+//! thermal model (calling the AVX2 build of a kernel on a processor that has
+//! AVX2).
+//!
+//! One step updates every tissue voxel from the previous step's temperature
+//! excess Θ = T − T_b (see `solver` for the scheme), then moves any excess
+//! above the boiling point into the voxel's latent store until its water is
+//! gone ([`Coeffs::latent_k`]), and accumulates, for the energy balance, the
+//! heat each voxel gave to perfusion and to its implicit sinks (vessel walls,
+//! the layer around the region).
+
+use rayon::prelude::*;
+
+use crate::bioheat::damage::DamageSteps;
+
+/// Values below this (K) are set to zero, which keeps far-field temperatures
+/// out of the slow subnormal range of f32.
+pub(crate) const TINY_K: f32 = 1e-12;
+
+/// Face neighbour weight of the 19-point stencil.
+pub(crate) const W_FACE: f64 = 1.0 / 3.0;
+/// Edge neighbour weight of the 19-point stencil.
+pub(crate) const W_EDGE: f64 = 1.0 / 6.0;
+
+/// The 18 neighbour offsets of a padded index (faces first), and their weights.
+pub(crate) fn neighbours(px: usize, pxy: usize) -> ([isize; 18], [f64; 18]) {
+    let (x, y, z) = (1isize, px as isize, pxy as isize);
+    let o = [
+        -x,
+        x,
+        -y,
+        y,
+        -z,
+        z,
+        -x - y,
+        -x + y,
+        x - y,
+        x + y,
+        -x - z,
+        -x + z,
+        x - z,
+        x + z,
+        -y - z,
+        -y + z,
+        y - z,
+        y + z,
+    ];
+    let mut w = [W_EDGE; 18];
+    w[..6].fill(W_FACE);
+    (o, w)
+}
+
+/// Lanes processed together in the kernels (two AVX or four SSE vectors).
+const LANES: usize = 8;
+
+pub(crate) const IRREGULAR: u8 = 254;
+pub(crate) const FIXED: u8 = 255;
+
+/// Per-step coefficients, f32, scaled by the time step.
+pub(crate) struct Coeffs {
+    /// Δt·w·G[a][b]/(ρc)_a between tissues (0 towards sinks), for faces
+    /// (`[0..256]`) and edges (`[256..512]`).
+    pub a: [f32; 512],
+    /// The same towards sinks (0 between tissues).
+    pub sink: [f32; 512],
+    /// Whether neighbour material b (`[b]`) is the layer around the region
+    /// (its sink heat is counted as boundary loss, else as vessel loss).
+    pub outside: u8,
+    /// Δt·perfusion/(ρc).
+    pub b: [f32; 16],
+    /// Δt/(ρc).
+    pub c: [f32; 16],
+    /// Latent heat of a material's water in kelvin of its own heat
+    /// capacity, L·ρ_w·φ_w/(ρc) (0: it does not boil).
+    pub latent_k: [f32; 16],
+    /// ρc, J/(m³·K).
+    pub heat_capacity: [f64; 16],
+    /// The boiling point as Θ, K.
+    pub boil_k: f32,
+    pub stop_omega: f32,
+}
+
+/// Heat a step moved out of tissue, Σ ρc·ΔΘ over voxels, J/m³.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Losses {
+    /// To perfusion.
+    pub perfusion: f64,
+    /// To vessel walls.
+    pub vessels: f64,
+    /// To the layer around the region (implicit part; the explicit part of
+    /// regular voxels is counted by the solver).
+    pub outside: f64,
+    /// Into latent stores (boiling); zero when nothing boiled.
+    pub latent: f64,
+}
+
+impl std::ops::AddAssign for Losses {
+    fn add_assign(&mut self, o: Losses) {
+        self.perfusion += o.perfusion;
+        self.vessels += o.vessels;
+        self.outside += o.outside;
+        self.latent += o.latent;
+    }
+}
+
+/// One run of equal-kind voxels along x.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seg {
+    pub x0: u32,
+    pub x1: u32,
+    pub kind: u8,
+}
+
+/// The padded material layout and its runs.
+pub(crate) struct Layout {
+    /// Lattice voxels per axis.
+    pub n: [usize; 3],
+    /// Padded voxels per axis (n + 2).
+    pub p: [usize; 3],
+    /// Padded materials (the padding holds the "outside" index).
+    pub mat: Vec<u8>,
+    /// The runs of each row (y + ny·z).
+    pub rows: Vec<Vec<Seg>>,
+}
+
+/// Observables of the lattice and the per-voxel latent store, unpadded.
+pub(crate) struct Observed {
+    pub omega: Vec<f32>,
+    pub cem: Vec<f32>,
+    pub tmax: Vec<f32>,
+    pub tiso: Vec<f32>,
+    /// Latent heat taken up by boiling, kelvin of the voxel's wet ρc.
+    pub latent: Vec<f32>,
+}
+
+/// e^x in f32 from arithmetic alone (so that loops around it vectorise):
+/// x = n·ln 2 + r with |r| ≤ ln2/2, e^r by its Taylor polynomial to r⁶
+/// (relative error < 2e-7), 2^n from the exponent bits. Arguments are
+/// clamped to [−87, 88], where f32 is normal.
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
+    let x = x.clamp(-87.0, 88.0);
+    let shifted = x * LOG2E + ROUND;
+    let n = shifted - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    // The low bits of `shifted` hold n (two's complement): integer
+    // arithmetic on them builds 2^n without a float-to-int conversion.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
+    p * scale
+}
+
+/// One time step from `src` into `dst` (both padded), updating the
+/// observables and the latent store; returns the heat given to sinks.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn step_once(
+    plan: &Layout,
+    co: &Coeffs,
+    table: &DamageSteps,
+    src: &[f32],
+    dst: &mut [f32],
+    obs: &mut Observed,
+    q: &[f32],
+    blood_c: f32,
+    isotherm_c: f32,
+    t_old_s: f64,
+    dt_s: f64,
+) -> Losses {
+    let [nx, ny, nz] = plan.n;
+    let [px, py, _] = plan.p;
+    let pxy = px * py;
+    let nxy = nx * ny;
+    let interior = &mut dst[pxy..pxy * (nz + 1)];
+    let per_plane: Vec<Losses> = (
+        interior.par_chunks_mut(pxy),
+        obs.omega.par_chunks_mut(nxy),
+        obs.cem.par_chunks_mut(nxy),
+        obs.tmax.par_chunks_mut(nxy),
+        obs.tiso.par_chunks_mut(nxy),
+        obs.latent.par_chunks_mut(nxy),
+        q.par_chunks(nxy),
+    )
+        .into_par_iter()
+        .enumerate()
+        .map(|(z, (plane, omega, cem, tmax, tiso, latent, qz))| {
+            let mut lost = Losses::default();
+            let gz = (z + 1) * pxy;
+            for y in 0..ny {
+                let r = y + ny * z;
+                let row = (y + 1) * px + 1;
+                let u = y * nx;
+                for sg in &plan.rows[r] {
+                    let (x0, x1) = (sg.x0 as usize, sg.x1 as usize);
+                    let len = x1 - x0;
+                    let pi = row + x0;
+                    let gi = gz + pi;
+                    let qq = &qz[u + x0..u + x1];
+                    let om = &omega[u + x0..u + x1];
+                    let lat = &mut latent[u + x0..u + x1];
+                    let out = &mut plane[pi..pi + len];
+                    match sg.kind {
+                        FIXED => {}
+                        IRREGULAR => lost += irregular(plan, co, src, gi, qq, om, lat, out),
+                        m => {
+                            let (perfused, boiled) =
+                                regular(co, m as usize, src, gi, px, pxy, qq, om, lat, out);
+                            lost.perfusion += perfused;
+                            lost.latent += boiled;
+                        }
+                    }
+                }
+                // Damage, maximum and arrival time over the whole row.
+                observe(
+                    table,
+                    blood_c,
+                    isotherm_c,
+                    t_old_s,
+                    dt_s,
+                    &src[gz + row..gz + row + nx],
+                    &plane[row..row + nx],
+                    &mut omega[u..u + nx],
+                    &mut cem[u..u + nx],
+                    &mut tmax[u..u + nx],
+                    &mut tiso[u..u + nx],
+                );
+            }
+            lost
+        })
+        .collect();
+    let mut total = Losses::default();
+    for l in per_plane {
+        total += l;
+    }
+    total
+}
+
+/// Damage, CEM43, maximum temperature and arrival time of the isotherm for
+/// one row, from the temperatures before (`old`) and after (`new`) the step.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn observe_body(
+    table: &DamageSteps,
+    blood: f32,
+    iso: f32,
+    t_old_s: f64,
+    dt_s: f64,
+    old: &[f32],
+    new: &[f32],
+    omega: &mut [f32],
+    cem: &mut [f32],
+    tmax: &mut [f32],
+    tiso: &mut [f32],
+) {
+    let n = new.len();
+    let (old, omega, cem, tmax, tiso) = (
+        &old[..n],
+        &mut omega[..n],
+        &mut cem[..n],
+        &mut tmax[..n],
+        &mut tiso[..n],
+    );
+    let (t_old_s, dt_s) = (t_old_s as f32, dt_s as f32);
+    macro_rules! one {
+        ($t0:expr, $t1:expr, $om:expr, $ce:expr, $tm:expr) => {{
+            let t1 = blood + $t1;
+            let (d_om, d_cem) = table.at(blood + 0.5 * ($t0 + $t1));
+            $om += d_om;
+            $ce += d_cem;
+            $tm = $tm.max(t1);
+            // Reaching the isotherm for the first time is rare: flag it here
+            // and time it outside the vectorised loop.
+            t1 >= iso
+        }};
+    }
+    let arrival = |t0: f32, t1: f32| {
+        let (t0, t1) = (blood + t0, blood + t1);
+        let f = if t1 > t0 {
+            ((iso - t0) / (t1 - t0)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        t_old_s + dt_s * f
+    };
+    let whole = n / LANES * LANES;
+    for base in (0..whole).step_by(LANES) {
+        let (a, b) = (lane(old, base), lane(new, base));
+        let (mut om, mut ce, mut tm, ti) = (
+            lane(omega, base),
+            lane(cem, base),
+            lane(tmax, base),
+            lane(tiso, base),
+        );
+        let mut hit = [false; LANES];
+        for l in 0..LANES {
+            hit[l] = one!(a[l], b[l], om[l], ce[l], tm[l]) & (ti[l] < 0.0);
+        }
+        omega[base..base + LANES].copy_from_slice(&om);
+        cem[base..base + LANES].copy_from_slice(&ce);
+        tmax[base..base + LANES].copy_from_slice(&tm);
+        if hit.iter().any(|&h| h) {
+            for l in 0..LANES {
+                if hit[l] {
+                    tiso[base + l] = arrival(a[l], b[l]);
+                }
+            }
+        }
+    }
+    for k in whole..n {
+        if one!(old[k], new[k], omega[k], cem[k], tmax[k]) & (tiso[k] < 0.0) {
+            tiso[k] = arrival(old[k], new[k]);
+        }
+    }
+}
+
+/// Set to run the baseline kernels even where AVX2 is available (tests
+/// compare the two bit for bit).
+static BASELINE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every later run use the baseline (SSE2) kernels even on a processor
+/// with AVX2, or lifts that. For tests that check the two kernels give the
+/// same numbers; results never depend on it.
+#[doc(hidden)]
+pub fn force_baseline_kernels(on: bool) {
+    BASELINE_ONLY.store(on, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether the AVX2 kernels run on this processor (and are not switched off).
+#[doc(hidden)]
+pub fn avx2_kernels_in_use() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        !BASELINE_ONLY.load(std::sync::atomic::Ordering::Relaxed)
+            && std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Defines `$name` to run `$body` compiled for AVX2 when the processor has
+/// it (twice the lanes of the SSE2 baseline), and as compiled otherwise. The
+/// two produce the same numbers: neither contracts products into FMAs
+/// (`tests/bioheat.rs` compares them bit for bit).
+macro_rules! with_avx2 {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty => $body:ident) => {
+        $(#[$m])*
+        #[inline(never)]
+        fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx2($($arg: $ty),*) -> $ret {
+                    $body($($arg),*)
+                }
+                if avx2_kernels_in_use() {
+                    // SAFETY: the processor supports AVX2, checked just above
+                    // (`avx2_kernels_in_use` asks the processor).
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+with_avx2! {
+    #[allow(clippy::too_many_arguments)]
+    fn regular(
+        co: &Coeffs,
+        m: usize,
+        src: &[f32],
+        gi: usize,
+        px: usize,
+        pxy: usize,
+        q: &[f32],
+        omega: &[f32],
+        latent: &mut [f32],
+        out: &mut [f32],
+    ) -> (f64, f64) => regular_body
+}
+
+with_avx2! {
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        table: &DamageSteps,
+        blood: f32,
+        iso: f32,
+        t_old_s: f64,
+        dt_s: f64,
+        old: &[f32],
+        new: &[f32],
+        omega: &mut [f32],
+        cem: &mut [f32],
+        tmax: &mut [f32],
+        tiso: &mut [f32],
+    ) -> () => observe_body
+}
+
+/// `LANES` values of `s` from `base` (zeros past its end, which the callers
+/// never reach).
+#[inline(always)]
+fn lane(s: &[f32], base: usize) -> [f32; LANES] {
+    let mut out = [0.0f32; LANES];
+    if let Some(v) = s.get(base..base + LANES) {
+        out.copy_from_slice(v);
+    }
+    out
+}
+
+/// Uniform material m around every voxel of the run; returns the heat
+/// given to perfusion and taken into latent stores, J/m³.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn regular_body(
+    co: &Coeffs,
+    m: usize,
+    src: &[f32],
+    gi: usize,
+    px: usize,
+    pxy: usize,
+    q: &[f32],
+    omega: &[f32],
+    latent: &mut [f32],
+    out: &mut [f32],
+) -> (f64, f64) {
+    let len = out.len();
+    let af = co.a[m * 16 + m];
+    let ae = co.a[256 + m * 16 + m];
+    let centre = 6.0 * af + 12.0 * ae;
+    let bm = co.b[m];
+    let inv_alive = 1.0 / (1.0 + bm);
+    let c = co.c[m];
+    let boil = co.boil_k;
+    let lat_max = co.latent_k[m];
+    let stop = co.stop_omega;
+    let at = |o: isize| {
+        let s0 = (gi as isize + o) as usize;
+        &src[s0..s0 + len]
+    };
+    let (x, y, z) = (1isize, px as isize, pxy as isize);
+    let ctr = at(0);
+    let (f0, f1, f2, f3, f4, f5) = (at(-x), at(x), at(-y), at(y), at(-z), at(z));
+    let (e0, e1, e2, e3) = (at(-x - y), at(-x + y), at(x - y), at(x + y));
+    let (e4, e5, e6, e7) = (at(-x - z), at(-x + z), at(x - z), at(x + z));
+    let (e8, e9, e10, e11) = (at(-y - z), at(-y + z), at(y - z), at(y + z));
+    let q = &q[..len];
+    let omega = &omega[..len];
+    let latent = &mut latent[..len];
+    // Lanes of 8 with per-lane sums of the perfusion loss: a float sum
+    // across lanes would keep the compiler from vectorising the loop, and
+    // fixed-size arrays free it from bounds checks.
+    //
+    // Boiling: heat above the boiling point goes into the latent store
+    // while it has room (a voxel still holding water stays at the boiling
+    // point); a dry voxel (no room) heats on. Branch-free, so it vectorises.
+    macro_rules! update {
+        ($t:expr, $faces:expr, $edges:expr, $om:expr, $q:expr, $lat:expr, $acc:expr, $boil:expr) => {{
+            let t = $t;
+            let alive = $om < stop;
+            let v =
+                (t + (af * $faces + ae * $edges - centre * t) + c * $q) * if alive { inv_alive } else { 1.0 };
+            $acc += if alive { bm * v } else { 0.0 };
+            let room = (lat_max - $lat).max(0.0);
+            let take = (v - boil).max(0.0).min(room);
+            $lat += take;
+            $boil += take;
+            let v = v - take;
+            if v.abs() < TINY_K {
+                0.0
+            } else {
+                v
+            }
+        }};
+    }
+    let mut lanes = [0.0f32; LANES];
+    let mut boiled = [0.0f32; LANES];
+    let whole = len / LANES * LANES;
+    for base in (0..whole).step_by(LANES) {
+        let l8 = |s: &[f32]| -> [f32; LANES] { lane(s, base) };
+        let (t, om, qq) = (l8(ctr), l8(omega), l8(q));
+        let mut lat = l8(latent);
+        let (a0, a1, a2, a3, a4, a5) = (l8(f0), l8(f1), l8(f2), l8(f3), l8(f4), l8(f5));
+        let (b0, b1, b2, b3) = (l8(e0), l8(e1), l8(e2), l8(e3));
+        let (b4, b5, b6, b7) = (l8(e4), l8(e5), l8(e6), l8(e7));
+        let (b8, b9, b10, b11) = (l8(e8), l8(e9), l8(e10), l8(e11));
+        let mut o = [0.0f32; LANES];
+        for l in 0..LANES {
+            let faces = ((a0[l] + a1[l]) + (a2[l] + a3[l])) + (a4[l] + a5[l]);
+            let edges = (((b0[l] + b1[l]) + (b2[l] + b3[l])) + ((b4[l] + b5[l]) + (b6[l] + b7[l])))
+                + ((b8[l] + b9[l]) + (b10[l] + b11[l]));
+            o[l] = update!(t[l], faces, edges, om[l], qq[l], lat[l], lanes[l], boiled[l]);
+        }
+        out[base..base + LANES].copy_from_slice(&o);
+        latent[base..base + LANES].copy_from_slice(&lat);
+    }
+    let mut perfused: f32 = lanes.iter().sum();
+    let mut boil: f32 = boiled.iter().sum();
+    for k in whole..len {
+        let faces = ((f0[k] + f1[k]) + (f2[k] + f3[k])) + (f4[k] + f5[k]);
+        let edges = (((e0[k] + e1[k]) + (e2[k] + e3[k])) + ((e4[k] + e5[k]) + (e6[k] + e7[k])))
+            + ((e8[k] + e9[k]) + (e10[k] + e11[k]));
+        out[k] = update!(ctr[k], faces, edges, omega[k], q[k], latent[k], perfused, boil);
+    }
+    (
+        perfused as f64 * co.heat_capacity[m],
+        boil as f64 * co.heat_capacity[m],
+    )
+}
+
+/// Mixed materials around the voxels of the run: conductances per neighbour.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn irregular(
+    plan: &Layout,
+    co: &Coeffs,
+    src: &[f32],
+    gi: usize,
+    q: &[f32],
+    omega: &[f32],
+    latent: &mut [f32],
+    out: &mut [f32],
+) -> Losses {
+    let px = plan.p[0];
+    let pxy = px * plan.p[1];
+    let (offs, _) = neighbours(px, pxy);
+    let mat = &plan.mat;
+    let mut lost = Losses::default();
+    for k in 0..out.len() {
+        let i = gi + k;
+        let m = mat[i] as usize;
+        let t = src[i];
+        let mut flux = 0.0f32;
+        let mut to_vessels = 0.0f32;
+        let mut to_outside = 0.0f32;
+        for (n, &o) in offs.iter().enumerate() {
+            let j = (i as isize + o) as usize;
+            let at = (if n < 6 { 0 } else { 256 }) + m * 16 + (mat[j] & 15) as usize;
+            flux += co.a[at] * (src[j] - t);
+            if mat[j] == co.outside {
+                to_outside += co.sink[at];
+            } else {
+                to_vessels += co.sink[at];
+            }
+        }
+        let perf = if omega[k] < co.stop_omega { co.b[m] } else { 0.0 };
+        let v = (t + flux + co.c[m] * q[k]) / (1.0 + to_vessels + to_outside + perf);
+        let rc = co.heat_capacity[m];
+        lost.perfusion += (perf * v) as f64 * rc;
+        lost.vessels += (to_vessels * v) as f64 * rc;
+        lost.outside += (to_outside * v) as f64 * rc;
+        let room = (co.latent_k[m] - latent[k]).max(0.0);
+        let take = (v - co.boil_k).max(0.0).min(room);
+        latent[k] += take;
+        lost.latent += take as f64 * rc;
+        let v = v - take;
+        out[k] = if v.abs() < TINY_K { 0.0 } else { v };
+    }
+    lost
+}
