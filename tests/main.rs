@@ -27,6 +27,10 @@ mod remnant;
 // The bioheat solver against closed-form solutions; ablation simulation.
 mod bioheat;
 
+// Boiling against its closed form; the microwave calibration against the
+// published zone table.
+mod boiling_calibration;
+
 // The `liverkit` program: output formats, exit codes, broken pipes.
 mod cli;
 

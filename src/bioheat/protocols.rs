@@ -12,13 +12,14 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bioheat::applicator::DryingMicrowave;
 use crate::bioheat::applicator::{ApplicatorKind, Pose};
-use crate::bioheat::solver::{run, FixedSource, Lattice, Material, RunSettings};
+use crate::bioheat::solver::{run, Lattice, RunSettings};
 use crate::bioheat::tissue::{Parameters, Walls};
 use crate::bioheat::zone::{zone_shape, LatticeField, ZoneShape};
 use crate::error::{header_error, parameter_error, Error, Result, Warning};
 use crate::grid::Grid;
-use crate::progress::{NoProgress, Progress};
+use crate::progress::Progress;
 
 /// The library shipped with liverkit.
 pub const BUILTIN: &str = include_str!("protocols.json");
@@ -39,8 +40,38 @@ pub struct Device {
     pub time_range_s: [f64; 2],
     /// Where the range comes from.
     pub range_source: String,
-    /// The setting the microwave pattern is calibrated to.
-    pub calibration_setting: Option<String>,
+    /// Microwave: the source's constants fitted to the device's settings
+    /// marked `fitted` (`liverkit protocols --calibrate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microwave_fit: Option<MicrowaveFit>,
+}
+
+/// A microwave device's fitted source constants.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MicrowaveFit {
+    /// Fraction of the generator's power deposited in tissue.
+    pub efficiency_frac: f64,
+    /// Standard deviation of the radiating section along the antenna, mm.
+    pub axial_width_mm: f64,
+}
+
+impl Device {
+    /// `params` with this device's fitted constants, their source naming it.
+    pub fn apply(&self, params: &Parameters) -> Parameters {
+        let mut p = params.clone();
+        if let Some(f) = self.microwave_fit {
+            p.microwave.efficiency_frac = f.efficiency_frac;
+            p.microwave.axial_width_mm = f.axial_width_mm;
+            let src = format!(
+                "fitted to device {}'s settings (liverkit protocols --calibrate)",
+                self.id
+            );
+            p.set_source("microwave.efficiency_frac", src.clone());
+            p.set_source("microwave.axial_width_mm", src);
+        }
+        p
+    }
 }
 
 /// A reference setting and the zone it produces.
@@ -64,8 +95,12 @@ pub struct Setting {
     /// Where the numbers come from.
     pub source: String,
     /// What liverkit's model produces for this setting in the calibration
-    /// conditions, diameter and length, mm.
+    /// conditions (its damage zone), diameter and length, mm.
     pub model_zone_mm: Option<[f64; 2]>,
+    /// Whether the device's fitted constants were fitted to this setting
+    /// (false: held out, a check of the fit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitted: Option<bool>,
 }
 
 /// A protocol library.
@@ -238,24 +273,101 @@ pub fn needle_grid(spacing_mm: f64, half_mm: f64, before_mm: f64, behind_mm: f64
 /// # Errors
 /// `Parameter` for an invalid spacing.
 pub fn calibration_case(params: &Parameters, spacing_mm: f64) -> Result<CalibrationCase> {
-    // ±42 mm across, 36 mm beyond the tip and 66 mm behind it.
-    let grid = needle_grid(spacing_mm, 42.0, 36.0, 66.0)?;
+    // ±40 mm across, 36 mm beyond the tip and 70 mm behind it: room for the
+    // largest zone of the table (45 × 55 mm) and its damage zone.
+    let grid = needle_grid(spacing_mm, 40.0, 36.0, 70.0)?;
     let dims = grid.dims();
-    let l = &params.liver;
+    let mut liver = params.liver;
+    liver.perfusion_1_s = 0.0;
     let lattice = Lattice {
         dims,
         spacing_mm,
-        materials: vec![Material {
-            name: "liver".into(),
-            heat_capacity_j_m3k: l.density_kg_m3 * l.specific_heat_j_kgk,
-            conductivity_w_mk: l.conductivity_w_mk,
-            perfusion_w_m3k: 0.0,
-            wall_w_m2k: None,
-        }],
+        materials: vec![
+            crate::bioheat::material(params, &liver, "liver", Some(1)),
+            crate::bioheat::dried_material(params, &liver, "liver"),
+        ],
         material: vec![0; dims[0] * dims[1] * dims[2]],
     };
     let pose = Pose::from_direction([0.0, 0.0, 0.0], [0.0, 0.0, 1.0])?;
     Ok(CalibrationCase { grid, lattice, pose })
+}
+
+/// The zones of one setting: above the isotherm (70 °C) and dead by the
+/// Arrhenius damage (Ω ≥ 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ModelZones {
+    /// Heating time, s.
+    pub time_s: f64,
+    /// The 70 °C zone.
+    pub iso: ZoneShape,
+    /// The damage zone.
+    pub damage: ZoneShape,
+}
+
+/// The microwave model's zones in the calibration conditions at `power_w`
+/// for each of `times_s`, from one run to the longest.
+///
+/// # Errors
+/// As the solver.
+pub fn model_zones(
+    case: &CalibrationCase,
+    params: &Parameters,
+    power_w: f64,
+    times_s: &[f64],
+    progress: &dyn Progress,
+) -> Result<Vec<ModelZones>> {
+    let longest = times_s.iter().copied().fold(0.0f64, f64::max);
+    let q = crate::bioheat::applicator::microwave_power_density(
+        &case.grid,
+        &case.pose,
+        power_w,
+        &params.microwave,
+    )?;
+    let settings = RunSettings {
+        heating_s: longest,
+        cooldown_s: 0.0,
+        stability_safety_frac: params.solver.stability_safety_frac,
+        dt_s: None,
+        blood_c: params.blood.temperature_c,
+        initial_c: params.blood.temperature_c,
+        boiling_c: params.water.boiling_c,
+        isotherm_c: params.damage.isotherm_c,
+        walls: Walls::BodyTemperature,
+        damage: params.damage,
+        perfusion_stop_omega: 1.0,
+        snapshots_s: times_s.to_vec(),
+    };
+    let mut source = DryingMicrowave::new(
+        q,
+        params.microwave.dry_absorption_frac,
+        params.microwave.update_interval_s,
+    );
+    let fields = run(&case.lattice, &settings, &mut source, progress)?;
+    let mut out = Vec::with_capacity(times_s.len());
+    for &t in times_s {
+        let snap = fields
+            .snapshots
+            .iter()
+            .find(|s| s.time_s >= t - 1e-9 * t)
+            .or(fields.snapshots.last())
+            .ok_or_else(|| parameter_error("time_s", t, "a heating time"))?;
+        let iso = LatticeField {
+            grid: &case.grid,
+            values: &snap.tmax_c,
+            outside: params.blood.temperature_c as f32,
+        };
+        let dmg = LatticeField {
+            grid: &case.grid,
+            values: &snap.damage_omega,
+            outside: 0.0,
+        };
+        out.push(ModelZones {
+            time_s: t,
+            iso: zone_shape(&iso, params.damage.isotherm_c as f32, &case.pose),
+            damage: zone_shape(&dmg, 1.0, &case.pose),
+        });
+    }
+    Ok(out)
 }
 
 /// The 70 °C zone of the microwave model in the calibration conditions.
@@ -269,124 +381,5 @@ pub fn model_zone(
     time_s: f64,
     progress: &dyn Progress,
 ) -> Result<ZoneShape> {
-    let q = crate::bioheat::applicator::microwave_power_density(
-        &case.grid,
-        &case.pose,
-        power_w,
-        &params.microwave,
-    )?;
-    let settings = RunSettings {
-        heating_s: time_s,
-        cooldown_s: 0.0,
-        stability_safety_frac: params.solver.stability_safety_frac,
-        dt_s: None,
-        blood_c: params.blood.temperature_c,
-        initial_c: params.blood.temperature_c,
-        cap_c: params.solver.boiling_cap_c,
-        isotherm_c: params.damage.isotherm_c,
-        walls: Walls::BodyTemperature,
-        damage: params.damage,
-        perfusion_stop_omega: 1.0,
-    };
-    let fields = run(&case.lattice, &settings, &mut FixedSource(q), progress)?;
-    let field = LatticeField {
-        grid: &case.grid,
-        values: &fields.tmax_c,
-        outside: params.blood.temperature_c as f32,
-    };
-    Ok(zone_shape(&field, params.damage.isotherm_c as f32, &case.pose))
-}
-
-/// The fitted microwave constants and the zone they give.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct MicrowaveCalibration {
-    /// Fraction of the power deposited in tissue.
-    pub efficiency_frac: f64,
-    /// Standard deviation of the radiating section, mm.
-    pub axial_width_mm: f64,
-    /// The zone the model then produces, mm.
-    pub zone: ZoneShape,
-    /// Simulations run.
-    pub runs: usize,
-}
-
-/// Fits the efficiency and the radiating length of the microwave pattern so
-/// that the model's 70 °C zone in the calibration conditions matches a
-/// setting's diameter and length (to 0.05 mm), by Newton's method with
-/// finite-difference slopes. The centre of the radiating section stays at
-/// its parameter value.
-///
-/// # Errors
-/// `Parameter` when the setting lacks a power, time, diameter or length, or
-/// the fit does not converge in 12 iterations.
-pub fn calibrate_microwave(
-    setting: &Setting,
-    params: &Parameters,
-    spacing_mm: f64,
-    progress: &dyn Progress,
-) -> Result<MicrowaveCalibration> {
-    let need = |v: Option<f64>, what: &str| {
-        v.ok_or_else(|| parameter_error(format!("settings.{}.{what}", setting.id), "null", "a value"))
-    };
-    let power = need(setting.power_w, "power_w")?;
-    let time = need(setting.time_s, "time_s")?;
-    let d_target = need(
-        setting.zone_diameter_mm.map(|r| 0.5 * (r[0] + r[1])),
-        "zone_diameter_mm",
-    )?;
-    let l_target = need(
-        setting.zone_length_mm.map(|r| 0.5 * (r[0] + r[1])),
-        "zone_length_mm",
-    )?;
-    let case = calibration_case(params, spacing_mm)?;
-    let mut p = params.clone();
-    let mut runs = 0;
-    let mut eval = |eff: f64, width: f64| -> Result<ZoneShape> {
-        p.microwave.efficiency_frac = eff;
-        p.microwave.axial_width_mm = width;
-        runs += 1;
-        model_zone(&case, &p, power, time, &NoProgress)
-    };
-    let (mut eff, mut width) = (params.microwave.efficiency_frac, params.microwave.axial_width_mm);
-    progress.start("calibrating", 12);
-    for _ in 0..12 {
-        let z = eval(eff, width)?;
-        let (fd, fl) = (z.diameter_mm - d_target, z.length_mm - l_target);
-        if fd.abs() < 0.05 && fl.abs() < 0.05 {
-            progress.finish();
-            return Ok(MicrowaveCalibration {
-                efficiency_frac: eff,
-                axial_width_mm: width,
-                zone: z,
-                runs,
-            });
-        }
-        let (de, dw) = (0.05 * eff, 0.05 * width);
-        let ze = eval(eff + de, width)?;
-        let zw = eval(eff, width + dw)?;
-        // Jacobian of (diameter, length) in (efficiency, width).
-        let (a, b) = (
-            (ze.diameter_mm - z.diameter_mm) / de,
-            (zw.diameter_mm - z.diameter_mm) / dw,
-        );
-        let (c, d) = (
-            (ze.length_mm - z.length_mm) / de,
-            (zw.length_mm - z.length_mm) / dw,
-        );
-        let det = a * d - b * c;
-        if det.abs() < 1e-12 {
-            break;
-        }
-        let step_e = (d * fd - b * fl) / det;
-        let step_w = (-c * fd + a * fl) / det;
-        eff = (eff - step_e).clamp(0.5 * eff, 1.5 * eff).clamp(0.01, 1.0);
-        width = (width - step_w).clamp(0.5 * width, 1.5 * width).clamp(0.5, 50.0);
-        progress.advance(1);
-    }
-    progress.finish();
-    Err(parameter_error(
-        "calibration",
-        setting.id.clone(),
-        "a setting the microwave pattern can reproduce (the fit did not converge)",
-    ))
+    Ok(model_zones(case, params, power_w, &[time_s], progress)?[0].iso)
 }

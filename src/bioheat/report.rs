@@ -158,6 +158,15 @@ pub struct SimulateReport {
     pub dt_bound_s: f64,
     /// Heating power deposited in tissue, W.
     pub deposited_w: f64,
+    /// Energy the generator delivered at its setting (power × time), J.
+    pub generator_energy_j: f64,
+    /// Tissue that boiled dry, mL.
+    pub dried_ml: f64,
+    /// Which zone the verdict (`covers_target`) is judged on: `zone70`, the
+    /// 70 °C isotherm (the clinical rule). The damage zone is the model's
+    /// estimate of what gross pathology calls coagulated, the zone the
+    /// microwave source was fitted to.
+    pub verdict_zone: String,
     /// Where the energy went.
     pub energy: EnergyBudget,
     /// Radiofrequency details.
@@ -227,6 +236,7 @@ pub fn simulate_case(
 ) -> Result<SimulateOutcome> {
     params.validate()?;
     let device = lib.device(case.device.as_deref(), case.applicator)?;
+    let params = &device.apply(params);
     super::check_power_time(case.power_w, case.time_s)?;
     let mut warnings = range_warnings(device, case.power_w, case.time_s);
     if !case.allow_outside {
@@ -285,11 +295,14 @@ pub fn simulate_case(
 
     // The expected reach sizes the region: the device's reference zone scaled
     // by the cube root of the energy, at least 15 mm.
-    let reference = device
-        .calibration_setting
-        .as_deref()
-        .and_then(|id| lib.setting(id))
-        .or_else(|| lib.settings_of(&device.id).next());
+    // The reference: the device's setting closest in energy.
+    let energy_of = |st: &&super::protocols::Setting| match (st.power_w, st.time_s) {
+        (Some(p), Some(t)) => ((p * t) / (case.power_w * case.time_s)).ln().abs(),
+        _ => f64::INFINITY,
+    };
+    let reference = lib
+        .settings_of(&device.id)
+        .min_by(|a, b| energy_of(a).total_cmp(&energy_of(b)));
     let expected_radius_mm = match reference {
         Some(s) => {
             let d = s.zone_diameter_mm.map(|r| r[1]).unwrap_or(40.0);
@@ -413,6 +426,9 @@ pub fn simulate_case(
         dt_s: sim.fields.dt_s,
         dt_bound_s: sim.fields.dt_bound_s,
         deposited_w: sim.deposited_w,
+        generator_energy_j: case.power_w * case.time_s,
+        dried_ml: sim.fields.dried_voxels as f64 * sim.sim.grid.voxel_volume_mm3() / 1000.0,
+        verdict_zone: "zone70".to_string(),
         energy: sim.fields.energy,
         rf: sim.rf.clone(),
         vessels: sim.sim.vessel_use.clone(),

@@ -103,7 +103,7 @@ enum Command {
     /// Predict the ablation zone (bioheat simulation on the patient's voxels)
     /// and whether it covers the tumour and its margin; exit status 1 when not.
     #[command(
-        after_help = "Example:\n  liverkit simulate testdata/sample_case/pre_pve.nii.gz --applicator mwa --power-w 100 --time-s 600 --tip 70,-30,-45 --direction 0,0,-1"
+        after_help = "Example:\n  liverkit simulate testdata/sample_case/pre_pve.nii.gz --applicator mwa --power-w 50 --time-s 600 --tip 70,-30,-45 --direction 0,0,-1"
     )]
     Simulate(Box<simulate::SimulateArgs>),
     /// The device-protocol library: reference zones beside the model's, and

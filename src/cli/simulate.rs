@@ -10,7 +10,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
-use liverkit::bioheat::protocols::{calibrate_microwave, calibration_case, model_zone, Library};
+use liverkit::bioheat::calibration::{calibrate_device, device_from_chart, read_chart, DeviceCalibration};
+use liverkit::bioheat::protocols::{calibration_case, model_zones, Library};
 use liverkit::bioheat::report::{simulate_case, write_outputs, SimulateCase, SimulateReport};
 use liverkit::bioheat::tissue::Parameters;
 use liverkit::grid::ras_lps_text;
@@ -108,12 +109,26 @@ pub struct ProtocolsArgs {
     /// A protocol library instead of the built-in one (JSON).
     #[arg(long, value_name = "FILE")]
     protocols: Option<PathBuf>,
-    /// Refit the microwave pattern to each device's calibration setting and
-    /// print the constants (takes about 15 s per device).
+    /// Refit the microwave source of each microwave device (or of the one
+    /// named by --device) to its settings marked as fitted, check it on all
+    /// of them, and print the constants and the errors (about a minute per
+    /// device on 2 cores).
     #[arg(long)]
     calibrate: bool,
+    /// With --calibrate: fit a new device to your own zone chart, a CSV with
+    /// the columns power_w,time_s,short_axis_mm,long_axis_mm (the
+    /// manufacturer's or your hospital's ex vivo zones).
+    #[arg(long, value_name = "FILE.csv", requires = "calibrate")]
+    chart: Option<PathBuf>,
+    /// The id of the device --chart creates, or the device to calibrate.
+    #[arg(long, value_name = "ID")]
+    device: Option<String>,
+    /// Write the library with the fitted device(s) to this JSON file, for
+    /// `simulate --protocols FILE --device ID`.
+    #[arg(long, value_name = "FILE.json", requires = "calibrate")]
+    out: Option<PathBuf>,
     /// Also simulate every setting with a power and time in the calibration
-    /// conditions and print the model's zone beside the table's.
+    /// conditions and print the model's zones beside the table's.
     #[arg(long)]
     check: bool,
     /// Tissue parameters (TOML or JSON) for --calibrate and --check.
@@ -329,6 +344,7 @@ fn simulate_text(r: &SimulateReport) -> String {
             String::new(),
         ],
     ];
+    o.push_str("zones        the verdict uses T >= 70 C; damage >= 1 (Arrhenius) is the calibrated gross-pathology zone\n");
     o.push_str(&output::table(
         &[
             ("zone", Align::Left),
@@ -340,8 +356,29 @@ fn simulate_text(r: &SimulateReport) -> String {
         &rows,
     ));
     o.push_str(&format!(
-        "max temperature {:.1} C; CEM43 >= 240 min: {:.2} mL; deposited {:.1} W\n",
-        r.max_temperature_c, r.zone_cem43_ml, r.deposited_w
+        "max temperature {:.1} C; CEM43 >= 240 min: {:.2} mL; boiled dry {:.2} mL\n",
+        r.max_temperature_c, r.zone_cem43_ml, r.dried_ml
+    ));
+    let e = &r.energy;
+    let pct = |v: f64| {
+        if e.deposited_j > 0.0 {
+            100.0 * v / e.deposited_j
+        } else {
+            0.0
+        }
+    };
+    o.push_str(&format!(
+        "energy       generator {:.0} J, deposited in tissue {:.0} J ({:.1} W) = stored {:.0} % + latent {:.0} % \
+         + perfusion {:.0} % + vessels {:.0} % + boundary {:.0} % (residual {:.3} %)\n",
+        r.generator_energy_j,
+        e.deposited_j,
+        r.deposited_w,
+        pct(e.stored_j),
+        pct(e.latent_j),
+        pct(e.perfusion_j),
+        pct(e.vessels_j),
+        pct(e.boundary_j),
+        pct(e.residual_j)
     ));
     if let Some(rf) = &r.reference {
         let d = rf
@@ -420,51 +457,57 @@ struct SettingRow {
     time_s: Option<f64>,
     table_zone_diameter_mm: Option<[f64; 2]>,
     table_zone_length_mm: Option<[f64; 2]>,
+    fitted: Option<bool>,
     model_zone_mm: Option<[f64; 2]>,
     checked_zone_mm: Option<[f64; 2]>,
+    checked_zone70_mm: Option<[f64; 2]>,
     source: String,
-}
-
-/// A fitted calibration as printed.
-#[derive(Debug, Serialize)]
-struct CalibrationRow {
-    device: String,
-    setting: String,
-    efficiency_frac: f64,
-    axial_width_mm: f64,
-    zone_diameter_mm: f64,
-    zone_length_mm: f64,
-    runs: usize,
 }
 
 #[derive(Debug, Serialize)]
 struct ProtocolsReport {
     devices: Vec<liverkit::bioheat::protocols::Device>,
     settings: Vec<SettingRow>,
-    calibration: Vec<CalibrationRow>,
+    calibration: Vec<DeviceCalibration>,
 }
 
 pub fn run_protocols(a: &ProtocolsArgs) -> Result<ExitCode, Failure> {
-    let lib = library(a.protocols.as_deref())?;
+    let mut lib = library(a.protocols.as_deref())?;
     let params = parameters(a.params.as_deref())?;
     params.validate()?;
     let bar = progress();
     let mut calibration = Vec::new();
     if a.calibrate {
-        for d in lib.devices.iter().filter(|d| d.applicator == ApplicatorKind::Mwa) {
-            let Some(s) = d.calibration_setting.as_deref().and_then(|id| lib.setting(id)) else {
-                continue;
-            };
-            let c = calibrate_microwave(s, &params, params.solver.spacing_mm, bar.as_ref())?;
-            calibration.push(CalibrationRow {
-                device: d.id.clone(),
-                setting: s.id.clone(),
-                efficiency_frac: c.efficiency_frac,
-                axial_width_mm: c.axial_width_mm,
-                zone_diameter_mm: c.zone.diameter_mm,
-                zone_length_mm: c.zone.length_mm,
-                runs: c.runs,
-            });
+        let ids: Vec<String> = if let Some(chart) = &a.chart {
+            let rows = read_chart(chart)?;
+            let id = a.device.clone().unwrap_or_else(|| "chart".to_string());
+            if lib.devices.iter().any(|d| d.id == id) {
+                return Err(Error::parameter(
+                    "device",
+                    id,
+                    "an id not yet in the library for the device --chart creates",
+                )
+                .into());
+            }
+            let (device, settings) = device_from_chart(&id, chart, &rows);
+            lib.devices.push(device);
+            lib.settings.extend(settings);
+            vec![id]
+        } else {
+            lib.devices
+                .iter()
+                .filter(|d| d.applicator == ApplicatorKind::Mwa)
+                .filter(|d| a.device.as_ref().is_none_or(|id| *id == d.id))
+                .map(|d| d.id.clone())
+                .collect()
+        };
+        for id in ids {
+            calibration.push(calibrate_device(&mut lib, &id, &params, bar.as_ref())?);
+        }
+        if let Some(out) = &a.out {
+            let text = serde_json::to_string_pretty(&lib)
+                .map_err(|e| Error::parameter("out", e, "a library as JSON"))?;
+            liverkit::io::atomic::write_file(out, format!("{text}\n").as_bytes())?;
         }
     }
     let mut settings = Vec::new();
@@ -474,15 +517,11 @@ pub fn run_protocols(a: &ProtocolsArgs) -> Result<ExitCode, Failure> {
         None
     };
     for s in &lib.settings {
-        let kind = lib
-            .devices
-            .iter()
-            .find(|d| d.id == s.device)
-            .map(|d| d.applicator);
-        let checked = match (&case, kind, s.power_w, s.time_s) {
-            (Some(c), Some(ApplicatorKind::Mwa), Some(p), Some(t)) => {
-                let z = model_zone(c, &params, p, t, bar.as_ref())?;
-                Some([z.diameter_mm, z.length_mm])
+        let device = lib.devices.iter().find(|d| d.id == s.device);
+        let checked = match (&case, device, s.power_w, s.time_s) {
+            (Some(c), Some(d), Some(p), Some(t)) if d.applicator == ApplicatorKind::Mwa => {
+                let z = model_zones(c, &d.apply(&params), p, &[t], bar.as_ref())?[0];
+                Some(z)
             }
             _ => None,
         };
@@ -493,8 +532,10 @@ pub fn run_protocols(a: &ProtocolsArgs) -> Result<ExitCode, Failure> {
             time_s: s.time_s,
             table_zone_diameter_mm: s.zone_diameter_mm,
             table_zone_length_mm: s.zone_length_mm,
+            fitted: s.fitted,
             model_zone_mm: s.model_zone_mm,
-            checked_zone_mm: checked,
+            checked_zone_mm: checked.map(|z| [z.damage.diameter_mm, z.damage.length_mm]),
+            checked_zone70_mm: checked.map(|z| [z.iso.diameter_mm, z.iso.length_mm]),
             source: s.source.clone(),
         });
     }
@@ -558,13 +599,21 @@ fn protocols_text(r: &ProtocolsReport) -> String {
                         .map(range_text)
                         .unwrap_or_else(|| "-".into())
                 ),
+                match s.fitted {
+                    Some(true) => "fitted",
+                    Some(false) => "held out",
+                    None => "-",
+                }
+                .to_string(),
                 s.model_zone_mm
                     .map(|z| format!("{:.1} x {:.1}", z[0], z[1]))
                     .unwrap_or_else(|| "-".into()),
                 s.checked_zone_mm
                     .map(|z| format!("{:.1} x {:.1}", z[0], z[1]))
                     .unwrap_or_else(|| "-".into()),
-                s.source.clone(),
+                s.checked_zone70_mm
+                    .map(|z| format!("{:.1} x {:.1}", z[0], z[1]))
+                    .unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
@@ -574,17 +623,32 @@ fn protocols_text(r: &ProtocolsReport) -> String {
             ("power_w", Align::Right),
             ("time_s", Align::Right),
             ("table_mm", Align::Right),
+            ("use", Align::Left),
             ("model_mm", Align::Right),
             ("checked_mm", Align::Right),
-            ("source", Align::Left),
+            ("checked_70c_mm", Align::Right),
         ],
         &rows,
     ));
     for c in &r.calibration {
+        let k = &c.check;
         o.push_str(&format!(
-            "\ncalibrated   {} to {}: efficiency_frac {:.4}, axial_width_mm {:.3} -> {:.2} x {:.2} mm ({} runs)\n",
-            c.device, c.setting, c.efficiency_frac, c.axial_width_mm, c.zone_diameter_mm, c.zone_length_mm, c.runs
+            "\ncalibrated   {}: efficiency_frac {:.4}, axial_width_mm {:.3} ({} runs)\n\
+             errors       fitted rows {:.1} % mean; held-out rows {:.1} % mean, {:.1} % worst (damage zone vs table, both axes)\n\
+             time         diameter grows as t^{:.3} in the model, t^{:.3} in the table\n",
+            c.device,
+            c.fit.efficiency_frac,
+            c.fit.axial_width_mm,
+            c.fit.runs,
+            k.fitted_mae_pct,
+            k.held_out_mae_pct,
+            k.held_out_max_pct,
+            k.model_time_exponent,
+            k.published_time_exponent
         ));
+    }
+    if !r.settings.is_empty() {
+        o.push_str("\nSources: liverkit protocols --json lists each setting's source.\n");
     }
     o
 }

@@ -1,0 +1,254 @@
+//! Boiling and the microwave calibration: the enthalpy model against its
+//! closed form, the energy balance with every sink at work, and the shipped
+//! device against the published zone table it was fitted to and checked on
+//! ([He2010], testdata/he2010_exvivo_cooled_2450.csv).
+
+use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
+use liverkit::bioheat::calibration::{check_chart, device_chart, fit_source, read_chart, ChartRow};
+use liverkit::bioheat::protocols::{calibration_case, model_zones, Library};
+use liverkit::bioheat::solver::{run, FixedSource, Lattice};
+
+use crate::bioheat::settings;
+use liverkit::bioheat::tissue::{Parameters, Walls};
+use liverkit::bioheat::{dried_material, material, simulate, Request, Tissues, VesselMask};
+use liverkit::progress::NoProgress;
+use liverkit::{Grid, Mask, Volume};
+use ndarray::Array3;
+
+const HE2010: &str = "he2010_exvivo_cooled_2450.csv";
+
+#[test]
+fn uniformly_heated_liver_boils_dry_and_heats_on_as_the_enthalpy_balance_says() {
+    // Every voxel heated alike in an insulated block: no gradients, so each
+    // voxel follows the closed form. It warms at q/(ρc)_wet to 100 °C, stays
+    // there while its water's latent heat L·W·ρ is absorbed, then warms at
+    // q/(ρc)_dry.
+    let p = Parameters::default();
+    let mut liver = p.liver;
+    liver.perfusion_1_s = 0.0;
+    let n = 6;
+    let lattice = Lattice {
+        dims: [n; 3],
+        spacing_mm: 1.0,
+        materials: vec![
+            material(&p, &liver, "liver", Some(1)),
+            dried_material(&p, &liver, "liver"),
+        ],
+        material: vec![0; n * n * n],
+    };
+    let q = 1.0e7; // W/m³
+    let rc_wet = liver.density_kg_m3 * liver.specific_heat_j_kgk;
+    let latent = p.water.latent_heat_j_kg * liver.water_mass_frac * liver.density_kg_m3;
+    let rc_dry = liver.density_kg_m3 * (1.0 - liver.water_mass_frac) * p.water.dry_matter_specific_heat_j_kgk;
+    let to_boil = rc_wet * (p.water.boiling_c - 37.0);
+    for (t, expect_c) in [
+        (0.5 * to_boil / q, 37.0 + 0.5 * to_boil / rc_wet),
+        ((to_boil + 0.5 * latent) / q, p.water.boiling_c),
+        (
+            (to_boil + latent) / q + 60.0,
+            p.water.boiling_c + 60.0 * q / rc_dry,
+        ),
+    ] {
+        let s = settings(&p, t, Walls::Insulated);
+        let f = run(
+            &lattice,
+            &s,
+            &mut FixedSource(vec![q as f32; n * n * n]),
+            &NoProgress,
+        )
+        .unwrap();
+        for &v in &f.final_c {
+            assert!(
+                (v as f64 - expect_c).abs() < 0.01 * (expect_c - 37.0) + 0.05,
+                "after {t:.0} s: {v} °C, expected {expect_c:.2} °C"
+            );
+        }
+        let e = f.energy;
+        assert!(e.residual_j.abs() < 1e-4 * e.deposited_j, "{e:?}");
+        let boiled = (q * t - to_boil).clamp(0.0, latent) / latent;
+        assert!(
+            (f.vaporised_frac[0] as f64 - boiled).abs() < 0.01,
+            "{} vs {boiled}",
+            f.vaporised_frac[0]
+        );
+    }
+}
+
+/// A liver block with a 5 mm vessel beside a microwave antenna.
+fn block_with_vessel() -> (Mask, Mask) {
+    let n = 70;
+    let grid = Grid::from_spacing([n; 3], [1.0; 3]).unwrap();
+    let liver = Volume::new(grid.clone(), Array3::from_elem((n, n, n), true)).unwrap();
+    let vessel = Array3::from_shape_fn((n, n, n), |(x, y, _)| {
+        (x as f64 - 45.0).powi(2) + (y as f64 - 35.0).powi(2) <= 6.25
+    });
+    (liver, Volume::new(grid, vessel).unwrap())
+}
+
+#[test]
+fn the_energy_balance_closes_within_1_pct_with_boiling_perfusion_vessels_and_open_faces() {
+    let (liver, vessel) = block_with_vessel();
+    let mut p = Parameters::default();
+    p.solver.roi_margin_mm = 8.0;
+    let request = Request {
+        applicator: ApplicatorKind::Mwa,
+        power_w: 150.0,
+        time_s: 300.0,
+        pose: Pose::from_direction([35.0, 35.0, 50.0], [0.0, 0.0, 1.0]).unwrap(),
+        allow_outside: false,
+        max_bytes: 1 << 30,
+        margin_mm: 10.0,
+        expected_radius_mm: 15.0,
+    };
+    let tissues = Tissues {
+        liver: &liver,
+        tumor: None,
+        vessels: vec![VesselMask {
+            label: 5,
+            name: None,
+            mask: &vessel,
+        }],
+    };
+    let sim = simulate(&tissues, &request, &p, &NoProgress).unwrap();
+    let e = sim.fields.energy;
+    // Every sink is at work, and what they took adds up to what was put in.
+    assert!(
+        e.latent_j > 0.0 && e.perfusion_j > 0.0 && e.vessels_j > 0.0 && e.boundary_j > 0.0,
+        "{e:?}"
+    );
+    let taken = e.stored_j + e.latent_j + e.perfusion_j + e.vessels_j + e.boundary_j;
+    assert!((taken / e.deposited_j - 1.0).abs() < 0.01, "{e:?}");
+    // Wet tissue never exceeds the boiling point; only dried voxels do.
+    for (i, &t) in sim.fields.tmax_c.iter().enumerate() {
+        if t > p.water.boiling_c as f32 + 0.01 {
+            assert!(
+                sim.fields.vaporised_frac[i] >= 0.999,
+                "voxel {i}: {t} °C with water left"
+            );
+        }
+    }
+    assert!(sim.fields.dried_voxels > 0);
+}
+
+#[test]
+fn the_shipped_microwave_device_meets_the_goals_on_the_published_table() {
+    // The published rows, read from the data file (not the library), and
+    // which of them the shipped constants were fitted to.
+    let rows = read_chart(&crate::common::data(HE2010)).unwrap();
+    assert_eq!(rows.len(), 18);
+    let lib = Library::builtin().unwrap();
+    let device = lib.device(None, ApplicatorKind::Mwa).unwrap();
+    let (lib_rows, fitted) = device_chart(&lib, &device.id);
+    assert_eq!(lib_rows, rows, "the library's settings are the published table");
+    assert!(fitted.iter().any(|&f| f) && fitted.iter().any(|&f| !f));
+    let fit = device.microwave_fit.unwrap();
+    let defaults = Parameters::default();
+    assert_eq!(defaults.microwave.efficiency_frac, fit.efficiency_frac);
+    assert_eq!(defaults.microwave.axial_width_mm, fit.axial_width_mm);
+    let p = device.apply(&defaults);
+    let c = check_chart(&rows, &fitted, &p, 1.0, &NoProgress).unwrap();
+    for r in &c.rows {
+        println!(
+            "{:>3} W {:>4} s  table {:>4.1} x {:>4.1}  model {:>5.1} x {:>5.1}  ({:+5.1} %, {:+5.1} %)  70 °C {:>5.1} x {:>5.1}  {}",
+            r.row.power_w,
+            r.row.time_s,
+            r.row.short_axis_mm,
+            r.row.long_axis_mm,
+            r.model_short_axis_mm,
+            r.model_long_axis_mm,
+            r.short_axis_error_pct,
+            r.long_axis_error_pct,
+            r.zone70_short_axis_mm,
+            r.zone70_long_axis_mm,
+            if r.fitted { "fitted" } else { "held out" }
+        );
+    }
+    println!(
+        "held out: {:.1} % mean, {:.1} % worst; fitted {:.1} %; exponent {:.3} (table {:.3})",
+        c.held_out_mae_pct,
+        c.held_out_max_pct,
+        c.fitted_mae_pct,
+        c.model_time_exponent,
+        c.published_time_exponent
+    );
+    assert!(c.held_out_mae_pct <= 10.0, "{c:?}");
+    let worst = c
+        .rows
+        .iter()
+        .flat_map(|r| [r.short_axis_error_pct.abs(), r.long_axis_error_pct.abs()])
+        .fold(0.0, f64::max);
+    assert!(worst <= 20.0, "worst row {worst:.1} %");
+    assert!(
+        (c.model_time_exponent - c.published_time_exponent).abs() <= 0.05,
+        "{} vs {}",
+        c.model_time_exponent,
+        c.published_time_exponent
+    );
+    // The library's recorded model zones are the model's (to 0.15 mm).
+    for (s, r) in lib.settings_of(&device.id).zip(&c.rows) {
+        let m = s.model_zone_mm.unwrap();
+        assert!(
+            (m[0] - r.model_short_axis_mm).abs() < 0.15 && (m[1] - r.model_long_axis_mm).abs() < 0.15,
+            "{}: {m:?} vs {r:?}",
+            s.id
+        );
+    }
+    // The 70 °C zone lies inside the damage zone in every row.
+    for r in &c.rows {
+        assert!(r.zone70_short_axis_mm < r.model_short_axis_mm, "{r:?}");
+    }
+}
+
+#[test]
+fn the_fit_recovers_known_source_constants_from_a_chart_the_model_made() {
+    // A chart made by the model with known constants; the fit, started from
+    // the defaults, must find them again.
+    let mut truth = Parameters::default();
+    truth.microwave.efficiency_frac = 0.3;
+    truth.microwave.axial_width_mm = 6.5;
+    let case = calibration_case(&truth, 1.0).unwrap();
+    let times = [240.0, 480.0];
+    let zones = model_zones(&case, &truth, 40.0, &times, &NoProgress).unwrap();
+    let rows: Vec<ChartRow> = zones
+        .iter()
+        .map(|z| ChartRow {
+            power_w: 40.0,
+            time_s: z.time_s,
+            short_axis_mm: z.damage.diameter_mm,
+            long_axis_mm: z.damage.length_mm,
+        })
+        .collect();
+    let mut start = Parameters::default();
+    start.microwave.efficiency_frac = 0.4;
+    start.microwave.axial_width_mm = 5.0;
+    let fit = fit_source(&rows, &[true, true], &start, 1.0, 10, &NoProgress).unwrap();
+    assert!((fit.efficiency_frac / 0.3 - 1.0).abs() < 0.03, "{fit:?}");
+    assert!((fit.axial_width_mm / 6.5 - 1.0).abs() < 0.05, "{fit:?}");
+}
+
+#[test]
+fn a_chart_with_a_bad_header_or_value_names_the_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, want) in [
+        ("power,time\n30,360\n", "header"),
+        ("power_w,time_s,short_axis_mm,long_axis_mm\n30,360,24\n", "line 2"),
+        (
+            "power_w,time_s,short_axis_mm,long_axis_mm\n30,-360,24,38\n",
+            "time_s",
+        ),
+        (
+            "power_w,time_s,short_axis_mm,long_axis_mm\n30,360,NaN,38\n",
+            "short_axis_mm",
+        ),
+        ("power_w,time_s,short_axis_mm,long_axis_mm\n# nothing\n", "rows"),
+        (
+            "power_w,time_s,short_axis_mm,long_axis_mm\n1e9,360,24,38\n",
+            "power_w",
+        ),
+    ] {
+        let path = dir.path().join("chart.csv");
+        std::fs::write(&path, text).unwrap();
+        let err = read_chart(&path).unwrap_err().to_string();
+        assert!(err.contains(want) && err.contains("chart.csv"), "{text:?}: {err}");
+    }
+}
