@@ -136,6 +136,9 @@ fn a_covering_zone_exits_0_with_the_documented_json_and_files_on_the_input_grid(
         v["dried_ml"]
     );
     assert_eq!(v["verdict_zone"], "zone70");
+    // The damage zone holds the 70 °C zone, so it covers too, with more margin.
+    assert_eq!(v["damage_zone_covers_target"], true);
+    assert!(f(&v, "damage_zone_min_margin_mm") >= f(&v, "min_margin_mm"));
     let e = &v["energy"];
     let taken: f64 = ["stored_j", "latent_j", "perfusion_j", "vessels_j", "boundary_j"]
         .iter()

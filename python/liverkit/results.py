@@ -321,12 +321,17 @@ class SimulateResult(Record):
     coverage_ge10_pct: float | None
     residual_tumor_ml: float | None
     covers_target: bool | None
+    damage_zone_min_margin_mm: float | None
+    damage_zone_covers_target: bool | None
     tumor: Record | None
     grid: Record
     steps: int
     dt_s: float
     dt_bound_s: float
     deposited_w: float
+    generator_energy_j: float
+    dried_ml: float
+    verdict_zone: str
     energy: Record
     rf: Record | None
     vessels: tuple[Record, ...]

@@ -146,6 +146,11 @@ pub struct SimulateReport {
     pub residual_tumor_ml: Option<f64>,
     /// Whether the zone covers the tumour and the margin everywhere.
     pub covers_target: Option<bool>,
+    /// Minimal margin of the targeted tumour in the damage zone (Ω ≥ 1), mm:
+    /// for information, not the verdict.
+    pub damage_zone_min_margin_mm: Option<f64>,
+    /// Whether the damage zone would cover the tumour and the margin.
+    pub damage_zone_covers_target: Option<bool>,
     /// The targeted tumour.
     pub tumor: Option<TumorReport>,
     /// The lattice.
@@ -377,6 +382,31 @@ pub fn simulate_case(
     let covers = tumor_report
         .as_ref()
         .map(|t| t.margins.as_ref().is_some_and(|m| m.sufficient) && t.residual_tumor_ml == 0.0);
+    // The same check on the damage zone, for information (not the verdict).
+    let mut damage_check = (None, None);
+    if let Some((target, _)) = tumor.as_ref().and_then(|t| targeted_tumor(t, case.pose.tip_mm)) {
+        let damage = sim.zone_damage_mask(scan)?;
+        let options = MarginOptions {
+            margin_mm: case.margin_mm,
+            exclude_capsule: case.exclude_capsule,
+            margin_map: false,
+        };
+        if damage.data().iter().any(|&v| v) {
+            let m = assess_margins(&target, &damage, Some(&liver), &options)?;
+            if let Some(tm) = m.tumors.first() {
+                let margins = match (&tm.capsule_excluded, case.exclude_capsule) {
+                    (Some(c), true) => c.margins.as_ref().unwrap_or(&tm.margins),
+                    _ => &tm.margins,
+                };
+                damage_check = (
+                    Some(margins.min_margin_mm),
+                    Some(margins.sufficient && tm.residual_tumor_ml == 0.0),
+                );
+            }
+        } else {
+            damage_check = (None, Some(false));
+        }
+    }
     let g = &sim.sim.grid;
     let report = SimulateReport {
         input: files.inputs.clone(),
@@ -415,6 +445,8 @@ pub fn simulate_case(
         coverage_ge10_pct: coverage(|m| m.coverage_ge10_pct),
         residual_tumor_ml: tumor_report.as_ref().map(|t| t.residual_tumor_ml),
         covers_target: covers,
+        damage_zone_min_margin_mm: damage_check.0,
+        damage_zone_covers_target: damage_check.1,
         tumor: tumor_report,
         grid: GridReport {
             spacing_mm: sim.sim.lattice.spacing_mm,

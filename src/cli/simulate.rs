@@ -436,6 +436,17 @@ fn simulate_text(r: &SimulateReport) -> String {
         ),
         None => "no tumour: zone only".to_string(),
     };
+    if let Some(c) = r.damage_zone_covers_target {
+        let m = r
+            .damage_zone_min_margin_mm
+            .map(|m| format!("minimal margin {m:.1} mm; "))
+            .unwrap_or_default();
+        o.push_str(&format!(
+            "damage zone  {m}it would {}cover the tumour and {} mm around it (information: the verdict uses the 70 C zone)\n",
+            if c { "" } else { "NOT " },
+            r.margin_mm
+        ));
+    }
     o.push_str(&format!("\nverdict      {verdict}\n"));
     o
 }
