@@ -134,6 +134,14 @@ pub fn read_chart(path: &Path) -> Result<Vec<ChartRow>> {
     Ok(rows)
 }
 
+/// The chart's powers, each once, ascending.
+fn distinct_powers(rows: &[ChartRow]) -> Vec<f64> {
+    let mut powers: Vec<f64> = rows.iter().map(|r| r.power_w).collect();
+    powers.sort_by(f64::total_cmp);
+    powers.dedup();
+    powers
+}
+
 /// The model's zones for every row of a chart (one run per power).
 ///
 /// # Errors
@@ -144,9 +152,7 @@ pub fn chart_zones(
     rows: &[ChartRow],
     progress: &dyn Progress,
 ) -> Result<Vec<ModelZones>> {
-    let mut powers: Vec<f64> = rows.iter().map(|r| r.power_w).collect();
-    powers.sort_by(f64::total_cmp);
-    powers.dedup();
+    let powers = distinct_powers(rows);
     let mut out = vec![None; rows.len()];
     for p in powers {
         let idx: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].power_w == p).collect();
@@ -210,9 +216,7 @@ fn residuals(rows: &[ChartRow], zones: &[ModelZones], use_row: &[bool]) -> Vec<f
             }
         }
     }
-    let mut powers: Vec<f64> = rows.iter().map(|r| r.power_w).collect();
-    powers.sort_by(f64::total_cmp);
-    powers.dedup();
+    let powers = distinct_powers(rows);
     for p in powers {
         let at: Vec<usize> = (0..rows.len())
             .filter(|&i| use_row[i] && rows[i].power_w == p)
@@ -254,12 +258,7 @@ pub fn fit_source(
     }
     let case = calibration_case(params, spacing_mm)?;
     let mut runs = 0usize;
-    let powers = {
-        let mut p: Vec<f64> = rows.iter().map(|r| r.power_w).collect();
-        p.sort_by(f64::total_cmp);
-        p.dedup();
-        p.len()
-    };
+    let powers = distinct_powers(rows).len();
     let mut eval = |x: [f64; 2]| -> Result<Vec<f64>> {
         let fit = SourceFit {
             efficiency_frac: x[0].exp(),
@@ -438,9 +437,7 @@ pub fn check_chart(
     };
     let held = errs(false);
     let fit = errs(true);
-    let mut powers: Vec<f64> = rows.iter().map(|r| r.power_w).collect();
-    powers.sort_by(f64::total_cmp);
-    powers.dedup();
+    let powers = distinct_powers(rows);
     let (mut pub_b, mut mod_b, mut n) = (0.0, 0.0, 0.0);
     for p in powers {
         let at: Vec<&RowCheck> = checks.iter().filter(|c| c.row.power_w == p).collect();

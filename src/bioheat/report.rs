@@ -363,16 +363,16 @@ pub fn simulate_case(
     let zone70_mask_ml = scan.volume_ml(zone_voxels);
 
     // The verdict on the targeted tumour.
+    let targeted = tumor.as_ref().and_then(|t| targeted_tumor(t, case.pose.tip_mm));
     let mut tumor_report = None;
-    if let Some(t) = &tumor {
-        if let Some((target, others)) = targeted_tumor(t, case.pose.tip_mm) {
-            tumor_report = targeted_report(&target, others, &zone, zone_voxels, &liver, case, &mut warnings)?;
-            if others > 0 {
-                warnings.push(Warning::about(
-                    "tumor",
-                    format!("{others} other tumour(s) are not assessed: only the one the tip targets"),
-                ));
-            }
+    if let Some((target, others)) = &targeted {
+        let others = *others;
+        tumor_report = targeted_report(target, others, &zone, zone_voxels, &liver, case, &mut warnings)?;
+        if others > 0 {
+            warnings.push(Warning::about(
+                "tumor",
+                format!("{others} other tumour(s) are not assessed: only the one the tip targets"),
+            ));
         }
     }
 
@@ -384,7 +384,7 @@ pub fn simulate_case(
         .map(|t| t.margins.as_ref().is_some_and(|m| m.sufficient) && t.residual_tumor_ml == 0.0);
     // The same check on the damage zone, for information (not the verdict).
     let mut damage_check = (None, None);
-    if let Some((target, _)) = tumor.as_ref().and_then(|t| targeted_tumor(t, case.pose.tip_mm)) {
+    if let Some((target, _)) = &targeted {
         let damage = sim.zone_damage_mask(scan)?;
         let options = MarginOptions {
             margin_mm: case.margin_mm,
@@ -392,7 +392,7 @@ pub fn simulate_case(
             margin_map: false,
         };
         if damage.data().iter().any(|&v| v) {
-            let m = assess_margins(&target, &damage, Some(&liver), &options)?;
+            let m = assess_margins(target, &damage, Some(&liver), &options)?;
             if let Some(tm) = m.tumors.first() {
                 let margins = match (&tm.capsule_excluded, case.exclude_capsule) {
                     (Some(c), true) => c.margins.as_ref().unwrap_or(&tm.margins),

@@ -24,6 +24,12 @@ use rayon::prelude::*;
 use crate::bioheat::solver::{HeatSource, SourceState};
 use crate::error::{parameter_error, Result};
 
+/// Electrical conductivity of tissue that has boiled dry, as a fraction
+/// of its wet value: desiccated tissue is close to an insulator, which is what
+/// makes the impedance rise; the 1 % is a liverkit assumption
+/// (docs/formulas/bioheat.md, "Boiling").
+pub const DRY_CONDUCTIVITY_FRAC: f64 = 0.01;
+
 /// A radiofrequency electrode on a lattice, as a heat source.
 #[derive(Debug, Clone)]
 pub struct RfSource {
@@ -342,14 +348,16 @@ impl HeatSource for RfSource {
     fn power_w_m3(&mut self, state: &SourceState, out: &mut [f32]) -> Result<()> {
         let c = self.temp_coeff_per_c;
         // Current flows through the tissue's water: a voxel that has boiled
-        // dry conducts a hundredth of what it did (desiccated tissue is
-        // close to an insulator), which is what makes the impedance rise.
+        // dry conducts DRY_CONDUCTIVITY_FRAC of what it did, which is what
+        // makes the impedance rise.
         let sigma: Vec<f64> = self
             .sigma37
             .iter()
             .zip(state.temperature_c)
             .zip(state.water_left_frac)
-            .map(|((&s, &t), &w)| s * (1.0 + c * (t as f64 - 37.0)).max(0.05) * (w as f64).max(0.01))
+            .map(|((&s, &t), &w)| {
+                s * (1.0 + c * (t as f64 - 37.0)).max(0.05) * (w as f64).max(DRY_CONDUCTIVITY_FRAC)
+            })
             .collect();
         let (p1, q) = self.solve(&sigma)?;
         if p1.is_nan() || p1 <= 0.0 {

@@ -457,16 +457,13 @@ pub fn run(
     // The heat capacity each voxel's latent store is counted in: the wet
     // material's, also after it dried.
     let mut latent_rc = [0.0f64; 16];
-    for m in lattice.materials.iter() {
+    for (i, m) in lattice.materials.iter().enumerate() {
         if let Some(b) = m.boiling {
+            latent_rc[i] = m.heat_capacity_j_m3k;
             latent_rc[b.dried as usize] = m.heat_capacity_j_m3k;
         }
     }
-    for (i, m) in lattice.materials.iter().enumerate() {
-        if m.boiling.is_some() {
-            latent_rc[i] = m.heat_capacity_j_m3k;
-        }
-    }
+    let latent_k = co.latent_k;
 
     // Temperatures (Θ = T − T_b), padded: the outer layer and vessel voxels stay 0.
     let theta0 = (s.initial_c - s.blood_c) as f32;
@@ -506,7 +503,7 @@ pub fn run(
                  (temps, water, q): (&mut [f32], &mut [f32], &mut [f32])|
      -> Result<f64> {
         unpad(a, layout, s.blood_c as f32, temps);
-        water_left(lattice, material, latent, &co_latent(lattice), water);
+        water_left(lattice, material, latent, &latent_k, water);
         let state = SourceState {
             temperature_c: temps,
             water_left_frac: water,
@@ -617,6 +614,7 @@ pub fn run(
                 &mut a,
                 &plan.layout,
                 &obs.latent,
+                &latent_k,
                 co.boil_k,
             );
             if !changed.is_empty() {
@@ -685,7 +683,7 @@ pub fn run(
     let vessels_j = lost.vessels * voxel_m3;
     let boundary_j = (lost.outside + boundary_explicit) * voxel_m3;
     let mut vaporised_frac = vec![0.0f32; count];
-    let cap = co_latent(lattice);
+    let cap = latent_k;
     for ((v, &m0), &l) in vaporised_frac.iter_mut().zip(&lattice.material).zip(&obs.latent) {
         if cap[m0 as usize] > 0.0 {
             *v = (l / cap[m0 as usize]).min(1.0);
@@ -716,17 +714,6 @@ pub fn run(
     })
 }
 
-/// The latent capacity of each material in kelvin of its own heat capacity.
-fn co_latent(l: &Lattice) -> [f32; 16] {
-    let mut out = [0.0f32; 16];
-    for (m, mat) in l.materials.iter().enumerate() {
-        out[m] = mat
-            .boiling
-            .map_or(0.0, |b| (b.latent_heat_j_m3 / mat.heat_capacity_j_m3k) as f32);
-    }
-    out
-}
-
 /// The fraction of its water each voxel still holds.
 fn water_left(l: &Lattice, material: &[u8], latent: &[f32], cap: &[f32; 16], out: &mut [f32]) {
     for i in 0..out.len() {
@@ -752,11 +739,11 @@ fn dry_out(
     theta: &mut [f32],
     layout: &Layout,
     latent: &[f32],
+    cap: &[f32; 16],
     boil_k: f32,
 ) -> (Vec<(usize, u8)>, f64) {
     let [nx, ny, _] = layout.n;
     let [px, py, _] = layout.p;
-    let cap = co_latent(l);
     let mut changed = Vec::new();
     let mut vapour = 0.0f64;
     for (i, m) in material.iter_mut().enumerate() {

@@ -937,7 +937,7 @@ impl Parameters {
     /// 2 k_d k_w / (k_d + k_w) ≤ (ρc)_d · k_w / (ρc)_w
     /// ```
     ///
-    /// For liver this limit (0.017 W/(m·K)) is below the dry-matter value
+    /// For liver this limit (0.016 W/(m·K)) is below the dry-matter value
     /// (0.08): the dry core conducts like the vapour-filled, charred tissue
     /// it is, and the 70 °C boundary lies well outside it.
     pub fn dried(&self, t: &TissueProperties) -> (f64, f64) {
