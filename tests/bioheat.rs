@@ -30,6 +30,7 @@ fn liver_lattice(n: usize, spacing_mm: f64, perfusion_1_s: f64) -> (Lattice, Par
             conductivity_w_mk: l.conductivity_w_mk,
             perfusion_w_m3k: perfusion_1_s * b.density_kg_m3 * b.specific_heat_j_kgk,
             wall_w_m2k: None,
+            wall_c: None,
             boiling: None,
         }],
         material: vec![0; n * n * n],
@@ -265,13 +266,13 @@ fn a_time_step_above_the_stability_bound_is_refused_and_at_the_bound_stays_bound
 // Ablation simulations on phantoms.
 
 /// A block of liver on a 1 mm grid, `n` voxels a side, world = index mm.
-fn liver_block(n: usize) -> Mask {
+pub(crate) fn liver_block(n: usize) -> Mask {
     let grid = Grid::from_spacing([n, n, n], [1.0, 1.0, 1.0]).unwrap();
     Volume::new(grid, Array3::from_elem([n, n, n].f(), true)).unwrap()
 }
 
 /// A cylinder along z through (cx, cy), radius r mm, on `like`'s grid.
-fn cylinder(like: &Mask, cx: f64, cy: f64, r: f64) -> Mask {
+pub(crate) fn cylinder(like: &Mask, cx: f64, cy: f64, r: f64) -> Mask {
     let d = like.grid().dims();
     let a = Array3::from_shape_fn(d.f(), |(x, y, _)| {
         (x as f64 - cx).powi(2) + (y as f64 - cy).powi(2) <= r * r
@@ -279,7 +280,7 @@ fn cylinder(like: &Mask, cx: f64, cy: f64, r: f64) -> Mask {
     Volume::new(like.grid().clone(), a).unwrap()
 }
 
-fn mwa(power_w: f64, time_s: f64, pose: Pose) -> Request {
+pub(crate) fn mwa(power_w: f64, time_s: f64, pose: Pose) -> Request {
     Request {
         applicator: ApplicatorKind::Mwa,
         power_w,
@@ -309,7 +310,7 @@ fn run_sim(liver: &Mask, vessels: &[(i64, &Mask)], request: &Request, params: &P
 }
 
 /// Zone volume (lattice voxels ≥ 70 °C) on each side of the plane x = x0, mL.
-fn half_volumes(sim: &Simulation, x0: f64) -> (f64, f64) {
+pub(crate) fn half_volumes(sim: &Simulation, x0: f64) -> (f64, f64) {
     let g = &sim.sim.grid;
     let d = g.dims();
     let (mut plus, mut minus) = (0usize, 0usize);
@@ -375,54 +376,6 @@ fn halving_the_spacing_changes_the_70c_zone_diameter_by_less_than_1_mm() {
         (coarse.length_mm - fine.length_mm).abs() < 1.0,
         "{coarse:?} vs {fine:?}"
     );
-}
-
-#[test]
-fn a_5_mm_vessel_8_mm_away_shrinks_the_zone_on_its_side_and_a_1_mm_vessel_barely() {
-    let n = 90;
-    let liver = liver_block(n);
-    let c = 45.0;
-    let pose = Pose::from_direction([c, c, 60.0], [0.0, 0.0, 1.0]).unwrap();
-    let p = Parameters::default();
-    let req = mwa(150.0, 300.0, pose);
-    let none = run_sim(&liver, &[], &req, &p);
-    // Vessel walls 8 mm from the antenna axis, on the +x side.
-    let big = cylinder(&liver, c + 8.0 + 2.5, c, 2.5);
-    let small = cylinder(&liver, c + 8.0 + 0.5, c, 0.5);
-    let with_big = run_sim(&liver, &[(64, &big)], &req, &p);
-    let with_small = run_sim(&liver, &[(64, &small)], &req, &p);
-    let (a0, b0) = half_volumes(&none, c);
-    let (a5, b5) = half_volumes(&with_big, c);
-    let (a1, b1) = half_volumes(&with_small, c);
-    println!("no vessel {a0:.2}/{b0:.2} mL, 5 mm {a5:.2}/{b5:.2} mL, 1 mm {a1:.2}/{b1:.2} mL");
-    assert!(none.zone_iso.diameter_mm > 20.0, "{:?}", none.zone_iso);
-    assert!((a0 - b0).abs() < 0.01 * (a0 + b0), "no vessel: symmetric");
-    // The 5 mm vessel takes close to a third of the zone on its side...
-    assert!(a5 < 0.7 * b5, "5 mm vessel: {a5:.2} vs {b5:.2} mL");
-    // ...and its far side stays within 5 % of the vessel-free zone.
-    assert!((b5 - b0).abs() < 0.05 * b0, "{b5} vs {b0}");
-    // The 1 mm vessel costs its side less than 10 %: it is narrower than
-    // vessel.min_sink_diameter_mm (3 mm, [Lu2002]), so its blood is left to
-    // the perfusion term, while all of the 5 mm vessel is a sink.
-    assert!(a1 > 0.9 * b1, "1 mm vessel: {a1:.2} vs {b1:.2} mL");
-    let (u5, u1) = (&with_big.sim.vessel_use[0], &with_small.sim.vessel_use[0]);
-    // (all but single voxels of its raster where it leaves the lattice)
-    assert!(
-        u5.sink_ml > 0.5 && u5.below_sink_diameter_ml < 0.01 * u5.sink_ml,
-        "{u5:?}"
-    );
-    assert!(u1.sink_ml == 0.0 && u1.below_sink_diameter_ml > 0.01, "{u1:?}");
-    // Seen along +x from the axis the zone ends at the 5 mm vessel's wall.
-    let field = LatticeField {
-        grid: &with_big.sim.grid,
-        values: &with_big.fields.tmax_c,
-        outside: 37.0,
-    };
-    let centre = pose.behind(with_big.zone_iso.widest_at_mm);
-    let toward = reach_mm(&field, 70.0, centre, [1.0, 0.0, 0.0], 0.25);
-    let away = reach_mm(&field, 70.0, centre, [-1.0, 0.0, 0.0], 0.25);
-    println!("5 mm vessel: reach {toward:.2} mm towards it, {away:.2} mm away");
-    assert!(toward < 8.5 && away - toward > 3.0, "{toward} vs {away}");
 }
 
 #[test]
@@ -511,6 +464,8 @@ fn rf_impedance_of_a_sphere_matches_the_closed_form() {
     let state = SourceState {
         temperature_c: &temps,
         water_left_frac: &water,
+        time_s: 0.0,
+        step_s: 1.0,
     };
     rf.power_w_m3(&state, &mut q).unwrap();
     let r = rf.impedance_ohm[0];

@@ -27,6 +27,14 @@ mod remnant;
 // The bioheat solver against closed-form solutions; ablation simulation.
 mod bioheat;
 
+// Heat sinks: wall coefficients from flow, smooth in diameter, MW vs RF,
+// the published perfused-tube experiment.
+mod heat_sinks;
+
+// The RF generator: delivered energy, current limit, cooled electrode,
+// impedance control.
+mod rf_generator;
+
 // Boiling against its closed form; the microwave calibration against the
 // published zone table.
 mod boiling_calibration;

@@ -168,6 +168,13 @@ fn a_covering_zone_exits_0_with_the_documented_json_and_files_on_the_input_grid(
     // The 6 mm vessel is a heat sink, named.
     assert_eq!(v["vessels"][0]["name"], "portal_vein");
     assert!(f(&v["vessels"][0], "sink_ml") > 0.5);
+    // Its class sets its velocity; its diameter is measured from the mask
+    // and its wall coefficient follows from both.
+    assert_eq!(v["vessels"][0]["class"], "portal_vein");
+    let d = f(&v["vessels"][0], "diameter_max_mm");
+    assert!((d - 6.0).abs() < 1.5, "{d}");
+    let h = f(&v["vessels"][0], "heat_transfer_mean_w_m2k");
+    assert!(h > 300.0 && h < 5000.0, "{h}");
 
     // The zones come back on the input grid; their volume is the reported one.
     let opts = ReadOptions::default();

@@ -4,7 +4,7 @@
 //! between materials, and the explicit stability bound. Rows are laid out
 //! again when voxels change material (boiling dry).
 
-use crate::bioheat::kernel::{neighbours, Layout, Seg, FIXED, IRREGULAR};
+use crate::bioheat::kernel::{neighbours, Layout, Seg, FIXED, IRREGULAR, W_EDGE, W_FACE};
 use crate::bioheat::solver::Lattice;
 use crate::bioheat::tissue::Walls;
 
@@ -44,6 +44,58 @@ pub(crate) fn pair_table(l: &Lattice, walls: Walls) -> Vec<f64> {
         };
     }
     g
+}
+
+/// The constant source (W/m³, lattice index) that walls held at their own
+/// temperature `wall_c` put on the tissue voxels next to them:
+/// Σ w_j G_ij (T_c − T_b). The kernel takes every wall as a sink at T_b;
+/// adding this makes the flux G_ij (Θ_i − Θ_c). Empty when no wall has its
+/// own temperature.
+pub(crate) fn wall_offsets(l: &Lattice, material: &[u8], g: &[f64], blood_c: f64) -> Vec<(usize, f32)> {
+    let own: Vec<Option<f64>> = l
+        .materials
+        .iter()
+        .map(|m| m.wall_w_m2k.and(m.wall_c).map(|c| c - blood_c))
+        .collect();
+    if own.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    let [nx, ny, nz] = l.dims;
+    // The 18 neighbours of the stencil: 6 faces, 12 edges.
+    let mut steps: Vec<([isize; 3], f64)> = Vec::with_capacity(18);
+    for dz in -1isize..=1 {
+        for dy in -1isize..=1 {
+            for dx in -1isize..=1 {
+                match dx.abs() + dy.abs() + dz.abs() {
+                    1 => steps.push(([dx, dy, dz], W_FACE)),
+                    2 => steps.push(([dx, dy, dz], W_EDGE)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut acc: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::new();
+    for (i, &m) in material.iter().enumerate() {
+        let Some(theta_c) = own[m as usize] else { continue };
+        let (x, y, z) = (
+            (i % nx) as isize,
+            ((i / nx) % ny) as isize,
+            (i / (nx * ny)) as isize,
+        );
+        for &([dx, dy, dz], w) in &steps {
+            let (qx, qy, qz) = (x + dx, y + dy, z + dz);
+            if qx < 0 || qy < 0 || qz < 0 || qx >= nx as isize || qy >= ny as isize || qz >= nz as isize {
+                continue;
+            }
+            let j = (qx + nx as isize * (qy + ny as isize * qz)) as usize;
+            let mj = material[j] as usize;
+            if l.materials[mj].wall_w_m2k.is_some() {
+                continue;
+            }
+            *acc.entry(j).or_insert(0.0) += w * g[mj * 16 + m as usize] * theta_c;
+        }
+    }
+    acc.into_iter().map(|(j, v)| (j, v as f32)).collect()
 }
 
 impl Plan {

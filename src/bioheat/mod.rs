@@ -35,6 +35,7 @@ pub mod rf;
 pub mod setup;
 pub mod solver;
 pub mod tissue;
+pub mod vessels;
 pub mod zone;
 
 use serde::Serialize;
@@ -53,7 +54,12 @@ use zone::{zone_shape, LatticeField, ZoneShape};
 pub use setup::{build_lattice, dried_material, material, targeted_tumor};
 pub use tissue::Walls;
 
-use setup::{electrode_voxels, tip_in_liver};
+use setup::tip_in_liver;
+
+/// Hottest tissue above which an RF run warns that a real generator would
+/// have rolled off, °C: tissue water has boiled off well before (it boils at
+/// 100 °C); 150 °C leaves room for the lattice's coarse near field.
+pub const RF_ROLLOFF_WARNING_C: f64 = 150.0;
 
 /// Lattice material indices of the tissue classes (vessels follow).
 pub const SOFT_TISSUE: u8 = 0;
@@ -113,10 +119,12 @@ pub struct SimLattice {
     pub grid: Grid,
     /// Materials and their layout.
     pub lattice: Lattice,
-    /// Vessel labels in each vessel material (index − 3).
+    /// Vessel labels in each vessel-wall material (the last materials).
     pub vessel_labels: Vec<Vec<i64>>,
     /// How much of each vessel label acts as a heat sink.
     pub vessel_use: Vec<VesselUse>,
+    /// The RF electrode's voxels (empty for microwave).
+    pub electrode: Vec<bool>,
 }
 
 /// The part of a vessel label inside the simulated region, split by local
@@ -132,6 +140,13 @@ pub struct VesselUse {
     /// Volume narrower than the sink diameter, simulated as the tissue around
     /// it (its blood is in the perfusion term), mL.
     pub below_sink_diameter_ml: f64,
+    /// The class that set its blood velocity.
+    pub class: vessels::VesselClass,
+    /// Largest local diameter measured in the region, mm.
+    pub diameter_max_mm: f64,
+    /// Mean wall coefficient over its sink voxels, W/(m²·K); `None` when
+    /// its walls are fixed at blood temperature or it has no sink voxel.
+    pub heat_transfer_mean_w_m2k: Option<f64>,
 }
 
 /// Radiofrequency details of a run.
@@ -149,6 +164,64 @@ pub struct RfSummary {
     pub electrode_voxels: usize,
     /// Conjugate-gradient iterations, all solutions together.
     pub iterations: usize,
+    /// Whether the electrode was internally cooled.
+    pub cooled_electrode: bool,
+    /// Energy the generator delivered into the tissue and blood, J.
+    pub delivered_energy_j: f64,
+    /// Mean delivered power over the heating time, W (the setting is `power_w`).
+    pub delivered_mean_w: f64,
+    /// Heating time with the power on, s.
+    pub power_on_s: f64,
+    /// Times a rise in impedance switched the generator off.
+    pub rolloffs: usize,
+    /// When it first did, s.
+    pub first_rolloff_s: Option<f64>,
+    /// Whether the generator's current limit held the power below the setting.
+    pub current_limited: bool,
+    /// Whether holding the tissue below boiling held it below the setting.
+    pub temperature_limited: bool,
+}
+
+/// Gives each voxel of a cooled electrode the hottest history of the tissue
+/// around it: the electrode is a boundary, not tissue, and the tissue it
+/// runs through dies with the zone around it; left at the coolant's
+/// temperature it would read as a hole along the needle in the zone and in
+/// the margin check.
+fn fill_electrode(f: &mut Fields, electrode: &[bool], d: [usize; 3]) {
+    let at = |x: usize, y: usize, z: usize| x + d[0] * (y + d[1] * z);
+    let mut updates = Vec::new();
+    for z in 0..d[2] {
+        for y in 0..d[1] {
+            for x in 0..d[0] {
+                let i = at(x, y, z);
+                if !electrode[i] {
+                    continue;
+                }
+                let (mut t, mut w, mut c) = (f32::NEG_INFINITY, 0.0f32, 0.0f32);
+                for (dx, dy, dz) in (0..27).map(|k| (k % 3, (k / 3) % 3, k / 9)) {
+                    let (qx, qy, qz) = (x + dx, y + dy, z + dz);
+                    if qx == 0 || qy == 0 || qz == 0 || qx > d[0] || qy > d[1] || qz > d[2] {
+                        continue;
+                    }
+                    let j = at(qx - 1, qy - 1, qz - 1);
+                    if electrode[j] {
+                        continue;
+                    }
+                    t = t.max(f.tmax_c[j]);
+                    w = w.max(f.damage_omega[j]);
+                    c = c.max(f.cem43_min[j]);
+                }
+                if t.is_finite() {
+                    updates.push((i, t, w, c));
+                }
+            }
+        }
+    }
+    for (i, t, w, c) in updates {
+        f.tmax_c[i] = t;
+        f.damage_omega[i] = w;
+        f.cem43_min[i] = c;
+    }
 }
 
 /// The outcome of [`simulate`].
@@ -235,12 +308,8 @@ pub fn simulate(
             run(&sim.lattice, &settings, &mut source, progress)?
         }
         ApplicatorKind::Rfa => {
-            let electrode = electrode_voxels(
-                &sim.grid,
-                &request.pose,
-                params.rf.electrode_radius_mm,
-                params.rf.active_length_mm,
-            );
+            let electrode = sim.electrode.clone();
+            let first_wall = sim.lattice.materials.len() - sim.vessel_labels.len();
             let sigma: Vec<f64> = sim
                 .lattice
                 .material
@@ -249,8 +318,10 @@ pub fn simulate(
                     SOFT_TISSUE => params.soft_tissue.rf_conductivity_s_m,
                     LIVER => params.liver.rf_conductivity_s_m,
                     TUMOR => params.tumor.rf_conductivity_s_m,
+                    // The electrode itself (held at its potential).
+                    v if (v as usize) < first_wall => params.liver.rf_conductivity_s_m,
                     v => {
-                        let labels = &sim.vessel_labels[(v - 3) as usize];
+                        let labels = &sim.vessel_labels[v as usize - first_wall];
                         let l = labels.first().copied().unwrap_or(0);
                         let name = tissues
                             .vessels
@@ -271,13 +342,24 @@ pub fn simulate(
                 request.power_w,
                 params.rf.update_interval_s,
             )?
-            .with_max_interval(params.rf.max_update_interval_s);
+            .with_max_interval(params.rf.max_update_interval_s)
+            .with_generator(rf::Generator {
+                max_current_a: params.rf.max_current_a,
+                impedance_control: params.rf.impedance_control,
+                target_c: params.rf.control_target_c,
+                blood_c: params.blood.temperature_c,
+                control_s: params.rf.control_interval_s,
+                heat_capacity_j_m3k: params.liver.density_kg_m3 * params.liver.specific_heat_j_kgk,
+                rolloff_rise_ohm: params.rf.rolloff_rise_ohm,
+                rolloff_pause_s: params.rf.rolloff_pause_s,
+            });
             let f = run(
                 &sim.lattice,
                 &settings,
                 &mut source as &mut dyn HeatSource,
                 progress,
             )?;
+            let delivery = source.delivery(request.time_s);
             rf_summary = Some(RfSummary {
                 impedance_start_ohm: source.impedance_ohm.first().copied().unwrap_or(f64::NAN),
                 impedance_end_ohm: source.impedance_ohm.last().copied().unwrap_or(f64::NAN),
@@ -285,7 +367,19 @@ pub fn simulate(
                 solutions: source.impedance_ohm.len(),
                 electrode_voxels: count,
                 iterations: source.iterations.iter().sum(),
+                cooled_electrode: params.rf.cooled,
+                delivered_energy_j: delivery.energy_j,
+                delivered_mean_w: delivery.energy_j / request.time_s,
+                power_on_s: delivery.on_s,
+                rolloffs: delivery.rolloffs,
+                first_rolloff_s: delivery.first_rolloff_s,
+                current_limited: delivery.current_limited,
+                temperature_limited: delivery.temperature_limited,
             });
+            let mut f = f;
+            if params.rf.cooled {
+                fill_electrode(&mut f, &sim.electrode, sim.lattice.dims);
+            }
             f
         }
     };
@@ -317,6 +411,23 @@ pub fn simulate(
         .filter(|(i, _)| is_tissue(*i))
         .map(|(_, &t)| t as f64)
         .fold(f64::NEG_INFINITY, f64::max);
+    // A real generator cannot push its set power through tissue this hot:
+    // the impedance would have risen and it would have cut its output.
+    if let Some(r) = rf_summary
+        .as_ref()
+        .filter(|_| max_temperature_c > RF_ROLLOFF_WARNING_C)
+    {
+        warnings.push(Warning::new(
+            None,
+            "rf power",
+            format!(
+                "tissue against the electrode reached {max_temperature_c:.0} C at {:.0} W delivered; \
+                 a generator would roll off (impedance rise) before that, so this zone may be too \
+                 large (try rf.generator = \"impedance\"; docs/formulas/bioheat.md)",
+                r.delivered_mean_w
+            ),
+        ));
+    }
     // The region is large enough when its faces stayed near body temperature.
     let d = sim.lattice.dims;
     let mut edge_max = f32::NEG_INFINITY;
@@ -371,17 +482,32 @@ impl Simulation {
     }
 
     /// The tissue classes as a label volume on the lattice (0 soft tissue,
-    /// 1 liver, 2 tumour, 3… vessel walls).
+    /// 1 liver, 2 tumour, 3… vessel walls, 255 a cooled electrode).
     ///
     /// # Errors
     /// Never.
     pub fn tissue_map(&self) -> Result<Volume<u8>> {
         let d = self.sim.grid.dims();
-        let a = ndarray::Array3::from_shape_vec(
-            ndarray::ShapeBuilder::f((d[0], d[1], d[2])),
-            self.sim.lattice.material.clone(),
-        )
-        .map_err(|e| parameter_error("tissue map", e, "a lattice-sized field"))?;
+        // Walls follow the three dried tissues in the lattice; here they
+        // come right after the tissues.
+        let first_wall = self.sim.lattice.materials.len() - self.sim.vessel_labels.len();
+        let labels = self
+            .sim
+            .lattice
+            .material
+            .iter()
+            .map(|&m| {
+                if m as usize >= first_wall {
+                    m - first_wall as u8 + 3
+                } else if m > TUMOR && self.sim.lattice.materials[m as usize].wall_c.is_some() {
+                    255
+                } else {
+                    m
+                }
+            })
+            .collect();
+        let a = ndarray::Array3::from_shape_vec(ndarray::ShapeBuilder::f((d[0], d[1], d[2])), labels)
+            .map_err(|e| parameter_error("tissue map", e, "a lattice-sized field"))?;
         Volume::new(self.sim.grid.clone(), a)
     }
 

@@ -14,7 +14,8 @@
 //! and against 1e-6 the impedance agreed to 2e-4 Ω and the zone to 0.01 mm
 //! (tests/bioheat.rs RF run) at half the iterations. The generator is power
 //! controlled: V₀ is set so that the dissipated power, summed face by face as
-//! σ_f h ΔV², equals the set power. The potential is solved again as the
+//! σ_f h ΔV², equals the set power, within the generator's current limit and
+//! impedance roll-off ([`Generator`]). The potential is solved again as the
 //! conductivity follows temperature: every `rf.update_interval_s` of heating
 //! while the impedance moves, less often (up to `rf.max_update_interval_s`)
 //! once it has settled.
@@ -29,6 +30,61 @@ use crate::error::{parameter_error, Result};
 /// makes the impedance rise; the 1 % is a liverkit assumption
 /// (docs/formulas/bioheat.md, "Boiling").
 pub const DRY_CONDUCTIVITY_FRAC: f64 = 0.01;
+
+/// How the generator delivers its set power.
+///
+/// It is power controlled: it delivers the set power P_set, at most
+/// I_max²·Z (its current limit at the impedance Z). With
+/// `impedance_control` it also acts as an impedance-controlled generator. An impedance-controlled
+/// generator cuts its output when vapour at the electrode makes the
+/// impedance rise and resumes when it falls back; averaged over these
+/// pulses it delivers what keeps the tissue around the electrode just below
+/// boiling. liverkit models that average, as [Schramm2007] does (power
+/// controlled to keep the hottest tissue at 100 °C): every `control_s` the
+/// delivered power is set to the largest that heats no voxel past
+/// `target_c` before the next adjustment, each voxel's losses taken as those
+/// seen since the last one; it rises at most ×1.25 per adjustment, within
+/// [0, min(P_set, I_max²·Z)]. If the impedance
+/// still rises past `rolloff_rise_ohm` above its starting value (tissue has
+/// boiled dry), the output is cut for `rolloff_pause_s`, and resumes when the
+/// impedance has come back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Generator {
+    /// Largest current the generator drives, A.
+    pub max_current_a: f64,
+    /// Impedance control (the temperature hold and roll-off below); without
+    /// it the generator delivers min(P_set, I_max²·Z) throughout.
+    pub impedance_control: bool,
+    /// The hottest tissue the output is held to, °C.
+    pub target_c: f64,
+    /// Blood (body) temperature, °C.
+    pub blood_c: f64,
+    /// Time between two adjustments of the output, s.
+    pub control_s: f64,
+    /// Volumetric heat capacity of the tissue it heats, J/(m³·K).
+    pub heat_capacity_j_m3k: f64,
+    /// Impedance rise above the starting impedance that cuts the output, Ω.
+    pub rolloff_rise_ohm: f64,
+    /// How long the output stays cut before it tries again, s.
+    pub rolloff_pause_s: f64,
+}
+
+/// What the generator delivered over a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Delivery {
+    /// Energy delivered into the lattice, J.
+    pub energy_j: f64,
+    /// Time with the power on, s.
+    pub on_s: f64,
+    /// Times the impedance switched the generator off.
+    pub rolloffs: usize,
+    /// Time at which the generator first switched off, s.
+    pub first_rolloff_s: Option<f64>,
+    /// Whether the current limit held the power below the setting at some time.
+    pub current_limited: bool,
+    /// Whether the temperature control held the power below the setting.
+    pub temperature_limited: bool,
+}
 
 /// A radiofrequency electrode on a lattice, as a heat source.
 #[derive(Debug, Clone)]
@@ -48,10 +104,28 @@ pub struct RfSource {
     pub impedance_ohm: Vec<f64>,
     /// Conjugate-gradient iterations of each solution.
     pub iterations: Vec<usize>,
+    generator: Option<Generator>,
+    paused: bool,
+    /// The power density at 1 V of the last solution, W/m³, and its total, W.
+    unit_q: Vec<f64>,
+    unit_power_w: f64,
+    last_solve_s: f64,
+    /// The power the generator delivers now, W.
+    output_w: f64,
+    /// Temperatures, time and output at the last adjustment.
+    last_t: Vec<f32>,
+    last_control_s: f64,
+    last_output_w: f64,
+    temperature_limited: bool,
+    /// (heating time, delivered power W) from each solution on.
+    delivered: Vec<(f64, f64)>,
+    rolloffs: usize,
+    first_rolloff_s: Option<f64>,
+    current_limited: bool,
 }
 
 /// Bytes per voxel the potential solver adds while running.
-pub const RF_BYTES_PER_VOXEL: u64 = 128;
+pub const RF_BYTES_PER_VOXEL: u64 = 144;
 
 const TOLERANCE: f64 = 1e-4;
 const MAX_ITERATIONS: usize = 5000;
@@ -111,7 +185,54 @@ impl RfSource {
             potential,
             impedance_ohm: Vec::new(),
             iterations: Vec::new(),
+            generator: None,
+            paused: false,
+            unit_q: Vec::new(),
+            unit_power_w: 0.0,
+            last_solve_s: f64::NEG_INFINITY,
+            output_w: power_w,
+            last_t: Vec::new(),
+            last_control_s: 0.0,
+            last_output_w: 0.0,
+            temperature_limited: false,
+            delivered: Vec::new(),
+            rolloffs: 0,
+            first_rolloff_s: None,
+            current_limited: false,
         })
+    }
+
+    /// Drives the electrode with `generator` (without one, the set power is
+    /// always delivered).
+    pub fn with_generator(mut self, generator: Generator) -> RfSource {
+        self.generator = Some(generator);
+        self
+    }
+
+    /// What was delivered over `heating_s` of heating.
+    pub fn delivery(&self, heating_s: f64) -> Delivery {
+        let mut energy_j = 0.0;
+        let mut on_s = 0.0;
+        for (k, &(t, p)) in self.delivered.iter().enumerate() {
+            let end = self
+                .delivered
+                .get(k + 1)
+                .map_or(heating_s, |n| n.0)
+                .min(heating_s);
+            let span = (end - t).max(0.0);
+            energy_j += p * span;
+            if p > 0.0 {
+                on_s += span;
+            }
+        }
+        Delivery {
+            energy_j,
+            on_s,
+            rolloffs: self.rolloffs,
+            first_rolloff_s: self.first_rolloff_s,
+            current_limited: self.current_limited,
+            temperature_limited: self.temperature_limited,
+        }
     }
 
     /// Lets the interval between solutions grow up to `max_interval_s` while
@@ -304,7 +425,8 @@ impl RfSource {
             }
         }
         // Dissipation σ_f h ΔV² of every face, half to each inside voxel; a
-        // face to the grounded layer gives all of it to the voxel inside.
+        // face to the grounded layer or to the electrode gives all of it to
+        // the tissue voxel.
         let h = self.spacing_m;
         let mut qp = vec![0.0f64; np];
         let mut total = 0.0;
@@ -318,7 +440,12 @@ impl RfSource {
                 let dv = v[j] - v[k];
                 let pw = g * h * dv * dv;
                 total += pw;
+                // Joule heat arises in tissue: a face between the electrode
+                // (a conductor at one potential) and tissue gives all of it
+                // to the tissue side.
                 match (inside(j), inside(k)) {
+                    (true, true) if free[j] == 0.0 => qp[k] += pw,
+                    (true, true) if free[k] == 0.0 => qp[j] += pw,
                     (true, true) => {
                         qp[j] += 0.5 * pw;
                         qp[k] += 0.5 * pw;
@@ -359,31 +486,104 @@ impl HeatSource for RfSource {
                 s * (1.0 + c * (t as f64 - 37.0)).max(0.05) * (w as f64).max(DRY_CONDUCTIVITY_FRAC)
             })
             .collect();
-        let (p1, q) = self.solve(&sigma)?;
-        if p1.is_nan() || p1 <= 0.0 {
-            return Err(parameter_error("rf potential", p1, "a positive dissipated power"));
+        // Solve again once the interval since the last solution has passed;
+        // in between, the generator only rescales the last one.
+        if self.unit_q.is_empty() || state.time_s - self.last_solve_s >= self.interval_s - 1e-9 {
+            let (p1, q) = self.solve(&sigma)?;
+            if p1.is_nan() || p1 <= 0.0 {
+                return Err(parameter_error("rf potential", p1, "a positive dissipated power"));
+            }
+            let z = 1.0 / p1;
+            if let Some(&last) = self.impedance_ohm.last() {
+                let change = (z - last).abs() / last;
+                self.interval_s = if change < 0.01 {
+                    (2.0 * self.interval_s).min(self.max_interval_s)
+                } else if change > 0.03 {
+                    self.update_interval_s
+                } else {
+                    self.interval_s
+                };
+            }
+            self.impedance_ohm.push(z);
+            self.unit_q = q;
+            self.unit_power_w = p1;
+            self.last_solve_s = state.time_s;
         }
-        // Power control: V₀² = P / P(1 V).
-        let scale = self.power_w / p1;
-        let z = 1.0 / p1;
-        if let Some(&last) = self.impedance_ohm.last() {
-            let change = (z - last).abs() / last;
-            self.interval_s = if change < 0.01 {
-                (2.0 * self.interval_s).min(self.max_interval_s)
-            } else if change > 0.03 {
-                self.update_interval_s
+        // Power control: V₀² = P / P(1 V), P within the generator's limits.
+        let z = 1.0 / self.unit_power_w;
+        let mut target = self.power_w;
+        if let Some(g) = self.generator {
+            let start = self.impedance_ohm.first().copied().unwrap_or(z);
+            if g.impedance_control && z > start + g.rolloff_rise_ohm {
+                if !self.paused {
+                    self.rolloffs += 1;
+                    self.first_rolloff_s.get_or_insert(state.time_s);
+                }
+                self.paused = true;
+                target = 0.0;
             } else {
-                self.interval_s
-            };
+                self.paused = false;
+                let limit = g.max_current_a * g.max_current_a * z;
+                if limit < target {
+                    target = limit;
+                    self.current_limited = true;
+                }
+            }
         }
-        self.impedance_ohm.push(z);
-        for (o, v) in out.iter_mut().zip(&q) {
+        if let Some(g) = self.generator.filter(|g| g.impedance_control && !self.paused) {
+            // The largest power that keeps every voxel below the target
+            // until the next adjustment. Each voxel heats at r_i per watt
+            // (q_i(1 W)/ρc) and loses heat at the rate c_i seen since the
+            // last adjustment (r_i·P_last − its observed warming):
+            // T_i + Δt·(r_i·P − c_i) ≤ T_target.
+            let ahead_s = (g.control_s / state.step_s).ceil().max(1.0) * state.step_s;
+            let since_s = state.time_s - self.last_control_s;
+            let seen = self.last_t.len() == state.temperature_c.len() && since_s > 0.0;
+            let mut allowed = f64::INFINITY;
+            for (i, ((&t, &q), &e)) in state
+                .temperature_c
+                .iter()
+                .zip(&self.unit_q)
+                .zip(&self.electrode)
+                .enumerate()
+            {
+                if e || q <= 0.0 {
+                    continue;
+                }
+                let r = q / self.unit_power_w / g.heat_capacity_j_m3k;
+                let loss = if seen {
+                    (r * self.last_output_w - (t - self.last_t[i]) as f64 / since_s).max(0.0)
+                } else {
+                    0.0
+                };
+                let p = (g.target_c - t as f64 + ahead_s * loss) / (ahead_s * r);
+                allowed = allowed.min(p.max(0.0));
+            }
+            self.last_t.clear();
+            self.last_t.extend_from_slice(state.temperature_c);
+            self.last_control_s = state.time_s;
+            let factor = (allowed / self.output_w.max(1e-3)).min(1.25);
+            let held = (self.output_w.max(1e-3) * factor).min(target);
+            if held < target * (1.0 - 1e-9) {
+                self.temperature_limited = true;
+            }
+            self.output_w = held;
+            self.last_output_w = held;
+            target = held;
+        }
+        self.delivered.push((state.time_s, target));
+        let scale = target / self.unit_power_w;
+        for (o, v) in out.iter_mut().zip(&self.unit_q) {
             *o = (v * scale) as f32;
         }
         Ok(())
     }
 
     fn stale(&self, elapsed_s: f64, _water_changed: bool) -> bool {
-        elapsed_s >= self.interval_s
+        match self.generator {
+            Some(g) if self.paused => elapsed_s >= g.rolloff_pause_s,
+            Some(g) if g.impedance_control => elapsed_s >= g.control_s.min(self.interval_s),
+            _ => elapsed_s >= self.interval_s,
+        }
     }
 }

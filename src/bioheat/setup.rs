@@ -14,48 +14,66 @@ use super::applicator::{ApplicatorKind, Pose};
 use super::rf::RF_BYTES_PER_VOXEL;
 use super::solver::{self, Boiling, Lattice, Material, BYTES_PER_VOXEL};
 use super::tissue::{Parameters, TissueProperties};
+use super::vessels::VesselClass;
 use super::{Request, SimLattice, Tissues, VesselUse, LIVER, SOFT_TISSUE, TUMOR};
 
-/// The vessel voxels (`vessel_of` > 0, lattice order) whose local diameter
-/// reaches `min_diameter_mm`: those within a ball of diameter ≥ the minimum
-/// that fits inside the vessels.
-///
-/// On a lattice of spacing h a voxel whose centre lies d from the nearest
-/// voxel outside the vessels sits in a vessel of diameter about 2d − h (the
-/// wall lies half a voxel inside that outer centre), so the centres with
-/// d ≥ (D + h)/2 mark vessels at least D wide and every vessel voxel within
-/// (D + h)/2 of one of them belongs to such a vessel. D = 0 keeps every voxel.
-fn sink_voxels(grid: &Grid, vessel_of: &[u8], min_diameter_mm: f64) -> Result<Vec<bool>> {
-    use ndarray::{Array3, ShapeBuilder};
-    let d = grid.dims();
-    let shape = (d[0], d[1], d[2]).f();
-    let inside: Vec<bool> = vessel_of.iter().map(|&v| v > 0).collect();
-    if min_diameter_mm <= 0.0 {
-        return Ok(inside);
-    }
-    let h = grid.spacing_mm()[0];
-    let rho = 0.5 * (min_diameter_mm + h);
-    let array = Array3::from_shape_vec(shape, inside.clone())
-        .map_err(|e| parameter_error("vessel lattice", e, format!("{d:?} voxels")))?;
-    let mask = Mask::new(grid.clone(), array)?;
-    let depth = crate::distance::distance_to_background_mm(&mask)?;
-    // Compare in f32 with a small allowance so that lattice distances equal
-    // to the threshold (2.0 mm for 3 mm vessels at 1 mm) count.
-    let core_at = (rho - 1e-3) as f32;
-    let core = depth.data().mapv(|v| v >= core_at);
-    let core = Mask::new(grid.clone(), core)?;
-    let near = crate::morphology::dilate_mm(&core, rho)?;
-    let near = near.data();
-    let mut out = inside;
-    for z in 0..d[2] {
-        for y in 0..d[1] {
-            for x in 0..d[0] {
-                let i = x + d[0] * (y + d[1] * z);
-                out[i] = out[i] && near[[x, y, z]];
-            }
+/// Distinct vessel walls fitted into `slots` materials: each wall
+/// coefficient (W/(m²·K), infinite for a fixed wall) is rounded on a
+/// logarithmic scale, 2^(1/8) apart (±4.4 %) and coarser when the walls would
+/// not fit, then each level takes the geometric mean of its members. Returns
+/// the levels (coefficient, RF conductivity) and each wall's level.
+/// A wall: its coefficient, W/(m²·K), and its blood's RF conductivity, S/m.
+type Wall = (f64, f64);
+
+fn quantize_walls(walls: &[Wall], slots: usize) -> Result<(Vec<Wall>, Vec<usize>)> {
+    let mut step = 2f64.ln() / 8.0;
+    for _ in 0..12 {
+        let mut keys: Vec<(i64, u64)> = Vec::new();
+        let mut index = Vec::with_capacity(walls.len());
+        for &(h, sigma) in walls {
+            let level = if h.is_finite() {
+                (h.ln() / step).round() as i64
+            } else {
+                i64::MAX
+            };
+            let key = (level, sigma.to_bits());
+            let at = match keys.iter().position(|k| *k == key) {
+                Some(at) => at,
+                None => {
+                    keys.push(key);
+                    keys.len() - 1
+                }
+            };
+            index.push(at);
         }
+        if keys.len() <= slots {
+            let mut sum = vec![0.0f64; keys.len()];
+            let mut count = vec![0usize; keys.len()];
+            for (&(h, _), &at) in walls.iter().zip(&index) {
+                sum[at] += if h.is_finite() { h.ln() } else { 0.0 };
+                count[at] += 1;
+            }
+            let levels = keys
+                .iter()
+                .enumerate()
+                .map(|(k, &(level, sigma))| {
+                    let h = if level == i64::MAX {
+                        f64::INFINITY
+                    } else {
+                        (sum[k] / count[k] as f64).exp()
+                    };
+                    (h, f64::from_bits(sigma))
+                })
+                .collect();
+            return Ok((levels, index));
+        }
+        step *= 2.0;
     }
-    Ok(out)
+    Err(parameter_error(
+        "vessels",
+        walls.len(),
+        format!("at most {slots} distinct vessel walls (RF conductivities)"),
+    ))
 }
 
 /// Lays out a lattice aligned with `scan`'s axes, spacing `h_mm`, covering the
@@ -95,6 +113,7 @@ pub fn material(p: &Parameters, t: &TissueProperties, name: &str, dried: Option<
         conductivity_w_mk: t.conductivity_w_mk,
         perfusion_w_m3k: t.perfusion_1_s * p.blood.density_kg_m3 * p.blood.specific_heat_j_kgk,
         wall_w_m2k: None,
+        wall_c: None,
         boiling: dried.filter(|_| t.water_mass_frac > 0.0).map(|d| Boiling {
             latent_heat_j_m3: p.latent_heat_j_m3(t),
             dried: d,
@@ -111,6 +130,7 @@ pub fn dried_material(p: &Parameters, t: &TissueProperties, name: &str) -> Mater
         conductivity_w_mk: k,
         perfusion_w_m3k: 0.0,
         wall_w_m2k: None,
+        wall_c: None,
         boiling: None,
     }
 }
@@ -244,39 +264,7 @@ pub fn build_lattice(
         material(params, &params.liver, "liver", None),
         material(params, &params.tumor, "tumor", None),
     ];
-    let mut vessel_labels: Vec<Vec<i64>> = Vec::new();
-    let mut vessel_material = Vec::with_capacity(tissues.vessels.len());
-    let mut walls: Vec<(f64, f64)> = Vec::new();
-    for v in &tissues.vessels {
-        let w = params.vessel_wall(v.label, v.name.as_deref());
-        let key = (w.heat_transfer_w_m2k, w.rf_conductivity_s_m);
-        let idx = match walls.iter().position(|k| *k == key) {
-            Some(i) => i,
-            None => {
-                if materials.len() + 3 >= solver::MAX_MATERIALS {
-                    return Err(parameter_error(
-                        "vessels",
-                        tissues.vessels.len(),
-                        format!("at most {} distinct vessel walls", solver::MAX_MATERIALS - 6),
-                    ));
-                }
-                walls.push(key);
-                vessel_labels.push(Vec::new());
-                materials.push(Material {
-                    name: format!("vessel wall {}", walls.len()),
-                    heat_capacity_j_m3k: params.blood.density_kg_m3 * params.blood.specific_heat_j_kgk,
-                    conductivity_w_mk: params.liver.conductivity_w_mk,
-                    perfusion_w_m3k: 0.0,
-                    wall_w_m2k: Some(w.heat_transfer_w_m2k),
-                    boiling: None,
-                });
-                walls.len() - 1
-            }
-        };
-        vessel_labels[idx].push(v.label);
-        vessel_material.push(3 + idx as u8);
-    }
-    // The three tissues boil into their dried forms, appended last.
+    // The three tissues boil into their dried forms, then come the walls.
     let first_dried = materials.len() as u8;
     for (i, (t, name)) in [
         (&params.soft_tissue, "soft_tissue"),
@@ -333,7 +321,6 @@ pub fn build_lattice(
                 let at = x + gd[0] * y;
                 plane[at] = tissue;
                 if let Some(vi) = vessels.iter().position(|d| d[[i, j, k]]) {
-                    plane[at] = vessel_material[vi];
                     if let Some((of, below)) = of.as_mut() {
                         of[at] = vi as u8 + 1;
                         below[at] = tissue;
@@ -359,29 +346,114 @@ pub fn build_lattice(
             .enumerate()
             .for_each(|(z, (plane, (of, below)))| fill(z, plane, Some((of, below))));
     }
+    // An internally cooled RF electrode: a wall at the coolant's temperature,
+    // before the vessel walls (which stay last).
+    let cooled = request.applicator == ApplicatorKind::Rfa && params.rf.cooled;
+    let electrode = if request.applicator == ApplicatorKind::Rfa {
+        electrode_voxels(
+            &grid,
+            pose,
+            params.rf.electrode_radius_mm,
+            params.rf.active_length_mm,
+        )
+    } else {
+        Vec::new()
+    };
+    if cooled {
+        let at = materials.len() as u8;
+        materials.push(Material {
+            name: "cooled electrode".into(),
+            heat_capacity_j_m3k: params.blood.density_kg_m3 * params.blood.specific_heat_j_kgk,
+            conductivity_w_mk: params.liver.conductivity_w_mk,
+            perfusion_w_m3k: 0.0,
+            wall_w_m2k: Some(f64::INFINITY),
+            wall_c: Some(params.rf.coolant_c),
+            boiling: None,
+        });
+        for (l, _) in labels.iter_mut().zip(&electrode).filter(|(_, &e)| e) {
+            *l = at;
+        }
+    }
     let mut vessel_use: Vec<VesselUse> = tissues
         .vessels
         .iter()
         .map(|v| VesselUse {
             label: v.label,
             name: v.name.clone(),
+            class: params
+                .vessel_wall(v.label, v.name.as_deref())
+                .class
+                .unwrap_or_else(|| VesselClass::from_name(v.name.as_deref())),
             sink_ml: 0.0,
             below_sink_diameter_ml: 0.0,
+            diameter_max_mm: 0.0,
+            heat_transfer_mean_w_m2k: None,
         })
         .collect();
+    let mut vessel_labels: Vec<Vec<i64>> = Vec::new();
     if !vessel_of.is_empty() {
-        let sink = sink_voxels(&grid, &vessel_of, params.vessel_min_sink_diameter_mm)?;
+        let diameter = super::vessels::local_diameters_mm(&grid, &vessel_of)?;
         let voxel_ml = h * h * h * 1e-3;
+        let label_walls: Vec<_> = tissues
+            .vessels
+            .iter()
+            .map(|v| params.vessel_wall(v.label, v.name.as_deref()))
+            .collect();
+        let mut sinks: Vec<usize> = Vec::new();
+        let mut walls: Vec<(f64, f64)> = Vec::new();
+        let mut finite_sum = vec![(0.0f64, 0usize); tissues.vessels.len()];
         for i in 0..labels.len() {
             let vi = vessel_of[i] as usize;
-            if vi == 0 {
+            if vi == 0 || (cooled && electrode[i]) {
                 continue;
             }
-            if sink[i] {
-                vessel_use[vi - 1].sink_ml += voxel_ml;
-            } else {
-                labels[i] = beneath[i];
-                vessel_use[vi - 1].below_sink_diameter_ml += voxel_ml;
+            let (v, w, u) = (
+                &tissues.vessels[vi - 1],
+                &label_walls[vi - 1],
+                &mut vessel_use[vi - 1],
+            );
+            let d_mm = diameter[i] as f64;
+            u.diameter_max_mm = u.diameter_max_mm.max(d_mm);
+            if d_mm < params.vessel_min_sink_diameter_mm {
+                u.below_sink_diameter_ml += voxel_ml;
+                continue;
+            }
+            u.sink_ml += voxel_ml;
+            let coefficient = w.heat_transfer_w_m2k.unwrap_or_else(|| {
+                params
+                    .wall_exchange(v.label, v.name.as_deref(), d_mm)
+                    .map_or(f64::INFINITY, |x| x.effective_w_m2k)
+            });
+            if coefficient.is_finite() {
+                finite_sum[vi - 1].0 += coefficient;
+                finite_sum[vi - 1].1 += 1;
+            }
+            sinks.push(i);
+            walls.push((coefficient, w.rf_conductivity_s_m));
+        }
+        for (u, (sum, n)) in vessel_use.iter_mut().zip(finite_sum) {
+            u.heat_transfer_mean_w_m2k = (n > 0).then(|| sum / n as f64);
+        }
+        let slots = solver::MAX_MATERIALS - materials.len() - usize::from(cooled);
+        let (levels, index) = quantize_walls(&walls, slots)?;
+        let first_wall = materials.len();
+        for (k, &(coefficient, _)) in levels.iter().enumerate() {
+            materials.push(Material {
+                name: format!("vessel wall {}", k + 1),
+                heat_capacity_j_m3k: params.blood.density_kg_m3 * params.blood.specific_heat_j_kgk,
+                conductivity_w_mk: params.liver.conductivity_w_mk,
+                perfusion_w_m3k: 0.0,
+                wall_w_m2k: Some(coefficient),
+                wall_c: None,
+                boiling: None,
+            });
+            vessel_labels.push(Vec::new());
+        }
+        for (&i, &k) in sinks.iter().zip(&index) {
+            labels[i] = (first_wall + k) as u8;
+            let label = tissues.vessels[vessel_of[i] as usize - 1].label;
+            if !vessel_labels[k].contains(&label) {
+                vessel_labels[k].push(label);
             }
         }
     }
@@ -396,6 +468,7 @@ pub fn build_lattice(
             },
             vessel_labels,
             vessel_use,
+            electrode,
         },
         warnings,
     ))
@@ -446,53 +519,34 @@ pub(crate) fn electrode_voxels(grid: &Grid, pose: &Pose, radius_mm: f64, length_
 mod tests {
     use super::*;
 
-    /// Round rods along z of the given diameters (in voxels of 1 mm), side
-    /// by side; returns which of their voxels are sinks at `min_mm`.
-    fn rods(diameters: &[f64], min_mm: f64) -> Vec<(f64, usize, usize)> {
-        let (nx, ny, nz) = (16 * diameters.len(), 16, 6);
-        let grid = Grid::new([nx, ny, nz], Matrix4::identity()).unwrap();
-        let mut of = vec![0u8; nx * ny * nz];
-        for (r, &d) in diameters.iter().enumerate() {
-            let (cx, cy) = (16.0 * r as f64 + 8.0, 8.0);
-            for z in 0..nz {
-                for y in 0..ny {
-                    for x in 0..nx {
-                        let q = (x as f64 - cx).powi(2) + (y as f64 - cy).powi(2);
-                        if q <= (0.5 * d).powi(2) {
-                            of[x + nx * (y + ny * z)] = r as u8 + 1;
-                        }
-                    }
-                }
-            }
-        }
-        let sink = sink_voxels(&grid, &of, min_mm).unwrap();
-        diameters
-            .iter()
-            .enumerate()
-            .map(|(r, &d)| {
-                let mine = |i: &usize| of[*i] == r as u8 + 1;
-                let all = (0..of.len()).filter(mine).count();
-                let kept = (0..of.len()).filter(|i| mine(i) && sink[*i]).count();
-                (d, all, kept)
-            })
-            .collect()
-    }
-
     #[test]
-    fn only_vessels_at_least_the_sink_diameter_are_sinks() {
-        // 1 and 2 mm rods are narrower than 3 mm; 3, 5 and 9 mm rods are sinks
-        // in every voxel.
-        for (d, all, kept) in rods(&[1.0, 2.0, 3.0, 5.0, 9.0], 3.0) {
-            assert!(all > 0);
-            if d < 3.0 {
-                assert_eq!(kept, 0, "{d} mm rod");
-            } else {
-                assert_eq!(kept, all, "{d} mm rod");
-            }
+    fn walls_are_rounded_to_levels_that_fit_the_slots() {
+        let walls: Vec<(f64, f64)> = (0..200).map(|k| (100.0 * 1.01f64.powi(k), 0.34)).collect();
+        let (levels, index) = quantize_walls(&walls, 9).unwrap();
+        assert!(levels.len() <= 9 && levels.len() >= 4, "{levels:?}");
+        for (&(h, _), &k) in walls.iter().zip(&index) {
+            // Within the level's span: coarser than 2^(1/8) only as needed.
+            assert!(
+                (h / levels[k].0).ln().abs() < 2f64.ln() / 2.0,
+                "{h} vs {:?}",
+                levels[k]
+            );
         }
-        // A minimum of 0 keeps every vessel voxel.
-        for (d, all, kept) in rods(&[1.0, 5.0], 0.0) {
-            assert_eq!(kept, all, "{d} mm rod");
-        }
+        // Few walls keep their fine levels: within ±4.4 %.
+        let few = [
+            (150.0, 0.34),
+            (151.0, 0.34),
+            (900.0, 0.34),
+            (f64::INFINITY, 0.34),
+            (900.0, 0.7),
+        ];
+        let (levels, index) = quantize_walls(&few, 9).unwrap();
+        assert_eq!(levels.len(), 4);
+        assert_eq!(index[0], index[1]);
+        assert!(levels[index[3]].0.is_infinite());
+        assert_ne!(index[2], index[4]);
+        // More distinct RF conductivities than slots cannot fit.
+        let many: Vec<(f64, f64)> = (0..12).map(|k| (500.0, 0.1 + k as f64 * 0.1)).collect();
+        assert!(quantize_walls(&many, 9).is_err());
     }
 }

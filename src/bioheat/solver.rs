@@ -52,7 +52,7 @@
 
 use crate::bioheat::damage::DamageSteps;
 use crate::bioheat::kernel::{step_once, Coeffs, Layout, Losses, Observed, W_EDGE, W_FACE};
-use crate::bioheat::layout::{pair_table, Plan};
+use crate::bioheat::layout::{pair_table, wall_offsets, Plan};
 use crate::bioheat::tissue::{DamageModel, Walls};
 use crate::error::{parameter_error, Result};
 use crate::progress::Progress;
@@ -102,6 +102,9 @@ pub struct Material {
     /// coefficient h, W/(m²·K) (infinite: the wall is at T_b). Vessel voxels are
     /// not heated.
     pub wall_w_m2k: Option<f64>,
+    /// For walls: the temperature behind the wall, °C, when it is not the
+    /// blood's (the coolant inside an internally cooled electrode).
+    pub wall_c: Option<f64>,
     /// Its water boils (`None`: it heats on above the boiling point).
     pub boiling: Option<Boiling>,
 }
@@ -158,6 +161,10 @@ pub struct SourceState<'a> {
     /// Fraction of its water a voxel still holds (1 for materials that do
     /// not boil).
     pub water_left_frac: &'a [f32],
+    /// Heating time elapsed, s.
+    pub time_s: f64,
+    /// The solver's time step, s.
+    pub step_s: f64,
 }
 
 /// A heat source: the power density of every voxel, possibly depending on
@@ -204,7 +211,8 @@ pub struct EnergyBudget {
     pub latent_j: f64,
     /// Carried away by perfusion.
     pub perfusion_j: f64,
-    /// Carried away by the blood behind vessel walls.
+    /// Carried away by the blood behind vessel walls (and the coolant of a
+    /// cooled electrode).
     pub vessels_j: f64,
     /// Lost through the faces of the simulated region.
     pub boundary_j: f64,
@@ -496,6 +504,7 @@ pub fn run(
     let mut water = vec![1.0f32; count];
     // The source's power for the current state.
     let power = |source: &mut dyn HeatSource,
+                 (time_s, step_s): (f64, f64),
                  a: &[f32],
                  layout: &Layout,
                  latent: &[f32],
@@ -507,18 +516,31 @@ pub fn run(
         let state = SourceState {
             temperature_c: temps,
             water_left_frac: water,
+            time_s,
+            step_s,
         };
         source.power_w_m3(&state, q)?;
         Ok(tissue_power(q, lattice, material, voxel_m3))
     };
     let mut q_tissue_w = power(
         source,
+        (0.0, dt),
         &a,
         &plan.layout,
         &obs.latent,
         &material,
         (&mut temps, &mut water, &mut q),
     )?;
+    // Walls at their own temperature (a cooled electrode) pull their
+    // neighbours towards it: a constant source, counted with the walls.
+    let mut offsets = wall_offsets(lattice, &material, &g, s.blood_c);
+    let mut cool_q = vec![0.0f32; count];
+    for &(i, o) in &offsets {
+        q[i] += o;
+        cool_q[i] += o;
+    }
+    let mut offsets_w: f64 = offsets.iter().map(|&(_, o)| o as f64).sum::<f64>() * voxel_m3;
+    let mut to_coolant = 0.0f64;
     let mut updates = 1usize;
     let mut since_update_s = 0.0f64;
     let mut boiled_since_update = false;
@@ -528,7 +550,6 @@ pub fn run(
     let mut boundary_explicit = 0.0f64;
     let mut vapour = 0.0f64;
     let mut dried_voxels = 0usize;
-    let zero_q = vec![0.0f32; count];
     let mut snapshots_due: Vec<f64> = s.snapshots_s.clone();
     snapshots_due.sort_by(f64::total_cmp);
     snapshots_due.dedup();
@@ -554,17 +575,22 @@ pub fn run(
         if heating && since_update_s > 0.0 && source.stale(since_update_s, boiled_since_update) {
             q_tissue_w = power(
                 source,
+                (t, dt),
                 &a,
                 &plan.layout,
                 &obs.latent,
                 &material,
                 (&mut temps, &mut water, &mut q),
             )?;
+            for &(i, o) in &offsets {
+                q[i] += o;
+            }
             updates += 1;
             since_update_s = 0.0;
             boiled_since_update = false;
         }
-        let qs: &[f32] = if heating { &q } else { &zero_q };
+        let qs: &[f32] = if heating { &q } else { &cool_q };
+        to_coolant -= offsets_w * dt;
         if heating {
             deposited += q_tissue_w * dt;
         }
@@ -621,6 +647,18 @@ pub fn run(
                 dried_voxels += changed.len();
                 vapour += vapour_j_m3;
                 plan.change(lattice, s.walls, &g, &changed);
+                if !offsets.is_empty() {
+                    for &(i, o) in &offsets {
+                        q[i] -= o;
+                        cool_q[i] -= o;
+                    }
+                    offsets = wall_offsets(lattice, &material, &g, s.blood_c);
+                    for &(i, o) in &offsets {
+                        q[i] += o;
+                        cool_q[i] += o;
+                    }
+                    offsets_w = offsets.iter().map(|&(_, o)| o as f64).sum::<f64>() * voxel_m3;
+                }
                 if s.dt_s.is_none() && plan.dt_bound_s * s.stability_safety_frac < dt * (1.0 - 1e-9) {
                     // Shorten the step for the rest of this phase.
                     let left_s = if heating {
@@ -680,7 +718,7 @@ pub fn run(
         + vapour)
         * voxel_m3;
     let perfusion_j = lost.perfusion * voxel_m3;
-    let vessels_j = lost.vessels * voxel_m3;
+    let vessels_j = lost.vessels * voxel_m3 + to_coolant;
     let boundary_j = (lost.outside + boundary_explicit) * voxel_m3;
     let mut vaporised_frac = vec![0.0f32; count];
     let cap = latent_k;

@@ -11,7 +11,9 @@
 //! perfusion_1_s = 0.0036
 //!
 //! [vessels.portal_vein]           # by label name or value
-//! heat_transfer_w_m2k = 1000      # convective wall; "fixed" = wall at blood temperature
+//! class = "portal_vein"           # portal_vein, hepatic_vein or artery (else from the name)
+//! velocity_m_s = 0.3              # a measured mean velocity, at every diameter
+//! heat_transfer_w_m2k = 1000      # instead of "flow" (the default); "fixed" = wall at blood temperature
 //! ```
 //!
 //! Unknown keys and values outside the accepted range are errors that name
@@ -24,6 +26,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{header_error, Error, Result};
+
+use super::vessels::{murray_velocity_m_s, wall_exchange, Coolant, VesselClass, WallExchange};
 
 /// Thermal and electrical properties of one tissue class.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -69,14 +73,46 @@ pub struct BloodProperties {
     pub specific_heat_j_kgk: f64,
     /// Arterial blood (and body) temperature T_b, °C.
     pub temperature_c: f64,
+    /// Thermal conductivity, W/(m·K) (heat transfer at vessel walls).
+    pub conductivity_w_mk: f64,
+    /// Dynamic viscosity at 37 °C, Pa·s (heat transfer at vessel walls).
+    pub viscosity_pa_s: f64,
+}
+
+/// Blood flow in the liver's vessels, by class: the mean velocity measured
+/// in each class's trunk, the trunk's diameter (Murray's law scales the
+/// velocity down in narrower branches), and the length of vessel a zone
+/// heats (`vessels.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BloodFlow {
+    /// Mean velocity in the main portal vein, m/s.
+    pub portal_vein_velocity_m_s: f64,
+    /// Diameter of the main portal vein, mm.
+    pub portal_vein_trunk_mm: f64,
+    /// Mean velocity in a main hepatic vein, m/s.
+    pub hepatic_vein_velocity_m_s: f64,
+    /// Diameter of a main hepatic vein, mm.
+    pub hepatic_vein_trunk_mm: f64,
+    /// Mean velocity in the proper hepatic artery, m/s.
+    pub artery_velocity_m_s: f64,
+    /// Diameter of the proper hepatic artery, mm.
+    pub artery_trunk_mm: f64,
+    /// Length of vessel running through the heated region, mm.
+    pub heated_length_mm: f64,
 }
 
 /// The thermal boundary a vessel's wall sets.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct VesselWall {
-    /// Heat-transfer coefficient from tissue to blood, W/(m²·K); infinite
-    /// means the wall is held at blood temperature (the strongest heat sink).
-    pub heat_transfer_w_m2k: f64,
+    /// Heat-transfer coefficient from tissue to blood, W/(m²·K): `None`
+    /// follows from the flow (`vessels.rs`, the default); infinite holds the
+    /// wall at blood temperature (the strongest heat sink).
+    pub heat_transfer_w_m2k: Option<f64>,
+    /// Vessel class (its velocity); `None`: from the label's name.
+    pub class: Option<VesselClass>,
+    /// Mean blood velocity at every diameter, m/s, instead of the class's
+    /// (for a measured flow, or a perfused tube in an experiment).
+    pub velocity_m_s: Option<f64>,
     /// Electrical conductivity of blood for radiofrequency heating, S/m.
     pub rf_conductivity_s_m: f64,
 }
@@ -136,6 +172,25 @@ pub struct RfModel {
     /// Longest time between two solutions: while the impedance changes by
     /// less than 1 % the interval doubles, up to this, s.
     pub max_update_interval_s: f64,
+    /// Whether the electrode is internally cooled (`rf.electrode = "cooled"`)
+    /// or bare (`"bare"`).
+    pub cooled: bool,
+    /// Temperature of the electrode's surface when cooled, °C.
+    pub coolant_c: f64,
+    /// The generator's largest current, A.
+    pub max_current_a: f64,
+    /// Whether the generator is impedance controlled (`rf.generator =
+    /// "impedance"`) or delivers its set power within its current limit
+    /// (`"power"`).
+    pub impedance_control: bool,
+    /// The hottest tissue the generator's output is held to, °C.
+    pub control_target_c: f64,
+    /// Time between two adjustments of the generator's output, s.
+    pub control_interval_s: f64,
+    /// Impedance rise over the starting value that switches the generator off, Ω.
+    pub rolloff_rise_ohm: f64,
+    /// How long the generator stays off after a roll-off, s.
+    pub rolloff_pause_s: f64,
 }
 
 /// What the outer faces of the simulated region do.
@@ -176,6 +231,8 @@ pub struct Parameters {
     pub soft_tissue: TissueProperties,
     /// Blood.
     pub blood: BloodProperties,
+    /// Blood flow by vessel class.
+    pub flow: BloodFlow,
     /// Tissue water and what drying leaves.
     pub water: WaterProperties,
     /// Default wall of every vessel label.
@@ -183,8 +240,8 @@ pub struct Parameters {
     /// Per-label walls (key: label name or value as written in the file).
     pub vessels: BTreeMap<String, VesselWall>,
     /// Vessels narrower than this act as perfused tissue, not as a heat sink,
-    /// mm: the perfusion term already stands for the blood in small vessels,
-    /// and [Lu2002] saw no heat sink next to veins under 3 mm.
+    /// mm. 0 (the default): every segmented vessel is a sink whose strength
+    /// follows its diameter and flow.
     pub vessel_min_sink_diameter_mm: f64,
     /// Damage models.
     pub damage: DamageModel,
@@ -223,6 +280,8 @@ const CONDUCTIVITY: (f64, f64) = (0.05, 5.0);
 const PERFUSION: (f64, f64) = (0.0, 0.2);
 const RF_SIGMA: (f64, f64) = (0.01, 5.0);
 const WATER_FRAC: (f64, f64) = (0.0, 0.95);
+const VELOCITY: (f64, f64) = (1e-3, 5.0);
+const TRUNK: (f64, f64) = (0.5, 50.0);
 
 macro_rules! tissue_descriptors {
     ($group:literal, $field:ident) => {
@@ -290,6 +349,60 @@ fn descriptors() -> Vec<Descriptor> {
             min: 30.0,
             max: 42.0,
             get: |p| &mut p.blood.temperature_c,
+        },
+        Descriptor {
+            key: "blood.conductivity_w_mk",
+            min: CONDUCTIVITY.0,
+            max: CONDUCTIVITY.1,
+            get: |p| &mut p.blood.conductivity_w_mk,
+        },
+        Descriptor {
+            key: "blood.viscosity_pa_s",
+            min: 1e-4,
+            max: 0.05,
+            get: |p| &mut p.blood.viscosity_pa_s,
+        },
+        Descriptor {
+            key: "flow.portal_vein_velocity_m_s",
+            min: VELOCITY.0,
+            max: VELOCITY.1,
+            get: |p| &mut p.flow.portal_vein_velocity_m_s,
+        },
+        Descriptor {
+            key: "flow.portal_vein_trunk_mm",
+            min: TRUNK.0,
+            max: TRUNK.1,
+            get: |p| &mut p.flow.portal_vein_trunk_mm,
+        },
+        Descriptor {
+            key: "flow.hepatic_vein_velocity_m_s",
+            min: VELOCITY.0,
+            max: VELOCITY.1,
+            get: |p| &mut p.flow.hepatic_vein_velocity_m_s,
+        },
+        Descriptor {
+            key: "flow.hepatic_vein_trunk_mm",
+            min: TRUNK.0,
+            max: TRUNK.1,
+            get: |p| &mut p.flow.hepatic_vein_trunk_mm,
+        },
+        Descriptor {
+            key: "flow.artery_velocity_m_s",
+            min: VELOCITY.0,
+            max: VELOCITY.1,
+            get: |p| &mut p.flow.artery_velocity_m_s,
+        },
+        Descriptor {
+            key: "flow.artery_trunk_mm",
+            min: TRUNK.0,
+            max: TRUNK.1,
+            get: |p| &mut p.flow.artery_trunk_mm,
+        },
+        Descriptor {
+            key: "flow.heated_length_mm",
+            min: 1.0,
+            max: 300.0,
+            get: |p| &mut p.flow.heated_length_mm,
         },
         Descriptor {
             key: "water.boiling_c",
@@ -460,6 +573,42 @@ fn descriptors() -> Vec<Descriptor> {
             get: |p| &mut p.rf.max_update_interval_s,
         },
         Descriptor {
+            key: "rf.coolant_c",
+            min: -5.0,
+            max: 37.0,
+            get: |p| &mut p.rf.coolant_c,
+        },
+        Descriptor {
+            key: "rf.max_current_a",
+            min: 0.1,
+            max: 10.0,
+            get: |p| &mut p.rf.max_current_a,
+        },
+        Descriptor {
+            key: "rf.control_target_c",
+            min: 50.0,
+            max: 150.0,
+            get: |p| &mut p.rf.control_target_c,
+        },
+        Descriptor {
+            key: "rf.control_interval_s",
+            min: 0.1,
+            max: 60.0,
+            get: |p| &mut p.rf.control_interval_s,
+        },
+        Descriptor {
+            key: "rf.rolloff_rise_ohm",
+            min: 1.0,
+            max: 1e6,
+            get: |p| &mut p.rf.rolloff_rise_ohm,
+        },
+        Descriptor {
+            key: "rf.rolloff_pause_s",
+            min: 1.0,
+            max: 600.0,
+            get: |p| &mut p.rf.rolloff_pause_s,
+        },
+        Descriptor {
             key: "solver.spacing_mm",
             min: 0.1,
             max: 5.0,
@@ -517,6 +666,10 @@ pub const MWA_EFFICIENCY_FRAC: f64 = 0.165;
 /// mm, fitted with [`MWA_EFFICIENCY_FRAC`].
 pub const MWA_AXIAL_WIDTH_MM: f64 = 8.514;
 
+/// Electrical conductivity of blood at ablation frequencies (near
+/// 500 kHz), S/m [ITIS]: twice the liver's, so vessels draw current.
+pub const BLOOD_RF_CONDUCTIVITY_S_M: f64 = 0.7;
+
 /// Water content of liver, fraction of its mass: the middle of the
 /// 70–78 % quoted for liver (issue 12; [ITIS] lists tissue water content).
 pub const LIVER_WATER_MASS_FRAC: f64 = 0.74;
@@ -539,6 +692,17 @@ impl Default for Parameters {
                 density_kg_m3: 1050.0,
                 specific_heat_j_kgk: 3617.0,
                 temperature_c: 37.0,
+                conductivity_w_mk: 0.52,
+                viscosity_pa_s: 3.35e-3,
+            },
+            flow: BloodFlow {
+                portal_vein_velocity_m_s: 0.196,
+                portal_vein_trunk_mm: 12.0,
+                hepatic_vein_velocity_m_s: 0.1,
+                hepatic_vein_trunk_mm: 10.0,
+                artery_velocity_m_s: 0.2,
+                artery_trunk_mm: 4.0,
+                heated_length_mm: 30.0,
             },
             water: WaterProperties {
                 boiling_c: 100.0,
@@ -549,11 +713,13 @@ impl Default for Parameters {
                 dry_conductivity_w_mk: 0.08,
             },
             vessel: VesselWall {
-                heat_transfer_w_m2k: f64::INFINITY,
-                rf_conductivity_s_m: liver.rf_conductivity_s_m,
+                heat_transfer_w_m2k: None,
+                class: None,
+                velocity_m_s: None,
+                rf_conductivity_s_m: BLOOD_RF_CONDUCTIVITY_S_M,
             },
             vessels: BTreeMap::new(),
-            vessel_min_sink_diameter_mm: 3.0,
+            vessel_min_sink_diameter_mm: 0.0,
             damage: DamageModel {
                 arrhenius_a_1_s: 7.39e39,
                 arrhenius_ea_j_mol: 2.577e5,
@@ -579,6 +745,14 @@ impl Default for Parameters {
                 active_length_mm: 30.0,
                 update_interval_s: 10.0,
                 max_update_interval_s: 40.0,
+                cooled: false,
+                coolant_c: 25.0,
+                max_current_a: 2.0,
+                impedance_control: false,
+                control_target_c: 95.0,
+                control_interval_s: 1.0,
+                rolloff_rise_ohm: 10.0,
+                rolloff_pause_s: 15.0,
             },
             solver: SolverSettings {
                 spacing_mm: 1.0,
@@ -657,15 +831,51 @@ impl Default for Parameters {
         s("blood.temperature_c", "docs/references.md");
         s(
             "vessel.heat_transfer_w_m2k",
-            &format!("wall at blood temperature (strongest heat sink); {assumption}"),
+            "\"flow\": from each voxel's diameter and velocity, [Hausen1943], [Murray1926], docs/formulas/bioheat.md",
         );
         s(
             "vessel.min_sink_diameter_mm",
-            "[Lu2002]: heat sink next to 73 % of veins of 3 mm or more, none under 3 mm; docs/references.md",
+            &format!(
+                "0: every segmented vessel is a sink of the strength its diameter and flow give \
+                 (no threshold; [Lu2002] saw little sink under 3 mm, which the flow reproduces); {assumption}"
+            ),
+        );
+        s("blood.conductivity_w_mk", ITIS);
+        s(
+            "blood.viscosity_pa_s",
+            "[Wesolowski2019] 3.35 mPa·s, whole blood at 37 °C, docs/references.md",
+        );
+        s(
+            "flow.portal_vein_velocity_m_s",
+            "[Zironi1992] mean portal velocity 19.6 cm/s in healthy controls, docs/references.md",
+        );
+        s(
+            "flow.portal_vein_trunk_mm",
+            &format!("main portal vein where it is measured, 12 mm; {assumption}"),
+        );
+        s(
+            "flow.hepatic_vein_velocity_m_s",
+            "[HVDuplex] middle hepatic vein peaks 0.21 and 0.16 m/s; the mean of a parabolic profile is half its peak; docs/references.md",
+        );
+        s(
+            "flow.hepatic_vein_trunk_mm",
+            &format!("main hepatic vein 1-2 cm from the cava, 10 mm; {assumption}"),
+        );
+        s(
+            "flow.artery_velocity_m_s",
+            &format!("proper hepatic artery, mean over the cardiac cycle; {assumption}"),
+        );
+        s(
+            "flow.artery_trunk_mm",
+            &format!("proper hepatic artery, 4 mm; {assumption}"),
+        );
+        s(
+            "flow.heated_length_mm",
+            &format!("a vessel crossing a 3 cm zone; {assumption}"),
         );
         s(
             "vessel.rf_conductivity_s_m",
-            &format!("liver value; {assumption}"),
+            "[ITIS] blood at radiofrequency (about 0.7 S/m), docs/references.md",
         );
         s("damage.arrhenius_a_1_s", "[Chang2004], docs/references.md");
         s("damage.arrhenius_ea_j_mol", "[Chang2004], docs/references.md");
@@ -706,6 +916,44 @@ impl Default for Parameters {
             &format!("a 3 cm single electrode; {assumption}"),
         );
         s("rf.update_interval_s", &format!("solver setting; {assumption}"));
+        s(
+            "rf.electrode",
+            &format!(
+                "bare: on a 1 mm lattice a cooled surface under-predicts the zone \
+                 (docs/formulas/bioheat.md, \"Radiofrequency generator\"); {assumption}"
+            ),
+        );
+        s(
+            "rf.generator",
+            &format!(
+                "power: the set power within the current limit; \"impedance\" holds the tissue \
+                 below boiling as [Schramm2007]; {assumption}"
+            ),
+        );
+        s(
+            "rf.coolant_c",
+            &format!("the tissue-side surface of an electrode perfused with chilled saline; {assumption}"),
+        );
+        s(
+            "rf.max_current_a",
+            "[Goldberg2004] maximum current of the cooled-electrode generator, 2000 mA; docs/references.md",
+        );
+        s(
+            "rf.control_target_c",
+            &format!(
+                "[Schramm2007] hold the hottest tissue at 100 °C; 5 °C below boiling here so the \
+                 control's overshoot does not boil tissue dry; {assumption}"
+            ),
+        );
+        s("rf.control_interval_s", &format!("solver setting; {assumption}"));
+        s(
+            "rf.rolloff_rise_ohm",
+            &format!("impedance-controlled generators switch off on a rise over the start; {assumption}"),
+        );
+        s(
+            "rf.rolloff_pause_s",
+            &format!("off time before the generator tries again; {assumption}"),
+        );
         s(
             "rf.max_update_interval_s",
             &format!("solver setting; {assumption}"),
@@ -820,13 +1068,19 @@ impl Parameters {
                         match f.as_str() {
                             "heat_transfer_w_m2k" => w.heat_transfer_w_m2k = heat_transfer(&key, v)?,
                             "rf_conductivity_s_m" => w.rf_conductivity_s_m = number(&key, v, RF_SIGMA)?,
-                            _ => {
-                                return Err((
-                                    key,
-                                    "a known key (heat_transfer_w_m2k, rf_conductivity_s_m)".into(),
-                                    "an unknown key".into(),
-                                ))
+                            "velocity_m_s" => w.velocity_m_s = Some(number(&key, v, VELOCITY)?),
+                            "class" => {
+                                let names: Vec<&str> = VesselClass::ALL.iter().map(|(_, k)| *k).collect();
+                                w.class = Some(v.as_str().and_then(VesselClass::parse).ok_or_else(|| {
+                                    (key.clone(), format!("one of {}", names.join(", ")), v.to_string())
+                                })?)
                             }
+                            _ => return Err((
+                                key,
+                                "a known key (class, velocity_m_s, heat_transfer_w_m2k, rf_conductivity_s_m)"
+                                    .into(),
+                                "an unknown key".into(),
+                            )),
                         }
                         self.sources.insert(key, source.to_string());
                     }
@@ -838,6 +1092,18 @@ impl Parameters {
                 let key = format!("{group}.{field}");
                 if key == "vessel.heat_transfer_w_m2k" {
                     self.vessel.heat_transfer_w_m2k = heat_transfer(&key, v)?;
+                } else if key == "rf.generator" {
+                    self.rf.impedance_control = match v.as_str() {
+                        Some("impedance") => true,
+                        Some("power") => false,
+                        _ => return Err((key, "\"power\" or \"impedance\"".into(), v.to_string())),
+                    };
+                } else if key == "rf.electrode" {
+                    self.rf.cooled = match v.as_str() {
+                        Some("cooled") => true,
+                        Some("bare") => false,
+                        _ => return Err((key, "\"cooled\" or \"bare\"".into(), v.to_string())),
+                    };
                 } else if key == "solver.walls" {
                     self.solver.walls = match v.as_str() {
                         Some("body_temperature") => Walls::BodyTemperature,
@@ -855,7 +1121,7 @@ impl Parameters {
                         .map(|d| d.key)
                         .collect();
                     let expected = if known.is_empty() {
-                        "a known table (liver, tumor, soft_tissue, blood, vessel, vessels, damage, \
+                        "a known table (liver, tumor, soft_tissue, blood, flow, water, vessel, vessels, damage, \
                          microwave, rf, solver)"
                             .to_string()
                     } else {
@@ -911,11 +1177,11 @@ impl Parameters {
         for (label, w) in std::iter::once(("(default)", &self.vessel))
             .chain(self.vessels.iter().map(|(k, v)| (k.as_str(), v)))
         {
-            if w.heat_transfer_w_m2k.is_nan() || w.heat_transfer_w_m2k <= 0.0 {
+            if let Some(h) = w.heat_transfer_w_m2k.filter(|h| h.is_nan() || *h <= 0.0) {
                 return Err(Error::parameter(
                     format!("vessels.{label}.heat_transfer_w_m2k"),
-                    w.heat_transfer_w_m2k,
-                    "a positive heat-transfer coefficient or \"fixed\"",
+                    h,
+                    "a positive heat-transfer coefficient, \"flow\" or \"fixed\"",
                 ));
             }
         }
@@ -957,6 +1223,32 @@ impl Parameters {
             .unwrap_or(self.vessel)
     }
 
+    /// The heat exchange at the wall of a vessel of `diameter_mm` with
+    /// label `value`/`name`: from its flow, or `None` when the parameters
+    /// give the coefficient (`wall.heat_transfer_w_m2k`).
+    pub fn wall_exchange(&self, value: i64, name: Option<&str>, diameter_mm: f64) -> Option<WallExchange> {
+        let w = self.vessel_wall(value, name);
+        if w.heat_transfer_w_m2k.is_some() {
+            return None;
+        }
+        let f = &self.flow;
+        let velocity = w.velocity_m_s.unwrap_or_else(|| {
+            let (v, trunk) = match w.class.unwrap_or_else(|| VesselClass::from_name(name)) {
+                VesselClass::PortalVein => (f.portal_vein_velocity_m_s, f.portal_vein_trunk_mm),
+                VesselClass::HepaticVein => (f.hepatic_vein_velocity_m_s, f.hepatic_vein_trunk_mm),
+                VesselClass::Artery => (f.artery_velocity_m_s, f.artery_trunk_mm),
+            };
+            murray_velocity_m_s(diameter_mm, v, trunk)
+        });
+        let blood = Coolant {
+            density_kg_m3: self.blood.density_kg_m3,
+            specific_heat_j_kgk: self.blood.specific_heat_j_kgk,
+            conductivity_w_mk: self.blood.conductivity_w_mk,
+            viscosity_pa_s: self.blood.viscosity_pa_s,
+        };
+        Some(wall_exchange(diameter_mm, velocity, &blood, f.heated_length_mm))
+    }
+
     /// Every value with its source, keyed as in a parameter file.
     pub fn report(&self) -> BTreeMap<String, ParameterValue> {
         let mut copy = self.clone();
@@ -996,7 +1288,50 @@ impl Parameters {
                     source: src(&k),
                 },
             );
+            if let Some(c) = w.class {
+                let k = format!("vessels.{label}.class");
+                let value = Value::String(c.key().into());
+                out.insert(
+                    k.clone(),
+                    ParameterValue {
+                        value,
+                        source: src(&k),
+                    },
+                );
+            }
+            if let Some(v) = w.velocity_m_s {
+                let k = format!("vessels.{label}.velocity_m_s");
+                let value = json_number(v);
+                out.insert(
+                    k.clone(),
+                    ParameterValue {
+                        value,
+                        source: src(&k),
+                    },
+                );
+            }
         }
+        out.insert(
+            "rf.generator".into(),
+            ParameterValue {
+                value: Value::String(
+                    if self.rf.impedance_control {
+                        "impedance"
+                    } else {
+                        "power"
+                    }
+                    .into(),
+                ),
+                source: src("rf.generator"),
+            },
+        );
+        out.insert(
+            "rf.electrode".into(),
+            ParameterValue {
+                value: Value::String(if self.rf.cooled { "cooled" } else { "bare" }.into()),
+                source: src("rf.electrode"),
+            },
+        );
         let walls = match self.solver.walls {
             Walls::BodyTemperature => "body_temperature",
             Walls::Insulated => "insulated",
@@ -1017,11 +1352,11 @@ impl Parameters {
     }
 }
 
-fn wall_value(h: f64) -> Value {
-    if h.is_infinite() {
-        Value::String("fixed".into())
-    } else {
-        json_number(h)
+fn wall_value(h: Option<f64>) -> Value {
+    match h {
+        None => Value::String("flow".into()),
+        Some(h) if h.is_infinite() => Value::String("fixed".into()),
+        Some(h) => json_number(h),
     }
 }
 
@@ -1049,14 +1384,16 @@ fn number(key: &str, v: &Value, range: (f64, f64)) -> std::result::Result<f64, (
     }
 }
 
-fn heat_transfer(key: &str, v: &Value) -> std::result::Result<f64, (String, String, String)> {
-    if v.as_str() == Some("fixed") {
-        return Ok(f64::INFINITY);
+fn heat_transfer(key: &str, v: &Value) -> std::result::Result<Option<f64>, (String, String, String)> {
+    match v.as_str() {
+        Some("fixed") => return Ok(Some(f64::INFINITY)),
+        Some("flow") => return Ok(None),
+        _ => {}
     }
-    number(key, v, (1.0, 1e6)).map_err(|(k, _, f)| {
+    number(key, v, (1.0, 1e6)).map(Some).map_err(|(k, _, f)| {
         (
             k,
-            "a heat-transfer coefficient in [1, 1e6] W/(m²·K), or \"fixed\"".into(),
+            "a heat-transfer coefficient in [1, 1e6] W/(m²·K), \"flow\" or \"fixed\"".into(),
             f,
         )
     })
@@ -1085,8 +1422,11 @@ mod tests {
         });
         p.apply_value(&v, "file x").unwrap();
         assert_eq!(p.liver.perfusion_1_s, 0.0);
-        assert_eq!(p.vessel_wall(64, Some("portal_vein")).heat_transfer_w_m2k, 1000.0);
-        assert!(p.vessel_wall(63, Some("ivc")).heat_transfer_w_m2k.is_infinite());
+        assert_eq!(
+            p.vessel_wall(64, Some("portal_vein")).heat_transfer_w_m2k,
+            Some(1000.0)
+        );
+        assert_eq!(p.vessel_wall(63, Some("ivc")).heat_transfer_w_m2k, None);
         assert_eq!(p.solver.walls, Walls::Insulated);
         assert_eq!(p.report()["liver.perfusion_1_s"].source, "file x");
     }

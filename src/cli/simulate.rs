@@ -316,15 +316,60 @@ fn simulate_text(r: &SimulateReport) -> String {
     ));
     if let Some(rf) = &r.rf {
         o.push_str(&format!(
-            "electrode    {} voxels, impedance {:.1} -> {:.1} ohm over {} potential solutions\n",
-            rf.electrode_voxels, rf.impedance_start_ohm, rf.impedance_end_ohm, rf.solutions
+            "electrode    {} voxels ({}), impedance {:.1} -> {:.1} ohm over {} potential solutions\n",
+            rf.electrode_voxels,
+            if rf.cooled_electrode { "cooled" } else { "bare" },
+            rf.impedance_start_ohm,
+            rf.impedance_end_ohm,
+            rf.solutions
+        ));
+        let limits = [
+            (rf.current_limited, "held back by its current limit"),
+            (rf.temperature_limited, "held back to keep tissue below boiling"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, what)| *what)
+        .collect::<Vec<_>>()
+        .join(", ");
+        o.push_str(&format!(
+            "generator    delivered {:.0} J, mean {:.1} W, on for {:.0} s{}{}\n",
+            rf.delivered_energy_j,
+            rf.delivered_mean_w,
+            rf.power_on_s,
+            if limits.is_empty() {
+                String::new()
+            } else {
+                format!("; {limits}")
+            },
+            if rf.rolloffs > 0 {
+                format!("; rolled off {} time(s)", rf.rolloffs)
+            } else {
+                String::new()
+            }
         ));
     }
     for v in &r.vessels {
         let name = v.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+        let wall = v
+            .heat_transfer_mean_w_m2k
+            .map_or("walls at blood temperature".to_string(), |h| {
+                format!("mean wall coefficient {h:.0} W/(m2 K)")
+            });
+        let below = if v.below_sink_diameter_ml > 0.0 {
+            format!(
+                ", {:.2} mL narrower than the sink diameter (as tissue)",
+                v.below_sink_diameter_ml
+            )
+        } else {
+            String::new()
+        };
         o.push_str(&format!(
-            "vessel       {}{name}: {:.2} mL heat sink, {:.2} mL narrower than the sink diameter (as tissue)\n",
-            v.label, v.sink_ml, v.below_sink_diameter_ml
+            "vessel       {}{name}: {:.2} mL heat sink as {}, up to {:.1} mm wide, {wall}{below}\n",
+            v.label,
+            v.sink_ml,
+            v.class.key().replace('_', " "),
+            v.diameter_max_mm
         ));
     }
     o.push('\n');
