@@ -29,6 +29,7 @@ pub mod calibration;
 pub mod damage;
 mod kernel;
 mod layout;
+mod param_table;
 pub mod protocols;
 pub mod report;
 pub mod rf;

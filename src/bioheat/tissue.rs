@@ -27,10 +27,11 @@ use serde_json::Value;
 
 use crate::error::{header_error, Error, Result};
 
+use super::param_table::{table, RF_SIGMA, VELOCITY};
 use super::vessels::{murray_velocity_m_s, wall_exchange, Coolant, VesselClass, WallExchange};
 
 /// Thermal and electrical properties of one tissue class.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct TissueProperties {
     /// Density ρ, kg/m³.
     pub density_kg_m3: f64,
@@ -48,7 +49,7 @@ pub struct TissueProperties {
 
 /// Tissue water at the boiling point: what boiling takes and what drying
 /// leaves behind.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct WaterProperties {
     /// Boiling point of tissue water, °C.
     pub boiling_c: f64,
@@ -65,7 +66,7 @@ pub struct WaterProperties {
 }
 
 /// Blood, for the perfusion term and the vessel walls.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct BloodProperties {
     /// Density ρ_b, kg/m³.
     pub density_kg_m3: f64,
@@ -83,7 +84,7 @@ pub struct BloodProperties {
 /// in each class's trunk, the trunk's diameter (Murray's law scales the
 /// velocity down in narrower branches), and the length of vessel a zone
 /// heats (`vessels.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct BloodFlow {
     /// Mean velocity in the main portal vein, m/s.
     pub portal_vein_velocity_m_s: f64,
@@ -102,7 +103,7 @@ pub struct BloodFlow {
 }
 
 /// The thermal boundary a vessel's wall sets.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct VesselWall {
     /// Heat-transfer coefficient from tissue to blood, W/(m²·K): `None`
     /// follows from the flow (`vessels.rs`, the default); infinite holds the
@@ -118,7 +119,7 @@ pub struct VesselWall {
 }
 
 /// Thermal damage models.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct DamageModel {
     /// Arrhenius frequency factor A, 1/s.
     pub arrhenius_a_1_s: f64,
@@ -135,7 +136,7 @@ pub struct DamageModel {
 }
 
 /// Microwave propagation in liver and the analytic antenna pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct MicrowaveModel {
     /// Frequency, Hz.
     pub frequency_hz: f64,
@@ -158,7 +159,7 @@ pub struct MicrowaveModel {
 }
 
 /// Radiofrequency electrode and its power control.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct RfModel {
     /// Rise of electrical conductivity with temperature, fraction per °C.
     pub conductivity_temp_coeff_per_c: f64,
@@ -194,17 +195,18 @@ pub struct RfModel {
 }
 
 /// What the outer faces of the simulated region do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Walls {
     /// Held at blood temperature (the far field of a body at rest).
+    #[default]
     BodyTemperature,
     /// No heat crosses them (used to check the energy balance).
     Insulated,
 }
 
 /// Discretisation and run settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct SolverSettings {
     /// Isotropic spacing of the simulation grid, mm.
     pub spacing_mm: f64,
@@ -264,398 +266,6 @@ pub struct ParameterValue {
     pub source: String,
 }
 
-/// One numeric parameter: key, accepted range, default source and accessor.
-struct Descriptor {
-    key: &'static str,
-    min: f64,
-    max: f64,
-    get: fn(&mut Parameters) -> &mut f64,
-}
-
-/// Ranges accepted for tissue properties: wide enough for any soft tissue,
-/// narrow enough to catch a value given in the wrong unit.
-const DENSITY: (f64, f64) = (500.0, 2500.0);
-const SPECIFIC_HEAT: (f64, f64) = (500.0, 6000.0);
-const CONDUCTIVITY: (f64, f64) = (0.05, 5.0);
-const PERFUSION: (f64, f64) = (0.0, 0.2);
-const RF_SIGMA: (f64, f64) = (0.01, 5.0);
-const WATER_FRAC: (f64, f64) = (0.0, 0.95);
-const VELOCITY: (f64, f64) = (1e-3, 5.0);
-const TRUNK: (f64, f64) = (0.5, 50.0);
-
-macro_rules! tissue_descriptors {
-    ($group:literal, $field:ident) => {
-        [
-            Descriptor {
-                key: concat!($group, ".density_kg_m3"),
-                min: DENSITY.0,
-                max: DENSITY.1,
-                get: |p| &mut p.$field.density_kg_m3,
-            },
-            Descriptor {
-                key: concat!($group, ".specific_heat_j_kgk"),
-                min: SPECIFIC_HEAT.0,
-                max: SPECIFIC_HEAT.1,
-                get: |p| &mut p.$field.specific_heat_j_kgk,
-            },
-            Descriptor {
-                key: concat!($group, ".conductivity_w_mk"),
-                min: CONDUCTIVITY.0,
-                max: CONDUCTIVITY.1,
-                get: |p| &mut p.$field.conductivity_w_mk,
-            },
-            Descriptor {
-                key: concat!($group, ".perfusion_1_s"),
-                min: PERFUSION.0,
-                max: PERFUSION.1,
-                get: |p| &mut p.$field.perfusion_1_s,
-            },
-            Descriptor {
-                key: concat!($group, ".rf_conductivity_s_m"),
-                min: RF_SIGMA.0,
-                max: RF_SIGMA.1,
-                get: |p| &mut p.$field.rf_conductivity_s_m,
-            },
-            Descriptor {
-                key: concat!($group, ".water_mass_frac"),
-                min: WATER_FRAC.0,
-                max: WATER_FRAC.1,
-                get: |p| &mut p.$field.water_mass_frac,
-            },
-        ]
-    };
-}
-
-fn descriptors() -> Vec<Descriptor> {
-    let mut d = Vec::with_capacity(48);
-    d.extend(tissue_descriptors!("liver", liver));
-    d.extend(tissue_descriptors!("tumor", tumor));
-    d.extend(tissue_descriptors!("soft_tissue", soft_tissue));
-    let more = [
-        Descriptor {
-            key: "blood.density_kg_m3",
-            min: DENSITY.0,
-            max: DENSITY.1,
-            get: |p| &mut p.blood.density_kg_m3,
-        },
-        Descriptor {
-            key: "blood.specific_heat_j_kgk",
-            min: SPECIFIC_HEAT.0,
-            max: SPECIFIC_HEAT.1,
-            get: |p| &mut p.blood.specific_heat_j_kgk,
-        },
-        Descriptor {
-            key: "blood.temperature_c",
-            min: 30.0,
-            max: 42.0,
-            get: |p| &mut p.blood.temperature_c,
-        },
-        Descriptor {
-            key: "blood.conductivity_w_mk",
-            min: CONDUCTIVITY.0,
-            max: CONDUCTIVITY.1,
-            get: |p| &mut p.blood.conductivity_w_mk,
-        },
-        Descriptor {
-            key: "blood.viscosity_pa_s",
-            min: 1e-4,
-            max: 0.05,
-            get: |p| &mut p.blood.viscosity_pa_s,
-        },
-        Descriptor {
-            key: "flow.portal_vein_velocity_m_s",
-            min: VELOCITY.0,
-            max: VELOCITY.1,
-            get: |p| &mut p.flow.portal_vein_velocity_m_s,
-        },
-        Descriptor {
-            key: "flow.portal_vein_trunk_mm",
-            min: TRUNK.0,
-            max: TRUNK.1,
-            get: |p| &mut p.flow.portal_vein_trunk_mm,
-        },
-        Descriptor {
-            key: "flow.hepatic_vein_velocity_m_s",
-            min: VELOCITY.0,
-            max: VELOCITY.1,
-            get: |p| &mut p.flow.hepatic_vein_velocity_m_s,
-        },
-        Descriptor {
-            key: "flow.hepatic_vein_trunk_mm",
-            min: TRUNK.0,
-            max: TRUNK.1,
-            get: |p| &mut p.flow.hepatic_vein_trunk_mm,
-        },
-        Descriptor {
-            key: "flow.artery_velocity_m_s",
-            min: VELOCITY.0,
-            max: VELOCITY.1,
-            get: |p| &mut p.flow.artery_velocity_m_s,
-        },
-        Descriptor {
-            key: "flow.artery_trunk_mm",
-            min: TRUNK.0,
-            max: TRUNK.1,
-            get: |p| &mut p.flow.artery_trunk_mm,
-        },
-        Descriptor {
-            key: "flow.heated_length_mm",
-            min: 1.0,
-            max: 300.0,
-            get: |p| &mut p.flow.heated_length_mm,
-        },
-        Descriptor {
-            key: "water.boiling_c",
-            min: 60.0,
-            max: 150.0,
-            get: |p| &mut p.water.boiling_c,
-        },
-        Descriptor {
-            key: "water.latent_heat_j_kg",
-            min: 1e5,
-            max: 1e7,
-            get: |p| &mut p.water.latent_heat_j_kg,
-        },
-        Descriptor {
-            key: "water.density_kg_m3",
-            min: DENSITY.0,
-            max: DENSITY.1,
-            get: |p| &mut p.water.density_kg_m3,
-        },
-        Descriptor {
-            key: "water.specific_heat_j_kgk",
-            min: SPECIFIC_HEAT.0,
-            max: SPECIFIC_HEAT.1,
-            get: |p| &mut p.water.specific_heat_j_kgk,
-        },
-        Descriptor {
-            key: "water.dry_matter_specific_heat_j_kgk",
-            min: 100.0,
-            max: SPECIFIC_HEAT.1,
-            get: |p| &mut p.water.dry_matter_specific_heat_j_kgk,
-        },
-        Descriptor {
-            key: "water.dry_conductivity_w_mk",
-            min: 0.005,
-            max: CONDUCTIVITY.1,
-            get: |p| &mut p.water.dry_conductivity_w_mk,
-        },
-        Descriptor {
-            key: "microwave.dry_absorption_frac",
-            min: 0.0,
-            max: 1.0,
-            get: |p| &mut p.microwave.dry_absorption_frac,
-        },
-        Descriptor {
-            key: "microwave.update_interval_s",
-            min: 0.1,
-            max: 600.0,
-            get: |p| &mut p.microwave.update_interval_s,
-        },
-        Descriptor {
-            key: "vessel.min_sink_diameter_mm",
-            min: 0.0,
-            max: 50.0,
-            get: |p| &mut p.vessel_min_sink_diameter_mm,
-        },
-        Descriptor {
-            key: "vessel.rf_conductivity_s_m",
-            min: RF_SIGMA.0,
-            max: RF_SIGMA.1,
-            get: |p| &mut p.vessel.rf_conductivity_s_m,
-        },
-        Descriptor {
-            key: "damage.arrhenius_a_1_s",
-            min: 1.0,
-            max: 1e200,
-            get: |p| &mut p.damage.arrhenius_a_1_s,
-        },
-        Descriptor {
-            key: "damage.arrhenius_ea_j_mol",
-            min: 1e4,
-            max: 2e6,
-            get: |p| &mut p.damage.arrhenius_ea_j_mol,
-        },
-        Descriptor {
-            key: "damage.cem43_r_above",
-            min: 0.01,
-            max: 0.99,
-            get: |p| &mut p.damage.cem43_r_above,
-        },
-        Descriptor {
-            key: "damage.cem43_r_below",
-            min: 0.01,
-            max: 0.99,
-            get: |p| &mut p.damage.cem43_r_below,
-        },
-        Descriptor {
-            key: "damage.cem43_threshold_min",
-            min: 1e-3,
-            max: 1e9,
-            get: |p| &mut p.damage.cem43_threshold_min,
-        },
-        Descriptor {
-            key: "damage.isotherm_c",
-            min: 40.0,
-            max: 99.0,
-            get: |p| &mut p.damage.isotherm_c,
-        },
-        Descriptor {
-            key: "microwave.frequency_hz",
-            min: 3e8,
-            max: 1e10,
-            get: |p| &mut p.microwave.frequency_hz,
-        },
-        Descriptor {
-            key: "microwave.permittivity_rel",
-            min: 1.0,
-            max: 100.0,
-            get: |p| &mut p.microwave.permittivity_rel,
-        },
-        Descriptor {
-            key: "microwave.conductivity_s_m",
-            min: 0.01,
-            max: 20.0,
-            get: |p| &mut p.microwave.conductivity_s_m,
-        },
-        Descriptor {
-            key: "microwave.antenna_radius_mm",
-            min: 0.1,
-            max: 5.0,
-            get: |p| &mut p.microwave.antenna_radius_mm,
-        },
-        Descriptor {
-            key: "microwave.efficiency_frac",
-            min: 0.01,
-            max: 1.0,
-            get: |p| &mut p.microwave.efficiency_frac,
-        },
-        Descriptor {
-            key: "microwave.axial_centre_mm",
-            min: 0.0,
-            max: 100.0,
-            get: |p| &mut p.microwave.axial_centre_mm,
-        },
-        Descriptor {
-            key: "microwave.axial_width_mm",
-            min: 0.5,
-            max: 50.0,
-            get: |p| &mut p.microwave.axial_width_mm,
-        },
-        Descriptor {
-            key: "rf.conductivity_temp_coeff_per_c",
-            min: 0.0,
-            max: 0.1,
-            get: |p| &mut p.rf.conductivity_temp_coeff_per_c,
-        },
-        Descriptor {
-            key: "rf.electrode_radius_mm",
-            min: 0.1,
-            max: 5.0,
-            get: |p| &mut p.rf.electrode_radius_mm,
-        },
-        Descriptor {
-            key: "rf.active_length_mm",
-            min: 1.0,
-            max: 100.0,
-            get: |p| &mut p.rf.active_length_mm,
-        },
-        Descriptor {
-            key: "rf.update_interval_s",
-            min: 0.1,
-            max: 600.0,
-            get: |p| &mut p.rf.update_interval_s,
-        },
-        Descriptor {
-            key: "rf.max_update_interval_s",
-            min: 0.1,
-            max: 600.0,
-            get: |p| &mut p.rf.max_update_interval_s,
-        },
-        Descriptor {
-            key: "rf.coolant_c",
-            min: -5.0,
-            max: 37.0,
-            get: |p| &mut p.rf.coolant_c,
-        },
-        Descriptor {
-            key: "rf.max_current_a",
-            min: 0.1,
-            max: 10.0,
-            get: |p| &mut p.rf.max_current_a,
-        },
-        Descriptor {
-            key: "rf.control_target_c",
-            min: 50.0,
-            max: 150.0,
-            get: |p| &mut p.rf.control_target_c,
-        },
-        Descriptor {
-            key: "rf.control_interval_s",
-            min: 0.1,
-            max: 60.0,
-            get: |p| &mut p.rf.control_interval_s,
-        },
-        Descriptor {
-            key: "rf.rolloff_rise_ohm",
-            min: 1.0,
-            max: 1e6,
-            get: |p| &mut p.rf.rolloff_rise_ohm,
-        },
-        Descriptor {
-            key: "rf.rolloff_pause_s",
-            min: 1.0,
-            max: 600.0,
-            get: |p| &mut p.rf.rolloff_pause_s,
-        },
-        Descriptor {
-            key: "solver.spacing_mm",
-            min: 0.1,
-            max: 5.0,
-            get: |p| &mut p.solver.spacing_mm,
-        },
-        Descriptor {
-            key: "solver.roi_margin_mm",
-            min: 0.0,
-            max: 200.0,
-            get: |p| &mut p.solver.roi_margin_mm,
-        },
-        Descriptor {
-            key: "solver.stability_safety_frac",
-            min: 0.05,
-            max: 1.0,
-            get: |p| &mut p.solver.stability_safety_frac,
-        },
-        Descriptor {
-            key: "solver.initial_temperature_c",
-            min: 0.0,
-            max: 45.0,
-            get: |p| &mut p.solver.initial_temperature_c,
-        },
-        Descriptor {
-            key: "solver.cooldown_s",
-            min: 0.0,
-            max: 3600.0,
-            get: |p| &mut p.solver.cooldown_s,
-        },
-    ];
-    d.extend(more);
-    d
-}
-
-const ITIS: &str = "[ITIS] IT'IS tissue database, docs/references.md";
-
-fn liver_default() -> TissueProperties {
-    TissueProperties {
-        density_kg_m3: 1079.0,
-        specific_heat_j_kgk: 3540.0,
-        conductivity_w_mk: 0.52,
-        perfusion_1_s: DEFAULT_PERFUSION_1_S,
-        rf_conductivity_s_m: 0.34,
-        water_mass_frac: LIVER_WATER_MASS_FRAC,
-    }
-}
-
 /// Fraction of the microwave generator's power deposited in tissue: the
 /// constant of the library's device `mwa-2450-cooled`, fitted by
 /// `liverkit protocols --calibrate` to the ex vivo zones of [He2010] (a test
@@ -680,293 +290,56 @@ pub const LIVER_WATER_MASS_FRAC: f64 = 0.74;
 pub const DEFAULT_PERFUSION_1_S: f64 = 6.0e-3;
 
 impl Default for Parameters {
+    /// Every value from the parameter table (`param_table.rs`), with its
+    /// source; the words: walls at body temperature, a bare electrode, a
+    /// power-controlled generator, vessel walls from their flow.
     fn default() -> Self {
-        let liver = liver_default();
-        let mut tumor = liver;
-        tumor.rf_conductivity_s_m = 0.57;
         let mut p = Parameters {
-            liver,
-            tumor,
-            soft_tissue: liver,
-            blood: BloodProperties {
-                density_kg_m3: 1050.0,
-                specific_heat_j_kgk: 3617.0,
-                temperature_c: 37.0,
-                conductivity_w_mk: 0.52,
-                viscosity_pa_s: 3.35e-3,
-            },
-            flow: BloodFlow {
-                portal_vein_velocity_m_s: 0.196,
-                portal_vein_trunk_mm: 12.0,
-                hepatic_vein_velocity_m_s: 0.1,
-                hepatic_vein_trunk_mm: 10.0,
-                artery_velocity_m_s: 0.2,
-                artery_trunk_mm: 4.0,
-                heated_length_mm: 30.0,
-            },
-            water: WaterProperties {
-                boiling_c: 100.0,
-                latent_heat_j_kg: 2.257e6,
-                density_kg_m3: 958.4,
-                specific_heat_j_kgk: 4216.0,
-                dry_matter_specific_heat_j_kgk: 837.0,
-                dry_conductivity_w_mk: 0.08,
-            },
-            vessel: VesselWall {
-                heat_transfer_w_m2k: None,
-                class: None,
-                velocity_m_s: None,
-                rf_conductivity_s_m: BLOOD_RF_CONDUCTIVITY_S_M,
-            },
+            liver: TissueProperties::default(),
+            tumor: TissueProperties::default(),
+            soft_tissue: TissueProperties::default(),
+            blood: BloodProperties::default(),
+            flow: BloodFlow::default(),
+            water: WaterProperties::default(),
+            vessel: VesselWall::default(),
             vessels: BTreeMap::new(),
             vessel_min_sink_diameter_mm: 0.0,
-            damage: DamageModel {
-                arrhenius_a_1_s: 7.39e39,
-                arrhenius_ea_j_mol: 2.577e5,
-                cem43_r_above: 0.5,
-                cem43_r_below: 0.25,
-                cem43_threshold_min: 240.0,
-                isotherm_c: 70.0,
-            },
-            microwave: MicrowaveModel {
-                frequency_hz: 2.45e9,
-                permittivity_rel: 43.0,
-                conductivity_s_m: 1.69,
-                antenna_radius_mm: 1.0,
-                efficiency_frac: MWA_EFFICIENCY_FRAC,
-                axial_centre_mm: 15.0,
-                axial_width_mm: MWA_AXIAL_WIDTH_MM,
-                dry_absorption_frac: 0.1,
-                update_interval_s: 5.0,
-            },
-            rf: RfModel {
-                conductivity_temp_coeff_per_c: 0.015,
-                electrode_radius_mm: 0.75,
-                active_length_mm: 30.0,
-                update_interval_s: 10.0,
-                max_update_interval_s: 40.0,
-                cooled: false,
-                coolant_c: 25.0,
-                max_current_a: 2.0,
-                impedance_control: false,
-                control_target_c: 95.0,
-                control_interval_s: 1.0,
-                rolloff_rise_ohm: 10.0,
-                rolloff_pause_s: 15.0,
-            },
-            solver: SolverSettings {
-                spacing_mm: 1.0,
-                roi_margin_mm: 20.0,
-                stability_safety_frac: 0.9,
-                initial_temperature_c: 37.0,
-                cooldown_s: 0.0,
-                walls: Walls::BodyTemperature,
-            },
+            damage: DamageModel::default(),
+            microwave: MicrowaveModel::default(),
+            rf: RfModel::default(),
+            solver: SolverSettings::default(),
             sources: BTreeMap::new(),
         };
-        let assumption = "liverkit assumption (docs/formulas/bioheat.md)";
-        let mut s = |k: &str, v: &str| {
-            p.sources.insert(k.to_string(), v.to_string());
-        };
-        for g in ["liver", "tumor", "soft_tissue"] {
-            let same = if g == "liver" {
-                ITIS.to_string()
-            } else {
-                format!("liver value; {assumption}")
-            };
-            s(&format!("{g}.density_kg_m3"), &same);
-            s(&format!("{g}.specific_heat_j_kgk"), &same);
-            s(&format!("{g}.conductivity_w_mk"), &same);
-            let perf = if g == "liver" {
-                "[Hall2015] geometric mean of 3.6e-3–1e-2 1/s, docs/references.md".to_string()
-            } else {
-                format!("liver value; {assumption}")
-            };
-            s(&format!("{g}.perfusion_1_s"), &perf);
-            let water = if g == "liver" {
-                "middle of the 70-78 % water content of liver (issue 12); [ITIS]".to_string()
-            } else {
-                format!("liver value; {assumption}")
-            };
-            s(&format!("{g}.water_mass_frac"), &water);
+        for row in table() {
+            *(row.get)(&mut p) = row.default;
+            p.sources.insert(row.key.to_string(), row.source.to_string());
         }
-        let iapws = "[IAPWS] water at 100 °C and 1 atm, docs/references.md";
-        s(
-            "water.boiling_c",
-            "water boils at 100 °C at 1 atm [IAPWS]; tissue water boils near it ([Yang2007])",
-        );
-        s("water.latent_heat_j_kg", iapws);
-        s("water.density_kg_m3", iapws);
-        s("water.specific_heat_j_kgk", iapws);
-        s(
-            "water.dry_matter_specific_heat_j_kgk",
-            "[Siebel1892] c = 837 + 3349·W J/(kg·K) at W = 0, docs/references.md",
-        );
-        s(
-            "water.dry_conductivity_w_mk",
-            "[Sweat1975] k = 0.08 + 0.52·W W/(m·K) for meats at W = 0, docs/references.md",
-        );
-        s(
-            "microwave.dry_absorption_frac",
-            &format!("dry liver absorbs far less at 2.45 GHz [Ji2011]; a tenth, {assumption}"),
-        );
-        s(
-            "microwave.update_interval_s",
-            &format!("solver setting; {assumption}"),
-        );
-        s(
-            "liver.rf_conductivity_s_m",
-            "[Zurbuchen2016], [Hall2015] middle of 0.33–0.35 S/m, docs/references.md",
-        );
-        s(
-            "tumor.rf_conductivity_s_m",
-            "[Zurbuchen2016] colorectal metastasis, docs/references.md",
-        );
-        s(
-            "soft_tissue.rf_conductivity_s_m",
-            &format!("liver value; {assumption}"),
-        );
-        s("blood.density_kg_m3", &format!("{ITIS} (1050–1060 kg/m³)"));
-        s("blood.specific_heat_j_kgk", ITIS);
-        s("blood.temperature_c", "docs/references.md");
-        s(
-            "vessel.heat_transfer_w_m2k",
-            "\"flow\": from each voxel's diameter and velocity, [Hausen1943], [Murray1926], docs/formulas/bioheat.md",
-        );
-        s(
-            "vessel.min_sink_diameter_mm",
-            &format!(
-                "0: every segmented vessel is a sink of the strength its diameter and flow give \
-                 (no threshold; [Lu2002] saw little sink under 3 mm, which the flow reproduces); {assumption}"
+        let assumption = "liverkit assumption (docs/formulas/bioheat.md)";
+        let words = [
+            (
+                "vessel.heat_transfer_w_m2k",
+                "\"flow\": from each voxel's diameter and velocity, [Hausen1943], [Murray1926], \
+                 docs/formulas/bioheat.md"
+                    .to_string(),
             ),
-        );
-        s("blood.conductivity_w_mk", ITIS);
-        s(
-            "blood.viscosity_pa_s",
-            "[Wesolowski2019] 3.35 mPa·s, whole blood at 37 °C, docs/references.md",
-        );
-        s(
-            "flow.portal_vein_velocity_m_s",
-            "[Zironi1992] mean portal velocity 19.6 cm/s in healthy controls, docs/references.md",
-        );
-        s(
-            "flow.portal_vein_trunk_mm",
-            &format!("main portal vein where it is measured, 12 mm; {assumption}"),
-        );
-        s(
-            "flow.hepatic_vein_velocity_m_s",
-            "[HVDuplex] middle hepatic vein peaks 0.21 and 0.16 m/s; the mean of a parabolic profile is half its peak; docs/references.md",
-        );
-        s(
-            "flow.hepatic_vein_trunk_mm",
-            &format!("main hepatic vein 1-2 cm from the cava, 10 mm; {assumption}"),
-        );
-        s(
-            "flow.artery_velocity_m_s",
-            &format!("proper hepatic artery, mean over the cardiac cycle; {assumption}"),
-        );
-        s(
-            "flow.artery_trunk_mm",
-            &format!("proper hepatic artery, 4 mm; {assumption}"),
-        );
-        s(
-            "flow.heated_length_mm",
-            &format!("a vessel crossing a 3 cm zone; {assumption}"),
-        );
-        s(
-            "vessel.rf_conductivity_s_m",
-            "[ITIS] blood at radiofrequency (about 0.7 S/m), docs/references.md",
-        );
-        s("damage.arrhenius_a_1_s", "[Chang2004], docs/references.md");
-        s("damage.arrhenius_ea_j_mol", "[Chang2004], docs/references.md");
-        s("damage.cem43_r_above", "[Sapareto1984], docs/references.md");
-        s("damage.cem43_r_below", "[Sapareto1984], docs/references.md");
-        s("damage.cem43_threshold_min", "[Sapareto1984], docs/references.md");
-        s(
-            "damage.isotherm_c",
-            "docs/references.md (tumour and 10 mm above 70 °C)",
-        );
-        s(
-            "microwave.frequency_hz",
-            "2.45 GHz applicators, docs/references.md",
-        );
-        s("microwave.permittivity_rel", "[Ji2011], docs/references.md");
-        s("microwave.conductivity_s_m", "[Ji2011], docs/references.md");
-        s(
-            "microwave.antenna_radius_mm",
-            &format!("a 13–14 gauge antenna; {assumption}"),
-        );
-        let fitted = "fitted to [He2010] (device mwa-2450-cooled) by liverkit protocols --calibrate";
-        s("microwave.efficiency_frac", fitted);
-        s(
-            "microwave.axial_centre_mm",
-            &format!("zone mostly behind the tip, docs/references.md; {assumption}"),
-        );
-        s("microwave.axial_width_mm", fitted);
-        s(
-            "rf.conductivity_temp_coeff_per_c",
-            "[Zurbuchen2016], [Hall2015] +1.5 %/°C, docs/references.md",
-        );
-        s(
-            "rf.electrode_radius_mm",
-            &format!("a 17 gauge electrode; {assumption}"),
-        );
-        s(
-            "rf.active_length_mm",
-            &format!("a 3 cm single electrode; {assumption}"),
-        );
-        s("rf.update_interval_s", &format!("solver setting; {assumption}"));
-        s(
-            "rf.electrode",
-            &format!(
-                "bare: on a 1 mm lattice a cooled surface under-predicts the zone \
-                 (docs/formulas/bioheat.md, \"Radiofrequency generator\"); {assumption}"
+            (
+                "rf.electrode",
+                format!(
+                    "bare: on a 1 mm lattice a cooled surface under-predicts the zone \
+                     (docs/formulas/bioheat.md, \"Radiofrequency generator\"); {assumption}"
+                ),
             ),
-        );
-        s(
-            "rf.generator",
-            &format!(
-                "power: the set power within the current limit; \"impedance\" holds the tissue \
-                 below boiling as [Schramm2007]; {assumption}"
+            (
+                "rf.generator",
+                format!(
+                    "power: the set power within the current limit; \"impedance\" holds the tissue \
+                     below boiling as [Schramm2007]; {assumption}"
+                ),
             ),
-        );
-        s(
-            "rf.coolant_c",
-            &format!("the tissue-side surface of an electrode perfused with chilled saline; {assumption}"),
-        );
-        s(
-            "rf.max_current_a",
-            "[Goldberg2004] maximum current of the cooled-electrode generator, 2000 mA; docs/references.md",
-        );
-        s(
-            "rf.control_target_c",
-            &format!(
-                "[Schramm2007] hold the hottest tissue at 100 °C; 5 °C below boiling here so the \
-                 control's overshoot does not boil tissue dry; {assumption}"
-            ),
-        );
-        s("rf.control_interval_s", &format!("solver setting; {assumption}"));
-        s(
-            "rf.rolloff_rise_ohm",
-            &format!("impedance-controlled generators switch off on a rise over the start; {assumption}"),
-        );
-        s(
-            "rf.rolloff_pause_s",
-            &format!("off time before the generator tries again; {assumption}"),
-        );
-        s(
-            "rf.max_update_interval_s",
-            &format!("solver setting; {assumption}"),
-        );
-        for k in [
-            "solver.spacing_mm",
-            "solver.roi_margin_mm",
-            "solver.stability_safety_frac",
-            "solver.initial_temperature_c",
-            "solver.cooldown_s",
-            "solver.walls",
-        ] {
-            s(k, &format!("solver setting; {assumption}"));
+            ("solver.walls", format!("solver setting; {assumption}")),
+        ];
+        for (k, v) in words {
+            p.sources.insert(k.to_string(), v);
         }
         p
     }
@@ -1051,7 +424,7 @@ impl Parameters {
                 kind(root).into(),
             ));
         };
-        let descriptors = descriptors();
+        let descriptors = table();
         for (group, body) in groups {
             let Value::Object(fields) = body else {
                 return Err((group.clone(), "a table of parameters".into(), kind(body).into()));
@@ -1141,7 +514,7 @@ impl Parameters {
     /// `Parameter` naming the key.
     pub fn validate(&self) -> Result<()> {
         let mut copy = self.clone();
-        for d in descriptors() {
+        for d in table() {
             let v = *(d.get)(&mut copy);
             if !(v.is_finite() && v >= d.min && v <= d.max) {
                 return Err(Error::parameter(
@@ -1254,7 +627,7 @@ impl Parameters {
         let mut copy = self.clone();
         let mut out = BTreeMap::new();
         let src = |k: &str| self.sources.get(k).cloned().unwrap_or_else(|| "default".into());
-        for d in descriptors() {
+        for d in table() {
             let v = *(d.get)(&mut copy);
             out.insert(
                 d.key.to_string(),
