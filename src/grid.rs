@@ -150,6 +150,21 @@ impl Grid {
         [v[0], v[1], v[2]]
     }
 
+    /// The voxel whose centre is nearest a world position (RAS+, mm), or
+    /// `None` when the position lies outside the grid.
+    pub fn nearest_voxel(&self, xyz_mm: [f64; 3]) -> Option<[usize; 3]> {
+        let v = self.world_to_voxel(xyz_mm);
+        let mut out = [0usize; 3];
+        for a in 0..3 {
+            let r = v[a].round();
+            if !(r >= 0.0 && r <= (self.dims[a] - 1) as f64) {
+                return None;
+            }
+            out[a] = r as usize;
+        }
+        Some(out)
+    }
+
     /// The anatomical direction each voxel axis points to.
     pub fn orientation(&self) -> Orientation {
         Orientation::from_affine(&self.affine)

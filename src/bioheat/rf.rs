@@ -473,22 +473,22 @@ impl RfSource {
 
 impl HeatSource for RfSource {
     fn power_w_m3(&mut self, state: &SourceState, out: &mut [f32]) -> Result<()> {
-        let c = self.temp_coeff_per_c;
-        // Current flows through the tissue's water: a voxel that has boiled
-        // dry conducts DRY_CONDUCTIVITY_FRAC of what it did, which is what
-        // makes the impedance rise.
-        let sigma: Vec<f64> = self
-            .sigma37
-            .iter()
-            .zip(state.temperature_c)
-            .zip(state.water_left_frac)
-            .map(|((&s, &t), &w)| {
-                s * (1.0 + c * (t as f64 - 37.0)).max(0.05) * (w as f64).max(DRY_CONDUCTIVITY_FRAC)
-            })
-            .collect();
         // Solve again once the interval since the last solution has passed;
         // in between, the generator only rescales the last one.
         if self.unit_q.is_empty() || state.time_s - self.last_solve_s >= self.interval_s - 1e-9 {
+            // Current flows through the tissue's water: a voxel that has
+            // boiled dry conducts DRY_CONDUCTIVITY_FRAC of what it did, which
+            // is what makes the impedance rise.
+            let c = self.temp_coeff_per_c;
+            let sigma: Vec<f64> = self
+                .sigma37
+                .iter()
+                .zip(state.temperature_c)
+                .zip(state.water_left_frac)
+                .map(|((&s, &t), &w)| {
+                    s * (1.0 + c * (t as f64 - 37.0)).max(0.05) * (w as f64).max(DRY_CONDUCTIVITY_FRAC)
+                })
+                .collect();
             let (p1, q) = self.solve(&sigma)?;
             if p1.is_nan() || p1 <= 0.0 {
                 return Err(parameter_error("rf potential", p1, "a positive dissipated power"));

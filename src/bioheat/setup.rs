@@ -298,19 +298,9 @@ pub fn build_lattice(
         for y in 0..gd[1] {
             for x in 0..gd[0] {
                 let w = grid.voxel_to_world([x as f64, y as f64, z as f64]);
-                let v = scan.world_to_voxel(w);
-                let idx: Option<[usize; 3]> = (|| {
-                    let mut out = [0usize; 3];
-                    for a in 0..3 {
-                        let r = v[a].round();
-                        if r < 0.0 || r > (dims[a] - 1) as f64 {
-                            return None;
-                        }
-                        out[a] = r as usize;
-                    }
-                    Some(out)
-                })();
-                let Some([i, j, k]) = idx else { continue };
+                let Some([i, j, k]) = scan.nearest_voxel(w) else {
+                    continue;
+                };
                 let tissue = if tumor.is_some_and(|t| t[[i, j, k]]) {
                     TUMOR
                 } else if liver[[i, j, k]] {
@@ -476,18 +466,9 @@ pub fn build_lattice(
 
 /// Whether the tip lies in the liver or a tumour (nearest scan voxel).
 pub(crate) fn tip_in_liver(tissues: &Tissues, tip_mm: [f64; 3]) -> bool {
-    let g = tissues.liver.grid();
-    let v = g.world_to_voxel(tip_mm);
-    let d = g.dims();
-    let mut idx = [0usize; 3];
-    for a in 0..3 {
-        let r = v[a].round();
-        if r < 0.0 || r > (d[a] - 1) as f64 {
-            return false;
-        }
-        idx[a] = r as usize;
-    }
-    let [i, j, k] = idx;
+    let Some([i, j, k]) = tissues.liver.grid().nearest_voxel(tip_mm) else {
+        return false;
+    };
     tissues.liver.data()[[i, j, k]] || tissues.tumor.is_some_and(|t| t.data()[[i, j, k]])
 }
 

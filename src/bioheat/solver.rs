@@ -503,8 +503,11 @@ pub fn run(
     let mut temps = vec![0.0f32; count];
     let mut water = vec![1.0f32; count];
     // The source's power for the current state.
+    // The source's power for the current state, plus the constant source of
+    // walls at their own temperature (`offsets`), which is not deposited.
     let power = |source: &mut dyn HeatSource,
                  (time_s, step_s): (f64, f64),
+                 offsets: &[(usize, f32)],
                  a: &[f32],
                  layout: &Layout,
                  latent: &[f32],
@@ -520,23 +523,27 @@ pub fn run(
             step_s,
         };
         source.power_w_m3(&state, q)?;
-        Ok(tissue_power(q, lattice, material, voxel_m3))
+        let deposited_w = tissue_power(q, lattice, material, voxel_m3);
+        for &(i, o) in offsets {
+            q[i] += o;
+        }
+        Ok(deposited_w)
     };
+    // Walls at their own temperature (a cooled electrode) pull their
+    // neighbours towards it: a constant source, counted with the walls.
+    let mut offsets = wall_offsets(lattice, &material, &g, s.blood_c);
     let mut q_tissue_w = power(
         source,
         (0.0, dt),
+        &offsets,
         &a,
         &plan.layout,
         &obs.latent,
         &material,
         (&mut temps, &mut water, &mut q),
     )?;
-    // Walls at their own temperature (a cooled electrode) pull their
-    // neighbours towards it: a constant source, counted with the walls.
-    let mut offsets = wall_offsets(lattice, &material, &g, s.blood_c);
     let mut cool_q = vec![0.0f32; count];
     for &(i, o) in &offsets {
-        q[i] += o;
         cool_q[i] += o;
     }
     let mut offsets_w: f64 = offsets.iter().map(|&(_, o)| o as f64).sum::<f64>() * voxel_m3;
@@ -576,15 +583,13 @@ pub fn run(
             q_tissue_w = power(
                 source,
                 (t, dt),
+                &offsets,
                 &a,
                 &plan.layout,
                 &obs.latent,
                 &material,
                 (&mut temps, &mut water, &mut q),
             )?;
-            for &(i, o) in &offsets {
-                q[i] += o;
-            }
             updates += 1;
             since_update_s = 0.0;
             boiled_since_update = false;

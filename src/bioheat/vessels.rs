@@ -120,7 +120,8 @@ pub struct WallExchange {
     pub effective_w_m2k: f64,
 }
 
-/// Reynolds number below which tube flow is taken as laminar.
+/// Reynolds number below which tube flow is taken as laminar (the usual
+/// transition for fully developed tube flow, [Incropera2007] §8.1).
 pub const LAMINAR_REYNOLDS: f64 = 2300.0;
 
 /// The heat exchange of a vessel of diameter `d_mm` carrying blood at
@@ -197,12 +198,13 @@ pub fn local_diameters_mm(grid: &Grid, vessel_of: &[u8]) -> Result<Vec<f32>> {
     let coords = |i: usize| [i % d[0], (i / d[0]) % d[1], i / (d[0] * d[1])];
     let mut out = vec![0f32; vessel_of.len()];
     let mut painted = vec![false; vessel_of.len()];
+    let mut pts: Vec<[f64; 3]> = Vec::new();
     for &c in &order {
         if painted[c] && !is_ridge(c, &coords, d, vessel_of, &depth_of) {
             continue;
         }
         let r_mm = depth_of[c] as f64;
-        let diameter = section_diameter_mm(c, &coords, d, h, vessel_of, r_mm) as f32;
+        let diameter = section_diameter_mm(c, &coords, d, h, vessel_of, r_mm, &mut pts) as f32;
         // Paint the inscribed ball: every voxel of this label within r.
         let [cx, cy, cz] = coords(c);
         let rv = (r_mm / h).ceil() as isize;
@@ -272,6 +274,7 @@ fn section_diameter_mm(
     h: f64,
     of: &[u8],
     r_mm: f64,
+    pts: &mut Vec<[f64; 3]>,
 ) -> f64 {
     let inscribed = (2.0 * r_mm - h).max(h);
     // A ball reaching twice the radius holds the whole section and enough
@@ -281,7 +284,7 @@ fn section_diameter_mm(
     let wv = (((2.0 * r_mm + 2.0 * h) / h).ceil() as isize + 1) / 2 * 2;
     let w = wv as f64;
     let p = coords(c);
-    let mut pts: Vec<[f64; 3]> = Vec::new();
+    pts.clear();
     for dz in -wv..=wv {
         for dy in -wv..=wv {
             for dx in -wv..=wv {
@@ -299,13 +302,13 @@ fn section_diameter_mm(
     }
     let n = pts.len() as f64;
     let mut mean = [0.0; 3];
-    for q in &pts {
+    for q in pts.iter() {
         for a in 0..3 {
             mean[a] += q[a] / n;
         }
     }
     let mut cov = Matrix3::zeros();
-    for q in &pts {
+    for q in pts.iter() {
         for a in 0..3 {
             for b in 0..3 {
                 cov[(a, b)] += (q[a] - mean[a]) * (q[b] - mean[b]);
