@@ -53,3 +53,7 @@ mod hostile;
 
 // Role files with several labels, borderline verdicts, outputs over inputs, usage errors.
 mod real_use;
+
+// The README's commands and the fixtures' commands print what they printed
+// when recorded (a refactoring guard).
+mod golden;
