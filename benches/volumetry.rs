@@ -8,9 +8,10 @@
 mod common;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use liverkit::case::volumes::volumes_of_label_file;
 use liverkit::io::nifti::write_label_map;
 use liverkit::io::{read_label_map, ReadOptions};
-use liverkit::volumetry::{label_volumes, volumes_of_label_file};
+use liverkit::volumetry::label_volumes;
 
 fn counting(c: &mut Criterion) {
     let map = common::abdominal_phantom();

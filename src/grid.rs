@@ -460,6 +460,34 @@ pub fn ras_lps_text(p: [f64; 3]) -> String {
     )
 }
 
+/// Largest cosine allowed between two axes of the grid.
+const ORTHOGONAL_TOLERANCE: f64 = 1e-3;
+
+/// Checks that the grid's axes are orthogonal (distance transforms need it).
+///
+/// # Errors
+/// `Unsupported` (`affine`) for a sheared grid, with the angle.
+pub fn ensure_orthogonal(grid: &Grid) -> Result<()> {
+    let m = linear_part(grid.affine());
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        let (ca, cb) = (m.column(a), m.column(b));
+        let cos = ca.dot(&cb) / (ca.norm() * cb.norm());
+        if cos.abs() > ORTHOGONAL_TOLERANCE {
+            let angle = cos.clamp(-1.0, 1.0).acos().to_degrees();
+            return Err(Error::Unsupported {
+                path: "<grid>".into(),
+                field: "affine".into(),
+                found: format!(
+                    "voxel axes {a} and {b} at {angle:.2} degrees (a sheared grid, such as a gantry tilt)"
+                ),
+                hint: "distances need orthogonal voxel axes; resample the volume to an orthogonal grid first"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,7 +557,8 @@ mod tests {
         // A spacing difference shows even on a one-voxel axis.
         let thin1 = Grid::from_spacing([4, 5, 1], [1.0, 1.0, 2.0]).unwrap();
         let thin2 = Grid::from_spacing([4, 5, 1], [1.0, 1.0, 2.5]).unwrap();
-        assert!(thin1.ensure_same(&thin2, "a", "b").is_err());
+        let e = thin1.ensure_same(&thin2, "a", "b").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::GridMismatch, "{e}");
     }
 
     #[test]
@@ -542,8 +571,19 @@ mod tests {
         );
         let mut b = Matrix4::identity();
         b[(0, 3)] = f64::NAN;
-        assert!(Grid::new([2, 2, 2], b).is_err());
-        assert!(Grid::new([0, 2, 2], Matrix4::identity()).is_err());
-        assert!(Grid::from_spacing([2, 2, 2], [1.0, -1.0, 1.0]).is_err());
+        let field = |r: Result<Grid>| {
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Parameter, "{e}");
+            e.field().map(str::to_string)
+        };
+        assert_eq!(field(Grid::new([2, 2, 2], b)).as_deref(), Some("affine"));
+        assert_eq!(
+            field(Grid::new([0, 2, 2], Matrix4::identity())).as_deref(),
+            Some("dims")
+        );
+        assert_eq!(
+            field(Grid::from_spacing([2, 2, 2], [1.0, -1.0, 1.0])).as_deref(),
+            Some("spacing_mm[1]")
+        );
     }
 }

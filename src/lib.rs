@@ -6,6 +6,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod bioheat;
+pub mod case;
 pub mod distance;
 pub mod error;
 pub mod grid;
@@ -15,7 +16,6 @@ pub mod morphology;
 pub mod progress;
 pub mod remnant;
 pub mod roi;
-pub mod roles;
 pub mod volume;
 pub mod volumetry;
 

@@ -373,6 +373,18 @@ impl LabelMap {
     }
 }
 
+/// A mask's values as a Fortran-order vector (copied only when the array is
+/// in another memory order).
+pub(crate) fn fortran_values<T: Copy, S: ndarray::Data<Elem = T>>(
+    a: &ndarray::ArrayBase<S, ndarray::Ix3>,
+) -> std::borrow::Cow<'_, [T]> {
+    let t = a.t();
+    match t.to_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(t.iter().copied().collect()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
+use liverkit::case::volumes::{volumes_of_label_file, volumes_of_masks};
 use liverkit::io::nifti::NiftiFile;
 use liverkit::io::{read_label_map, ReadOptions};
-use liverkit::volumetry::{volumes_of_label_file, volumes_of_masks};
 use liverkit::{Error, ErrorKind};
 
 use crate::common::data;

@@ -168,8 +168,15 @@ fn errors_exit_2_with_file_and_field() {
 #[test]
 fn threads_option_gives_identical_output() {
     let p = path("totalsegmentator/example_seg_fast_force_split.nii.gz");
-    let (_, one, _) = run_cli(&["--threads", "1", "volumes", "--json", &p]);
-    let (_, three, _) = run_cli(&["--threads", "3", "volumes", "--json", &p]);
+    let (code1, one, err1) = run_cli(&["--threads", "1", "volumes", "--json", &p]);
+    let (code3, three, err3) = run_cli(&["--threads", "3", "volumes", "--json", &p]);
+    assert_eq!(code1, 0, "{err1}");
+    assert_eq!(code3, 0, "{err3}");
+    let v: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert!(
+        v["labels"].as_array().is_some_and(|l| !l.is_empty()),
+        "no labels in {one}"
+    );
     assert_eq!(one, three);
 }
 

@@ -28,7 +28,10 @@ fn outputs_are_unchanged() {
     let bless = std::env::var_os("LIVERKIT_BLESS").is_some();
     let mut changed = Vec::new();
     let mut count = 0;
-    for line in list.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+    for line in list
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         let mut words = line.split_whitespace();
         let name = words.next().expect("a name");
         let args: Vec<&str> = words.collect();
@@ -60,6 +63,9 @@ fn outputs_are_unchanged() {
             ));
         }
     }
-    assert!(count >= 25, "only {count} commands in testdata/golden/commands.txt");
+    assert!(
+        count >= 25,
+        "only {count} commands in testdata/golden/commands.txt"
+    );
     assert!(changed.is_empty(), "outputs changed:\n{}", changed.join("\n"));
 }

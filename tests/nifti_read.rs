@@ -1,8 +1,9 @@
 //! Reading NIfTI files: geometry, labels and intensities against nibabel.
 
+use liverkit::case::volumes::volumes_of_label_file;
 use liverkit::io::nifti::{GeometrySource, NiftiFile};
 use liverkit::io::{read_intensity, read_label_map, DataType, ReadOptions};
-use liverkit::volumetry::{label_volumes, volumes_of_label_file, LabelVolume};
+use liverkit::volumetry::{label_volumes, LabelVolume};
 use liverkit::ErrorKind;
 use serde_json::Value;
 

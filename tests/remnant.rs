@@ -4,15 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
+use liverkit::case::remnant::{
+    assess, assess_pve, days_between, report, AssessOptions, Patient, RemnantRequest, RemnantSpec, Roles,
+    Threshold,
+};
+use liverkit::case::roles::{LabelRef, RoleSpec};
 use liverkit::io::nifti::write_label_map;
 use liverkit::io::ReadOptions;
 use liverkit::remnant::formulas::{self, BsaFormula, LiverCondition, TelvFormula};
 use liverkit::remnant::resection::{RemnantDefinition, Resection};
-use liverkit::remnant::{
-    assess, assess_pve, days_between, measure, report, Anatomy, AssessOptions, Patient, RemnantRegion,
-    RemnantRequest, RemnantSpec, Roles, Threshold,
-};
-use liverkit::roles::{LabelRef, RoleSpec};
+use liverkit::remnant::{measure, Anatomy, RemnantRegion};
 use liverkit::{ErrorKind, Grid, LabelArray, LabelMap, LabelNames, Mask};
 use ndarray::{Array3, ShapeBuilder};
 
@@ -472,6 +473,78 @@ fn overlapping_files_like_totalsegmentator_tasks() {
     assert_eq!(r.input.len(), 2);
 }
 
+/// Measures and reports the remnant that keeps all eight segments.
+fn keep_every_segment(
+    anatomy: &Anatomy,
+) -> (
+    liverkit::remnant::Measurement,
+    liverkit::case::remnant::RemnantReport,
+) {
+    let keep_all = RemnantDefinition::Keep((1..=8).collect());
+    let m = measure(anatomy, RemnantRegion::Definition(&keep_all)).unwrap();
+    let rep = report(
+        &m,
+        Some(&keep_all),
+        &AssessOptions::default(),
+        roles(),
+        vec![],
+        vec![],
+    )
+    .unwrap();
+    (m, rep)
+}
+
+/// A liver island that no segment reaches (here: cut off from the
+/// segmented liver by a gap of non-liver) is in no segment: it counts in the
+/// functional liver but never in a segment-based remnant, and the report
+/// says how much of it there is.
+#[test]
+fn liver_no_segment_reaches_stays_unassigned() {
+    let (mut anatomy, _) = segment_phantom();
+    let grid = anatomy.liver.grid().clone();
+    let vv_ml = grid.voxel_volume_mm3() / 1000.0;
+    // Liver: slabs i = 0..40 (segmented) and an island i = 50..60; no liver
+    // between them. Segments: only i < 40.
+    let mut liver = Mask::filled(grid.clone(), false);
+    liver.data_mut().slice_mut(ndarray::s![0..40, .., ..]).fill(true);
+    liver.data_mut().slice_mut(ndarray::s![50..60, .., ..]).fill(true);
+    anatomy.liver = liver;
+    let mut seg = anatomy.segments.take().unwrap();
+    seg.slice_mut(ndarray::s![40.., .., ..]).fill(0);
+    anatomy.segments = Some(seg);
+    let (m, rep) = keep_every_segment(&anatomy);
+    let per_slab = 12 * 10;
+    assert_close(
+        rep.functional_liver_ml,
+        (50 * per_slab) as f64 * vv_ml,
+        1e-9,
+        "functional liver",
+    );
+    assert_close(
+        rep.segments_unassigned_ml,
+        (10 * per_slab) as f64 * vv_ml,
+        1e-9,
+        "unassigned",
+    );
+    // Keeping every segment keeps only the segmented 40 slabs: 80 %.
+    assert_close(
+        rep.remnant_ml.unwrap(),
+        (40 * per_slab) as f64 * vv_ml,
+        1e-9,
+        "remnant",
+    );
+    assert_close(rep.flr_pct.unwrap(), 80.0, 1e-9, "flr");
+    let sum: f64 = rep.segments.iter().map(|s| s.volume_ml).sum();
+    assert_close(sum, (40 * per_slab) as f64 * vv_ml, 1e-9, "segments sum");
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.field == "segments" && w.message.contains("reached by no segment")),
+        "{:?}",
+        rep.warnings
+    );
+}
+
 #[test]
 fn segments_that_miss_the_liver_warn() {
     let (mut anatomy, _) = segment_phantom();
@@ -501,17 +574,7 @@ fn segments_that_miss_the_liver_warn() {
     let mut seg = anatomy.segments.take().unwrap();
     seg.slice_mut(ndarray::s![30..40, .., ..]).fill(0); // a gap cuts the liver in two
     anatomy.segments = Some(seg);
-    let keep_all = RemnantDefinition::Keep((1..=8).collect());
-    let m = measure(&anatomy, RemnantRegion::Definition(&keep_all)).unwrap();
-    let rep = report(
-        &m,
-        Some(&keep_all),
-        &AssessOptions::default(),
-        roles(),
-        vec![],
-        vec![],
-    )
-    .unwrap();
+    let (m, rep) = keep_every_segment(&anatomy);
     assert!(
         rep.segments_unassigned_ml == 0.0,
         "the gap is filled from both sides"
@@ -638,12 +701,15 @@ fn thresholds_and_basis() {
         with_caudate: false,
     };
     let m = measure(&anatomy, RemnantRegion::Definition(&def)).unwrap();
-    // FLR = 26/66 = 39.4 %: enough for a normal liver or after chemotherapy,
-    // not for cirrhosis (40 %).
-    for c in [
-        LiverCondition::Normal,
-        LiverCondition::Chemotherapy,
-        LiverCondition::Cirrhosis,
+    // Segments 1-4 are 3 + 7 + 5 + 11 = 26 of the phantom's 66 slabs, so
+    // FLR = 26/66 = 39.4 %: enough for a normal liver (20 %) or after
+    // chemotherapy (30 %), not for cirrhosis (40 %): [Kishi2009],
+    // [Shindoh2013], [Kubota1997] as docs/formulas/remnant.md tabulates them.
+    let flr = 100.0 * 26.0 / 66.0;
+    for (c, min_pct, enough) in [
+        (LiverCondition::Normal, 20.0, true),
+        (LiverCondition::Chemotherapy, 30.0, true),
+        (LiverCondition::Cirrhosis, 40.0, false),
     ] {
         let o = AssessOptions {
             threshold: Threshold::Condition(c),
@@ -651,14 +717,14 @@ fn thresholds_and_basis() {
         };
         let r = report(&m, Some(&def), &o, roles(), vec![], vec![]).unwrap();
         assert_eq!(r.threshold_basis, "flr");
-        assert_eq!(r.threshold_pct, c.min_remnant_pct());
-        assert_eq!(r.sufficient, Some(r.flr_pct.unwrap() >= c.min_remnant_pct()));
-        assert_close(
-            r.margin_points.unwrap(),
-            r.flr_pct.unwrap() - c.min_remnant_pct(),
-            1e-12,
-            "margin",
-        );
+        assert_eq!(r.threshold_pct, min_pct);
+        assert_close(r.flr_pct.unwrap(), flr, 1e-12, "flr_pct");
+        assert_eq!(r.sufficient, Some(enough), "{c:?}");
+        // A verdict within the volumetry's uncertainty is BORDERLINE, with the
+        // side in lower case.
+        let says_insufficient = r.verdict.to_lowercase().contains("insufficient");
+        assert_eq!(says_insufficient, !enough, "{c:?}: {}", r.verdict);
+        assert_close(r.margin_points.unwrap(), flr - min_pct, 1e-12, "margin");
     }
     let o = AssessOptions {
         threshold: Threshold::MinPct(45.0),
@@ -667,7 +733,7 @@ fn thresholds_and_basis() {
     let r = report(&m, Some(&def), &o, roles(), vec![], vec![]).unwrap();
     assert_eq!(r.sufficient, Some(false));
     assert!(r.verdict.starts_with("INSUFFICIENT"), "{}", r.verdict);
-    assert!(report(
+    let e = report(
         &m,
         Some(&def),
         &AssessOptions {
@@ -676,15 +742,65 @@ fn thresholds_and_basis() {
         },
         roles(),
         vec![],
-        vec![]
+        vec![],
     )
-    .is_err());
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Parameter);
+    assert_eq!(e.field(), Some("min_flr_pct"), "{e}");
     // With height and weight the check uses sFLR: the phantom liver is tiny.
+    // Independently: 26 slabs of 12 x 10 voxels of 0.8 x 0.9 x 2.5 mm;
+    // BSA = sqrt(175 * 75 / 3600) m2 [Mosteller1987];
+    // TELV = -794.41 + 1267.28 * BSA mL [Vauthey2002].
+    let remnant_ml = 26.0 * 120.0 * 0.8 * 0.9 * 2.5 / 1000.0;
+    let bsa = (175.0f64 * 75.0 / 3600.0).sqrt();
+    let telv = -794.41 + 1267.28 * bsa;
     let r = report(&m, Some(&def), &patient(), roles(), vec![], vec![]).unwrap();
     assert_eq!(r.threshold_basis, "sflr");
+    assert_close(r.remnant_ml.unwrap(), remnant_ml, 1e-9, "remnant_ml");
+    assert_close(r.bsa_m2.unwrap(), bsa, 1e-12, "bsa");
+    assert_close(r.telv_ml.unwrap(), telv, 1e-9, "telv");
+    assert_close(r.sflr_pct.unwrap(), 100.0 * remnant_ml / telv, 1e-9, "sflr");
     assert_eq!(r.sufficient, Some(false));
+    // FLR / body weight = 100 * remnant (mL ~ g) / weight (g) [Truant2007].
+    assert_close(
+        r.flr_bwr_pct.unwrap(),
+        100.0 * remnant_ml / 75_000.0,
+        1e-9,
+        "flr_bwr",
+    );
     assert_eq!(r.flr_bwr_low, Some(true));
     assert!(r.formulas.iter().any(|f| f.source == "[Vauthey2002]"));
+}
+
+/// Voxels per label value 0..=9 of a sample-case file, counted one voxel at
+/// a time (independent of liverkit's volumetry and remnant code), and the
+/// voxel volume in mL from the spacing.
+fn sample_counts(path: &Path) -> ([u64; 10], f64) {
+    let map = liverkit::io::read_label_map(path, &ReadOptions::default())
+        .unwrap()
+        .value;
+    let [ni, nj, nk] = map.labels().shape();
+    let mut counts = [0u64; 10];
+    for k in 0..nk {
+        for j in 0..nj {
+            for i in 0..ni {
+                counts[map.labels().get([i, j, k]).unwrap() as usize] += 1;
+            }
+        }
+    }
+    let s = map.grid().spacing_mm();
+    (counts, s[0] * s[1] * s[2] / 1000.0)
+}
+
+/// sFLR % of a sample-case file after a right hepatectomy (segments 5-8
+/// removed) for 175 cm and 75 kg: Mosteller BSA [Mosteller1987], Vauthey
+/// TELV [Vauthey2002]. The sample's tumour (label 9) lies in segments 6 and 7,
+/// so the remnant is segments 1-4 exactly.
+fn sample_sflr_pct(path: &Path) -> f64 {
+    let (c, ml) = sample_counts(path);
+    let remnant_ml = (c[1] + c[2] + c[3] + c[4]) as f64 * ml;
+    let bsa = (175.0f64 * 75.0 / 3600.0).sqrt();
+    100.0 * remnant_ml / (-794.41 + 1267.28 * bsa)
 }
 
 #[test]
@@ -727,7 +843,17 @@ fn cli_remnant_and_pve() {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["threshold_basis"], "sflr");
+    // Independently: sFLR 20.3 % >= 20 % (normal liver) but < 30 %
+    // (after chemotherapy).
+    let sflr_pre = sample_sflr_pct(&pre);
+    assert!((20.0..30.0).contains(&sflr_pre), "{sflr_pre}");
+    assert_close(v["sflr_pct"].as_f64().unwrap(), sflr_pre, 1e-9, "sflr");
     assert_eq!(v["sufficient"], true);
+    assert!(
+        v["verdict"].as_str().unwrap().contains("(sufficient)"),
+        "{}",
+        v["verdict"]
+    );
     assert_eq!(v["segments"].as_array().unwrap().len(), 8);
 
     // After chemotherapy the same remnant is insufficient: exit status 1.
@@ -759,9 +885,22 @@ fn cli_remnant_and_pve() {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["weeks"], 4.0);
-    let dh = v["post"]["sflr_pct"].as_f64().unwrap() - v["pre"]["sflr_pct"].as_f64().unwrap();
-    assert_close(v["dh_points"].as_f64().unwrap(), dh, 1e-12, "dh");
-    assert_close(v["kgr_points_per_week"].as_f64().unwrap(), dh / 4.0, 1e-12, "kgr");
+    // DH = post - pre sFLR, KGR = DH per week [Shindoh2013], from the
+    // independent counts; 28 days from 2 to 30 March.
+    let dh = sample_sflr_pct(&post) - sflr_pre;
+    assert_close(v["dh_points"].as_f64().unwrap(), dh, 1e-9, "dh");
+    assert_close(v["kgr_points_per_week"].as_f64().unwrap(), dh / 4.0, 1e-9, "kgr");
+    // KGR >= 2 points per week and a post-PVE sFLR >= 20 %: sufficient.
+    let sflr_post = sample_sflr_pct(&post);
+    let expect = dh / 4.0 >= 2.0 && sflr_post >= 20.0;
+    assert_eq!(v["kgr_sufficient"], dh / 4.0 >= 2.0);
+    assert_eq!(v["sufficient"], expect);
+    let word = if expect { "SUFFICIENT" } else { "INSUFFICIENT" };
+    assert!(
+        v["verdict"].as_str().unwrap().starts_with(word),
+        "{}",
+        v["verdict"]
+    );
 
     // Post date before pre date: error, exit 2.
     let mut args = vec!["pve", p0, p1];
@@ -783,8 +922,8 @@ fn cli_remnant_and_pve() {
 /// file, gives the report of the files (what the Python module relies on).
 #[test]
 fn in_memory_case_gives_the_report_of_its_files() {
-    use liverkit::remnant::assess_case;
-    use liverkit::roles::Files;
+    use liverkit::case::remnant::assess_case;
+    use liverkit::case::roles::Files;
     let path = data("sample_case/pre_pve.nii.gz");
     let read = ReadOptions::default();
     let definition = RemnantSpec::Definition(RemnantDefinition::Resection {

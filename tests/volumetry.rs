@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use liverkit::case::volumes::{mask_files_in, mask_name, volumes_of_label_file, volumes_of_masks};
 use liverkit::io::{read_label_map, ReadOptions};
-use liverkit::volumetry::{label_volumes, mask_files_in, mask_name, volumes_of_label_file, volumes_of_masks};
+use liverkit::volumetry::label_volumes;
 use liverkit::{Grid, LabelArray, LabelMap, LabelNames};
 use ndarray::{Array3, ShapeBuilder};
 

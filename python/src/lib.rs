@@ -21,20 +21,21 @@ use pyo3::types::{PyDict, PyTuple};
 
 use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
 use liverkit::bioheat::protocols::Library;
-use liverkit::bioheat::report::{simulate_case, write_outputs, SimulateCase};
 use liverkit::bioheat::tissue::Parameters;
-use liverkit::io::nifti::NiftiTemplate;
-use liverkit::io::ReadOptions;
-use liverkit::margin::target::target_report;
-use liverkit::margin::{margin_report, MarginOptions};
-use liverkit::progress::NoProgress;
-use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
-use liverkit::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
-use liverkit::remnant::{
+use liverkit::case::margin::margin_report;
+use liverkit::case::remnant::{
     assess_case, check_pve_request, pve_report, AssessOptions, Patient, RemnantRequest, RemnantSpec,
     Threshold,
 };
-use liverkit::roles::{Files, RoleSpec};
+use liverkit::case::roles::{Files, RoleSpec};
+use liverkit::case::simulate::{simulate_case, write_outputs, SimulateCase};
+use liverkit::case::target::target_report;
+use liverkit::io::nifti::NiftiTemplate;
+use liverkit::io::ReadOptions;
+use liverkit::margin::MarginOptions;
+use liverkit::progress::NoProgress;
+use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
+use liverkit::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
 use liverkit::volume::{LabelMap, Mask};
 use liverkit::{Error, Grid};
 
@@ -229,19 +230,19 @@ fn volumes(
     if !source.is_instance_of::<pyo3::types::PyString>() {
         if let Ok(paths) = source.extract::<Vec<PathBuf>>() {
             let r = run_detached(py, threads, move || {
-                liverkit::volumetry::volumes_of_paths(&paths, true, &read)
+                liverkit::case::volumes::volumes_of_paths(&paths, true, &read)
             })?;
             return to_json(&r);
         }
     }
     let r = match Source::of(py, source, "labels", &geometry, None)? {
         Source::Path(path) => run_detached(py, threads, move || {
-            liverkit::volumetry::volumes_of_paths(&[path], masks, &read)
+            liverkit::case::volumes::volumes_of_paths(&[path], masks, &read)
         })?,
         Source::Map { name, map, warnings } => {
             let map = if masks { binarize(py, &map)? } else { map };
             run_detached(py, threads, move || {
-                liverkit::volumetry::volumes_of_map(&map, vec![name], warnings)
+                liverkit::case::volumes::volumes_of_map(&map, vec![name], warnings)
             })?
         }
     };
@@ -897,7 +898,7 @@ fn simulate<'py>(
 /// Days between two ISO dates (YYYY-MM-DD), as `liverkit pve` counts them.
 #[pyfunction]
 fn days_between(py: Python<'_>, pre: &str, post: &str) -> PyResult<f64> {
-    liverkit::remnant::days_between(pre, post).map_err(|e| to_py(py, e))
+    liverkit::case::remnant::days_between(pre, post).map_err(|e| to_py(py, e))
 }
 
 /// The scan date of a DICOM input (YYYY-MM-DD), None for other formats.

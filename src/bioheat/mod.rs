@@ -23,6 +23,9 @@
 //!
 //! Units: the solver works in SI (m, s, W/m³, J/(m³·K)); this module converts
 //! from the mm, mL and °C of the rest of liverkit, here and nowhere else.
+//!
+//! Reading a case's files, resolving its roles and writing its report is
+//! [`crate::case::simulate`]; this module takes masks.
 
 pub mod applicator;
 pub mod calibration;
@@ -31,7 +34,6 @@ mod kernel;
 mod layout;
 mod param_table;
 pub mod protocols;
-pub mod report;
 pub mod rf;
 pub mod setup;
 pub mod solver;

@@ -5,8 +5,8 @@
 
 use nalgebra::Matrix4;
 
-use crate::distance::ensure_orthogonal;
 use crate::error::{parameter_error, Result, Warning};
+use crate::grid::ensure_orthogonal;
 use crate::grid::Grid;
 use crate::volume::{Mask, Volume};
 
@@ -528,6 +528,11 @@ mod tests {
         assert_ne!(index[2], index[4]);
         // More distinct RF conductivities than slots cannot fit.
         let many: Vec<(f64, f64)> = (0..12).map(|k| (500.0, 0.1 + k as f64 * 0.1)).collect();
-        assert!(quantize_walls(&many, 9).is_err());
+        let e = quantize_walls(&many, 9).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.field()),
+            (crate::ErrorKind::Parameter, Some("vessels")),
+            "{e}"
+        );
     }
 }

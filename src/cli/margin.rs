@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use liverkit::case::margin::{assess_margin_files, MarginReport};
+use liverkit::case::roles::{Files, RoleSpec};
+use liverkit::case::target::{target_report, TargetReport};
 use liverkit::grid::ras_lps_text;
 use liverkit::io::nifti::{write_mask, write_volume};
 use liverkit::io::ReadOptions;
-use liverkit::margin::target::{target_report, TargetReport};
-use liverkit::margin::{assess_margin_files, MarginOptions, MarginReport, DEFAULT_MARGIN_MM};
-use liverkit::roles::{Files, RoleSpec};
+use liverkit::margin::{MarginOptions, DEFAULT_MARGIN_MM};
 use liverkit::Error;
 
 use super::output::{self, Align};

@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use liverkit::io::ReadOptions;
-use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
-use liverkit::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
-use liverkit::remnant::{
+use liverkit::case::remnant::{
     assess, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport, RemnantRequest,
     RemnantSpec, Threshold,
 };
-use liverkit::roles::RoleSpec;
+use liverkit::case::roles::RoleSpec;
+use liverkit::io::ReadOptions;
+use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
+use liverkit::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
 use liverkit::Error;
 
 use super::output::{self, Align};

@@ -12,13 +12,13 @@ use serde::Serialize;
 use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
 use liverkit::bioheat::calibration::{calibrate_device, device_from_chart, read_chart, DeviceCalibration};
 use liverkit::bioheat::protocols::{calibration_case, model_zones, Library};
-use liverkit::bioheat::report::{simulate_case, write_outputs, SimulateCase, SimulateReport};
 use liverkit::bioheat::tissue::Parameters;
+use liverkit::case::roles::{Files, RoleSpec};
+use liverkit::case::simulate::{simulate_case, write_outputs, SimulateCase, SimulateReport};
 use liverkit::grid::ras_lps_text;
 use liverkit::io::ReadOptions;
 use liverkit::margin::DEFAULT_MARGIN_MM;
 use liverkit::progress::{NoProgress, Progress};
-use liverkit::roles::{Files, RoleSpec};
 use liverkit::Error;
 
 use super::output::{self, Align};
@@ -210,7 +210,7 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
         let mut inputs = vec![map.as_ref()];
         inputs.extend(a.tumor.as_deref());
         inputs.extend(a.liver.as_deref());
-        for name in liverkit::bioheat::report::OUTPUT_FILES {
+        for name in liverkit::case::simulate::OUTPUT_FILES {
             liverkit::io::atomic::ensure_not_input(&dir.join(name), &inputs)?;
         }
     }

@@ -2,14 +2,15 @@
 
 use std::process::ExitCode;
 
+use liverkit::case::volumes::{self, VolumeReport};
 use liverkit::io::ReadOptions;
-use liverkit::volumetry::{self, VolumeReport};
+use liverkit::volumetry;
 
 use super::output::{self, Align};
 use super::{Failure, VolumesArgs};
 
 pub fn run(args: &VolumesArgs, options: &ReadOptions) -> Result<ExitCode, Failure> {
-    let report = volumetry::volumes_of_paths(&args.paths, args.masks, options)?;
+    let report = volumes::volumes_of_paths(&args.paths, args.masks, options)?;
     let text = if args.json {
         output::json(&report)?
     } else if args.csv {

@@ -26,38 +26,9 @@ use ndarray::{Array3, ArrayView3, ShapeBuilder};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::grid::{linear_part, Grid};
-use crate::morphology::fortran_values;
+use crate::grid::{ensure_orthogonal, Grid};
 use crate::roi::VoxelBox;
-use crate::volume::{Mask, Volume};
-
-/// Largest cosine allowed between two axes of the grid.
-const ORTHOGONAL_TOLERANCE: f64 = 1e-3;
-
-/// Checks that the grid's axes are orthogonal (distance transforms need it).
-///
-/// # Errors
-/// `Unsupported` (`affine`) for a sheared grid, with the angle.
-pub fn ensure_orthogonal(grid: &Grid) -> Result<()> {
-    let m = linear_part(grid.affine());
-    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
-        let (ca, cb) = (m.column(a), m.column(b));
-        let cos = ca.dot(&cb) / (ca.norm() * cb.norm());
-        if cos.abs() > ORTHOGONAL_TOLERANCE {
-            let angle = cos.clamp(-1.0, 1.0).acos().to_degrees();
-            return Err(Error::Unsupported {
-                path: "<grid>".into(),
-                field: "affine".into(),
-                found: format!(
-                    "voxel axes {a} and {b} at {angle:.2} degrees (a sheared grid, such as a gantry tilt)"
-                ),
-                hint: "distances need orthogonal voxel axes; resample the volume to an orthogonal grid first"
-                    .into(),
-            });
-        }
-    }
-    Ok(())
-}
+use crate::volume::{fortran_values, Mask, Volume};
 
 fn squared(feature: &[bool], grid: &Grid) -> Result<Vec<f32>> {
     ensure_orthogonal(grid)?;

@@ -8,10 +8,11 @@ use std::collections::VecDeque;
 
 use ndarray::{Array3, ShapeBuilder};
 
-use crate::distance::{ensure_orthogonal, squared_edt_in_box};
+use crate::distance::squared_edt_in_box;
 use crate::error::{parameter_error, Result};
+use crate::grid::ensure_orthogonal;
 use crate::roi::VoxelBox;
-use crate::volume::Mask;
+use crate::volume::{fortran_values, Mask};
 
 /// Which voxels count as neighbours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -91,18 +92,6 @@ impl FlatGrid {
                 f(self.index([q[0] as usize, q[1] as usize, q[2] as usize]));
             }
         }
-    }
-}
-
-/// A mask's values as a Fortran-order vector (copied only when the array is
-/// in another memory order).
-pub(crate) fn fortran_values<T: Copy, S: ndarray::Data<Elem = T>>(
-    a: &ndarray::ArrayBase<S, ndarray::Ix3>,
-) -> std::borrow::Cow<'_, [T]> {
-    let t = a.t();
-    match t.to_slice() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(t.iter().copied().collect()),
     }
 }
 
@@ -406,7 +395,12 @@ mod tests {
         let e = erode_mm(&d, 1.0).unwrap();
         assert!(e.data()[[10, 10, 5]]);
         assert!(e.data().iter().filter(|&&b| b).count() < count);
-        assert!(dilate_mm(&one, -1.0).is_err());
+        let e = dilate_mm(&one, -1.0).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.field()),
+            (crate::ErrorKind::Parameter, Some("radius_mm")),
+            "{e}"
+        );
         let s = surface_voxels(&d, Connectivity::Faces6);
         assert!(!s.data()[[10, 10, 5]] && s.data()[[14, 10, 5]]);
     }

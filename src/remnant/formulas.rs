@@ -318,7 +318,12 @@ mod tests {
         assert!(check_body(175.0, 75.0).is_ok());
         assert_eq!(check_body(17.5, 75.0).unwrap_err().field(), Some("height_cm"));
         assert_eq!(check_body(175.0, 750.0).unwrap_err().field(), Some("weight_kg"));
-        assert!(check_body(f64::NAN, 75.0).is_err());
+        let e = check_body(f64::NAN, 75.0).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.field()),
+            (crate::ErrorKind::Parameter, Some("height_cm")),
+            "{e}"
+        );
     }
 
     #[test]

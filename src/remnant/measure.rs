@@ -8,7 +8,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{parameter_error, Result};
-use crate::morphology::{connected_components, fortran_values, Connectivity, FlatGrid};
+use crate::morphology::{connected_components, Connectivity, FlatGrid};
+use crate::volume::fortran_values;
 use crate::volume::Mask;
 
 use super::resection::RemnantDefinition;

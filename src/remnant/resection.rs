@@ -297,11 +297,22 @@ mod tests {
     fn parsing() {
         assert_eq!(parse_segments("keep", "5-8").unwrap(), vec![5, 6, 7, 8]);
         assert_eq!(parse_segments("keep", "3, 2,2").unwrap(), vec![2, 3]);
-        assert!(parse_segments("keep", "9").is_err());
-        assert!(parse_segments("keep", "").is_err());
+        for text in ["9", ""] {
+            let e = parse_segments("keep", text).unwrap_err();
+            assert_eq!(
+                (e.kind(), e.field()),
+                (crate::ErrorKind::Parameter, Some("keep")),
+                "{e}"
+            );
+        }
         assert!(parse_plane("1,2,3:0,0,1").is_ok());
-        assert!(parse_plane("1,2,3:0,0,0").is_err());
-        assert!(parse_plane("1,2:0,0,1").is_err());
-        assert!(parse_plane("1,2,3").is_err());
+        for text in ["1,2,3:0,0,0", "1,2:0,0,1", "1,2,3"] {
+            let e = parse_plane(text).unwrap_err();
+            assert_eq!(
+                (e.kind(), e.field()),
+                (crate::ErrorKind::Parameter, Some("plane")),
+                "{e}"
+            );
+        }
     }
 }

@@ -14,23 +14,19 @@
 //! volume is a lower bound. Every such contact is reported (`edge_faces`)
 //! and raised as a warning, never dropped.
 
-mod stats;
+pub(crate) mod stats;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::error::{Error, Result, Warning};
-use crate::grid::{Grid, Orientation};
-use crate::io::info::LabelEntry;
-use crate::io::nifti::NiftiFile;
-use crate::io::ReadOptions;
+use crate::error::Result;
+use crate::grid::Grid;
 use crate::volume::{LabelMap, LabelNames};
-use crate::{with_chunk, with_label_array};
+use crate::with_label_array;
 
-use stats::{Accumulator, BadVoxel, LabelAcc, FACE_NAMES};
+use stats::{LabelAcc, FACE_NAMES};
 
 /// One face of the field of view that a structure touches.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,32 +68,6 @@ pub struct LabelVolume {
     pub source: Option<PathBuf>,
 }
 
-/// The volumetry of one input (a label map, or masks on one grid): what
-/// `liverkit volumes --json` prints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VolumeReport {
-    /// The files read.
-    pub input: Vec<PathBuf>,
-    /// Voxels along `i`, `j`, `k`.
-    pub dims: [usize; 3],
-    /// Voxel spacing in mm.
-    pub spacing_mm: [f64; 3],
-    /// Volume of one voxel in mm³ (`|det|` of the affine).
-    pub voxel_volume_mm3: f64,
-    /// Directions of the `i`, `j`, `k` axes (nibabel's codes, e.g. `RAS`).
-    pub orientation: Orientation,
-    /// The frame of `centroid_mm` and `affine`.
-    pub coordinate_system: &'static str,
-    /// Voxel-index → world affine (rows).
-    pub affine: [[f64; 4]; 4],
-    /// Everything the user should know about the input and the result.
-    pub warnings: Vec<Warning>,
-    /// One entry per label with at least one voxel (label 0, background, excluded).
-    pub labels: Vec<LabelVolume>,
-    /// Labels named in the file's label table without any voxel.
-    pub absent_labels: Vec<LabelEntry>,
-}
-
 /// Volumetry of every non-zero label of an in-memory label map.
 ///
 /// # Errors
@@ -132,67 +102,6 @@ pub fn label_volumes(map: &LabelMap) -> Result<Vec<LabelVolume>> {
     Ok(summarize(acc.into_map(), map.grid(), map.names(), None))
 }
 
-/// Labels named in the file without any voxel.
-fn absent(names: &crate::volume::LabelNames, labels: &[LabelVolume]) -> Vec<LabelEntry> {
-    names
-        .iter()
-        .filter(|(l, _)| **l != 0 && !labels.iter().any(|v| v.label == **l))
-        .map(|(l, n)| LabelEntry {
-            label: *l,
-            name: n.clone(),
-        })
-        .collect()
-}
-
-/// The volumetry report of a label map already in memory, as
-/// [`volumes_of_label_file`] gives it for a file: `input` names where the
-/// map came from, `warnings` are those of reading it.
-///
-/// # Errors
-/// As [`label_volumes`].
-pub fn volumes_of_map(map: &LabelMap, input: Vec<PathBuf>, warnings: Vec<Warning>) -> Result<VolumeReport> {
-    let labels = label_volumes(map)?;
-    let absent_labels = absent(map.names(), &labels);
-    Ok(report(input, map.grid(), warnings, labels, absent_labels))
-}
-
-/// Volumetry of a label-map file, streamed (the volume is never held whole
-/// in memory).
-///
-/// # Errors
-/// Any error of [`NiftiFile::open`] or [`NiftiFile::stream_voxels`]; `Data`
-/// for a float map with a value that is not a whole number.
-pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<VolumeReport> {
-    if crate::io::format_of(path) != crate::io::Format::Nifti {
-        // Other formats are read whole, then counted.
-        let loaded = crate::io::read_label_map(path, options)?;
-        let mut report = volumes_of_map(&loaded.value, vec![path.to_path_buf()], loaded.warnings)?;
-        ensure_label_map(path, &report.labels)?;
-        report.warnings.extend(unnamed_many_labels(
-            path,
-            report.labels.len(),
-            loaded.value.names().is_empty(),
-        ));
-        return Ok(report);
-    }
-    let file = NiftiFile::open(path)?;
-    let mut warnings = file.warnings().to_vec();
-    warnings.extend(file.label_scaling_warning());
-    let acc = stream_accumulate(&file, options, &mut warnings)?;
-    let names = file.label_names();
-    let labels = summarize(acc.into_map(), file.grid(), names, None);
-    ensure_label_map(path, &labels)?;
-    warnings.extend(unnamed_many_labels(path, labels.len(), names.is_empty()));
-    let absent_labels = absent(names, &labels);
-    Ok(report(
-        vec![path.to_path_buf()],
-        file.grid(),
-        warnings,
-        labels,
-        absent_labels,
-    ))
-}
-
 /// The most distinct labels a label map may hold. Segmentations hold tens
 /// of structures (TotalSegmentator's `total` task 117) and detailed brain
 /// atlases a few hundred; a file with more distinct values is an intensity
@@ -205,226 +114,7 @@ pub const MAX_LABELS: usize = 1000;
 /// structures usually names them.
 pub const UNNAMED_LABELS_WARN: usize = 255;
 
-/// The warning for a file with more than [`UNNAMED_LABELS_WARN`] labels and
-/// no names.
-fn unnamed_many_labels(path: &Path, count: usize, unnamed: bool) -> Option<Warning> {
-    (unnamed && count > UNNAMED_LABELS_WARN).then(|| {
-        Warning::new(
-            Some(path),
-            "voxel values",
-            format!(
-                "{count} distinct values and no label table: is this an intensity image (CT or MR) rather than a \
-                 segmentation? Its \"volumes\" would mean nothing"
-            ),
-        )
-    })
-}
-
-/// Refuses a label map with more than [`MAX_LABELS`] labels: an intensity
-/// image given where a segmentation is needed.
-///
-/// # Errors
-/// `Data` (`voxel values`) naming the file, the count and the value range.
-pub fn ensure_label_map(path: &Path, labels: &[LabelVolume]) -> Result<()> {
-    if labels.len() <= MAX_LABELS {
-        return Ok(());
-    }
-    let lo = labels.iter().map(|l| l.label).min().unwrap_or(0);
-    let hi = labels.iter().map(|l| l.label).max().unwrap_or(0);
-    Err(Error::Data {
-        path: path.to_path_buf(),
-        field: "voxel values".into(),
-        expected: format!(
-            "a label map (a segmentation: at most {MAX_LABELS} distinct labels); this looks like an \
-             intensity image (CT or MR), which has no structures to measure"
-        ),
-        found: format!("{} distinct values from {lo} to {hi}", labels.len()),
-    })
-}
-
-/// What `liverkit volumes PATH...` measures: a directory of masks (one
-/// label per file), several mask files, one file as a mask (`as_masks`), or
-/// one label map.
-///
-/// # Errors
-/// `Parameter` for an empty list; errors of [`mask_files_in`],
-/// [`volumes_of_masks`] and [`volumes_of_label_file`].
-pub fn volumes_of_paths(paths: &[PathBuf], as_masks: bool, options: &ReadOptions) -> Result<VolumeReport> {
-    match paths {
-        [dir] if dir.is_dir() => {
-            let files = mask_files_in(dir)?;
-            let mut r = volumes_of_masks(&files, options)?;
-            r.input = paths.to_vec();
-            Ok(r)
-        }
-        [file] if !as_masks => volumes_of_label_file(file, options),
-        _ => volumes_of_masks(paths, options),
-    }
-}
-
-/// Volumetry of mask files on one grid: every non-zero voxel of file `n`
-/// (1-based) counts for label `n`, named after the file (`liver.nii.gz` →
-/// `liver`). Masks may overlap.
-///
-/// # Errors
-/// `Parameter` for an empty list; `GridMismatch` when a mask is not on the
-/// first mask's grid (checked on the headers, before any voxel is read); any
-/// read error.
-pub fn volumes_of_masks(paths: &[PathBuf], options: &ReadOptions) -> Result<VolumeReport> {
-    let Some(first) = paths.first() else {
-        return Err(crate::error::parameter_error(
-            "masks",
-            "an empty list",
-            "at least one mask file",
-        ));
-    };
-    let files = paths
-        .iter()
-        .map(|p| NiftiFile::open(p))
-        .collect::<Result<Vec<_>>>()?;
-    let grid = files[0].grid().clone();
-    for f in &files[1..] {
-        grid.ensure_same(
-            f.grid(),
-            &first.display().to_string(),
-            &f.path().display().to_string(),
-        )?;
-    }
-    let results: Vec<(Accumulator, Vec<Warning>)> = files
-        .par_iter()
-        .map(|f| {
-            let mut w = f.warnings().to_vec();
-            let acc = stream_accumulate(f, options, &mut w)?;
-            Ok((acc, w))
-        })
-        .collect::<Result<_>>()?;
-    let mut warnings = Vec::new();
-    let mut labels = Vec::new();
-    for (n, (f, (acc, mut w))) in files.iter().zip(results).enumerate() {
-        warnings.append(&mut w);
-        let per_value = acc.into_map();
-        let nonzero: Vec<i64> = per_value.keys().copied().filter(|&v| v != 0).collect();
-        if nonzero.len() > 1 {
-            warnings.push(Warning::new(
-                Some(f.path()),
-                "voxel values",
-                format!("mask holds several non-zero values {nonzero:?}; all of them count as inside"),
-            ));
-        }
-        let mut merged: Option<LabelAcc> = None;
-        for (_, a) in per_value.into_iter().filter(|(v, _)| *v != 0) {
-            match &mut merged {
-                Some(m) => m.merge(&a),
-                None => merged = Some(a),
-            }
-        }
-        let label = n as i64 + 1;
-        let name = mask_name(f.path());
-        match merged {
-            Some(acc) => {
-                let mut one = BTreeMap::new();
-                one.insert(label, acc);
-                let names: LabelNames = [(label, name)].into_iter().collect();
-                labels.extend(summarize(one, &grid, &names, Some(f.path())));
-            }
-            None => {
-                warnings.push(Warning::new(
-                    Some(f.path()),
-                    "voxel values",
-                    "mask is empty (no non-zero voxel)",
-                ));
-                labels.push(empty_label(label, name, f.path()));
-            }
-        }
-    }
-    Ok(report(paths.to_vec(), &grid, warnings, labels, Vec::new()))
-}
-
-/// The NIfTI files of a directory (such as TotalSegmentator's output
-/// folder), sorted by name: `*.nii`, `*.nii.gz`, `*.hdr`, `*.hdr.gz`.
-///
-/// # Errors
-/// `Read` when the directory cannot be listed; `Parameter` when it holds no
-/// NIfTI file.
-pub fn mask_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Read {
-        path: dir.to_path_buf(),
-        source: e,
-    })?;
-    let mut out = Vec::new();
-    for e in entries {
-        let p = e
-            .map_err(|e| Error::Read {
-                path: dir.to_path_buf(),
-                source: e,
-            })?
-            .path();
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
-        if p.is_file()
-            && [".nii", ".nii.gz", ".hdr", ".hdr.gz"]
-                .iter()
-                .any(|s| name.ends_with(s))
-        {
-            out.push(p);
-        }
-    }
-    if out.is_empty() {
-        return Err(crate::error::parameter_error(
-            "mask directory",
-            dir.display(),
-            "a directory holding .nii or .nii.gz masks",
-        ));
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// A mask's name: its file name without the NIfTI suffix.
-pub fn mask_name(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    for suffix in [".nii.gz", ".hdr.gz", ".img.gz", ".nii", ".hdr", ".img"] {
-        if name.to_lowercase().ends_with(suffix) && name.len() > suffix.len() {
-            return name[..name.len() - suffix.len()].to_string();
-        }
-    }
-    name
-}
-
-fn stream_accumulate(
-    file: &NiftiFile,
-    options: &ReadOptions,
-    warnings: &mut Vec<Warning>,
-) -> Result<Accumulator> {
-    let dims = file.grid().dims();
-    let nx = dims[0] as u64;
-    let mut total = Accumulator::default();
-    let mut w = file.stream_voxels(options, |chunk, first| {
-        let acc = with_chunk!(chunk, s => stats::scan_rows_par(s, dims, first / nx));
-        total.merge(&acc.map_err(|bad| bad_voxel_error(file.path(), &bad, dims))?);
-        Ok(())
-    })?;
-    warnings.append(&mut w);
-    Ok(total)
-}
-
-fn bad_voxel_error(path: &Path, bad: &BadVoxel, dims: [usize; 3]) -> Error {
-    let n = bad.index as usize;
-    let (i, j, k) = (n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1]));
-    Error::Data {
-        path: path.to_path_buf(),
-        field: "voxel values".into(),
-        expected: "whole-number labels within the 64-bit signed range".into(),
-        found: format!("{} at voxel ({i}, {j}, {k})", bad.value),
-    }
-}
-
-fn summarize(
+pub(crate) fn summarize(
     accs: BTreeMap<i64, LabelAcc>,
     grid: &Grid,
     names: &LabelNames,
@@ -467,84 +157,4 @@ fn summarize(
             }
         })
         .collect()
-}
-
-fn empty_label(label: i64, name: String, source: &Path) -> LabelVolume {
-    LabelVolume {
-        label,
-        name: Some(name),
-        voxels: 0,
-        volume_ml: 0.0,
-        bbox_min: [0; 3],
-        bbox_max: [0; 3],
-        centroid_mm: [f64::NAN; 3],
-        touches_edge: false,
-        edge_faces: Vec::new(),
-        source: Some(source.to_path_buf()),
-    }
-}
-
-fn report(
-    input: Vec<PathBuf>,
-    grid: &Grid,
-    mut warnings: Vec<Warning>,
-    labels: Vec<LabelVolume>,
-    absent_labels: Vec<LabelEntry>,
-) -> VolumeReport {
-    // One warning for all labels cut by the field of view (each label says
-    // which faces in `edge_faces`).
-    let cut: Vec<String> = labels
-        .iter()
-        .filter(|l| l.touches_edge)
-        .map(|l| {
-            let sides: Vec<&str> = l.edge_faces.iter().map(|f| f.direction).collect();
-            format!(
-                "{} ({})",
-                l.name.clone().unwrap_or_else(|| l.label.to_string()),
-                sides.join(", ")
-            )
-        })
-        .collect();
-    if !cut.is_empty() {
-        const LISTED: usize = 12;
-        let more = if cut.len() > LISTED {
-            format!("; and {} more", cut.len() - LISTED)
-        } else {
-            String::new()
-        };
-        warnings.push(Warning::new(
-            None,
-            "touches_edge",
-            format!(
-                "{} label(s) reach the edge of the scan, so their volumes are lower bounds: {}{more}",
-                cut.len(),
-                cut[..cut.len().min(LISTED)].join("; ")
-            ),
-        ));
-    }
-    // A "label map" with thousands of values is most likely an intensity image.
-    const MANY_LABELS: usize = 1000;
-    if labels.len() > MANY_LABELS {
-        warnings.push(Warning::new(
-            input.first().map(PathBuf::as_path),
-            "voxel values",
-            format!(
-                "{} distinct labels: this looks like an intensity image (CT/MR), not a segmentation",
-                labels.len()
-            ),
-        ));
-    }
-    let a = grid.affine();
-    VolumeReport {
-        input,
-        dims: grid.dims(),
-        spacing_mm: grid.spacing_mm(),
-        voxel_volume_mm3: grid.voxel_volume_mm3(),
-        orientation: grid.orientation(),
-        coordinate_system: "RAS+ mm",
-        affine: [0, 1, 2, 3].map(|r| [a[(r, 0)], a[(r, 1)], a[(r, 2)], a[(r, 3)]]),
-        warnings,
-        labels,
-        absent_labels,
-    }
 }

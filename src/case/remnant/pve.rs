@@ -6,9 +6,9 @@ use serde::Serialize;
 use crate::error::{parameter_error, Result, Warning};
 use crate::io::ReadOptions;
 
-use super::formulas::{self, FormulaUse};
 use super::report::RemnantReport;
 use super::{assess, AssessOptions, RemnantRequest};
+use crate::remnant::formulas::{self, FormulaUse};
 
 /// Before and after portal vein embolisation: what `liverkit pve --json` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use crate::error::{parameter_error, Result, Warning};
 
-use super::formulas::{self, BsaFormula, FormulaUse, LiverCondition, TelvFormula};
-use super::measure::Measurement;
-use super::resection::{RemnantDefinition, Resection};
 use super::{AssessOptions, Threshold};
+use crate::remnant::formulas::{self, BsaFormula, FormulaUse, LiverCondition, TelvFormula};
+use crate::remnant::resection::{RemnantDefinition, Resection};
+use crate::remnant::Measurement;
 
 /// One Couinaud segment in a report.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -9,21 +9,22 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::case::roles::{Files, RoleSpec};
+use crate::case::target::resolve_vessels;
 use crate::error::{Error, Result, Warning};
 use crate::io::nifti::{write_mask, write_volume, NiftiTemplate};
-use crate::margin::target::{
-    resolve_vessels, vessels_near_segment, ApplicatorVessel, APPLICATOR_VESSEL_WARN_MM,
-};
+use crate::margin::target::{vessels_near_segment, ApplicatorVessel, APPLICATOR_VESSEL_WARN_MM};
 use crate::margin::{assess_margins, MarginOptions, Shortfall, SurfaceMargins};
 use crate::progress::Progress;
-use crate::roles::{Files, RoleSpec};
 use crate::volume::Mask;
 
-use super::applicator::{ApplicatorKind, Pose};
-use super::protocols::{range_warnings, Library};
-use super::solver::EnergyBudget;
-use super::tissue::{ParameterValue, Parameters};
-use super::{simulate, targeted_tumor, Request, RfSummary, Simulation, Tissues, VesselMask, VesselUse};
+use crate::bioheat::applicator::{ApplicatorKind, Pose};
+use crate::bioheat::protocols::{range_warnings, Library};
+use crate::bioheat::solver::EnergyBudget;
+use crate::bioheat::tissue::{ParameterValue, Parameters};
+use crate::bioheat::{
+    simulate, targeted_tumor, Request, RfSummary, Simulation, Tissues, VesselMask, VesselUse,
+};
 
 /// The applicator as reported.
 #[derive(Debug, Clone, Serialize)]
@@ -242,7 +243,7 @@ pub fn simulate_case(
     params.validate()?;
     let device = lib.device(case.device.as_deref(), case.applicator)?;
     let params = &device.apply(params);
-    super::check_power_time(case.power_w, case.time_s)?;
+    crate::bioheat::check_power_time(case.power_w, case.time_s)?;
     let mut warnings = range_warnings(device, case.power_w, case.time_s);
     if !case.allow_outside {
         if let Some(w) = warnings.first() {
@@ -301,7 +302,7 @@ pub fn simulate_case(
     // The expected reach sizes the region: the device's reference zone scaled
     // by the cube root of the energy, at least 15 mm.
     // The reference: the device's setting closest in energy.
-    let energy_of = |st: &&super::protocols::Setting| match (st.power_w, st.time_s) {
+    let energy_of = |st: &&crate::bioheat::protocols::Setting| match (st.power_w, st.time_s) {
         (Some(p), Some(t)) => ((p * t) / (case.power_w * case.time_s)).ln().abs(),
         _ => f64::INFINITY,
     };

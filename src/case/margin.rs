@@ -1,0 +1,143 @@
+//! The margin case: the tumour, zone and liver roles resolved from files,
+//! the margins assessed ([`crate::margin::assess_margins`]) and judged.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::case::roles::{Files, RoleSpec};
+use crate::error::{parameter_error, Result, Warning};
+use crate::grid::ras_lps_text;
+use crate::io::ReadOptions;
+use crate::margin::{assess_margins, MarginOptions, TumorMargin, SURFACE_SAMPLING};
+use crate::volume::Volume;
+
+/// What `liverkit margin --json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarginReport {
+    /// Files read.
+    pub input: Vec<PathBuf>,
+    /// The margin required everywhere, mm.
+    pub margin_mm: f64,
+    /// Whether the verdict ignores the capsule-adjacent surface.
+    pub exclude_capsule: bool,
+    /// How surfaces are sampled.
+    pub surface_sampling: &'static str,
+    /// One entry per tumour.
+    pub tumors: Vec<TumorMargin>,
+    /// Whether every tumour has the required margin everywhere.
+    pub sufficient: bool,
+    /// The verdict in words.
+    pub verdict: String,
+    /// What the user must know.
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads the masks and assesses the margins (see [`assess_margins`]).
+///
+/// # Errors
+/// Read errors; `GridMismatch`; `Parameter` for a missing label (listing
+/// the labels present), an empty tumour or zone, or capsule exclusion
+/// without a liver.
+pub fn assess_margin_files(
+    tumor: &RoleSpec,
+    zone: &RoleSpec,
+    liver: Option<&RoleSpec>,
+    options: &MarginOptions,
+    read: &ReadOptions,
+) -> Result<(MarginReport, Option<Volume<f32>>)> {
+    let mut files = Files::new(None, read.clone())?;
+    margin_report(&mut files, tumor, zone, liver, options)
+}
+
+/// Resolves the tumour, zone and liver roles of a case and assesses the
+/// margins (see [`assess_margins`]); the signed margin map comes with the
+/// report when `options.margin_map` asks for it.
+///
+/// # Errors
+/// As [`assess_margin_files`].
+pub fn margin_report(
+    files: &mut Files,
+    tumor: &RoleSpec,
+    zone: &RoleSpec,
+    liver: Option<&RoleSpec>,
+    options: &MarginOptions,
+) -> Result<(MarginReport, Option<Volume<f32>>)> {
+    if options.exclude_capsule && liver.is_none() {
+        return Err(parameter_error(
+            "exclude_capsule",
+            "true",
+            "a liver mask (--liver) to find the capsule",
+        ));
+    }
+    let (t, _) = files.resolve("tumor", tumor)?;
+    let (z, _) = files.resolve("zone", zone)?;
+    let l = match liver {
+        Some(spec) => Some(files.resolve("liver", spec)?.0),
+        None => None,
+    };
+    let a = assess_margins(&t, &z, l.as_ref(), options)?;
+    let mut warnings = files.warnings.clone();
+    warnings.extend(a.warnings);
+    let judged = |t: &TumorMargin| {
+        if options.exclude_capsule {
+            t.capsule_excluded
+                .as_ref()
+                .and_then(|c| c.margins.as_ref())
+                .is_none_or(|m| m.sufficient)
+        } else {
+            t.margins.sufficient
+        }
+    };
+    let sufficient = a.tumors.iter().all(judged);
+    let worst = a
+        .tumors
+        .iter()
+        .min_by(|x, y| x.margins.min_margin_mm.total_cmp(&y.margins.min_margin_mm))
+        .map(|t| t.margins.min_margin_mm)
+        .unwrap_or(f64::NAN);
+    let verdict = if sufficient {
+        format!(
+            "SUFFICIENT: every tumour has at least {} mm of margin (minimum {worst:.1} mm)",
+            options.margin_mm
+        )
+    } else {
+        let short: Vec<String> = a
+            .tumors
+            .iter()
+            .filter(|t| !judged(t))
+            .map(|t| {
+                let regions = if t.shortfalls.is_empty() {
+                    String::new()
+                } else {
+                    let area: f64 = t.shortfalls.iter().map(|s| s.area_mm2).sum();
+                    format!(" ({} short region(s), {area:.0} mm2)", t.shortfalls.len())
+                };
+                format!(
+                    "tumour {} minimum {:.1} mm at {}{regions}",
+                    t.tumor,
+                    t.margins.min_margin_mm,
+                    ras_lps_text(t.margins.min_margin_at_mm),
+                )
+            })
+            .collect();
+        format!(
+            "INSUFFICIENT: margin below {} mm: {}",
+            options.margin_mm,
+            short.join("; ")
+        )
+    };
+    Ok((
+        MarginReport {
+            input: files.inputs.clone(),
+            margin_mm: options.margin_mm,
+            exclude_capsule: options.exclude_capsule,
+            surface_sampling: SURFACE_SAMPLING,
+            tumors: a.tumors,
+            sufficient,
+            verdict,
+            warnings,
+        },
+        a.margin_map,
+    ))
+}
