@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The module layers of docs/architecture.md, checked on the `crate::` paths
 # of the code (comment lines are skipped, so doc links may point anywhere):
-#   base: error, grid, volume, roi, progress   -> nothing above them
+#   base: error, grid, volume, roi, progress, vocabulary -> nothing above them
 #   io                                         -> base only
 #   algorithms: volumetry, distance, morphology, remnant, margin, bioheat
 #                                              -> base only (never io, case, cli)
@@ -21,7 +21,7 @@ check() { # LAYER-NAME FORBIDDEN-REGEX FILES...
         status=1
     fi
 }
-base="src/error.rs src/grid.rs src/volume.rs src/roi.rs src/progress.rs"
+base="src/error.rs src/grid.rs src/volume.rs src/roi.rs src/progress.rs src/vocabulary.rs"
 algorithms="volumetry|distance|morphology|remnant|margin|bioheat"
 # shellcheck disable=SC2086
 check "base modules" "io|case|cli|$algorithms" $base

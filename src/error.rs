@@ -152,6 +152,75 @@ impl Error {
         }
     }
 
+    /// The error with its parameter names rendered for one front end.
+    ///
+    /// The library names the caller's parameters as data (`margin_mm`,
+    /// `max_memory_gib`): as the name of a [`Error::Parameter`], and in
+    /// backticks inside what is expected (`` a liver mask (`liver`) ``). A
+    /// front end renders them once, here: the command line as flags
+    /// (`--margin-mm`), Python as keywords (`margin_mm=`). `render` gives the
+    /// front end's spelling of a name, or `None` for a name it does not have
+    /// (the name is then kept, without backticks).
+    pub fn render_parameters(self, render: impl Fn(&str) -> Option<String>) -> Error {
+        let text = |t: String| render_parameters(&t, &render);
+        match self {
+            Error::Parameter {
+                name,
+                value,
+                expected,
+            } => Error::Parameter {
+                name: render(&name).unwrap_or(name),
+                value,
+                expected: text(expected),
+            },
+            Error::Header {
+                path,
+                field,
+                expected,
+                found,
+            } => Error::Header {
+                path,
+                field,
+                expected: text(expected),
+                found,
+            },
+            Error::Data {
+                path,
+                field,
+                expected,
+                found,
+            } => Error::Data {
+                path,
+                field,
+                expected: text(expected),
+                found,
+            },
+            Error::Truncated {
+                path,
+                field,
+                expected,
+                found,
+            } => Error::Truncated {
+                path,
+                field,
+                expected: text(expected),
+                found,
+            },
+            Error::Unsupported {
+                path,
+                field,
+                found,
+                hint,
+            } => Error::Unsupported {
+                path,
+                field,
+                found,
+                hint: text(hint),
+            },
+            e => e,
+        }
+    }
+
     /// The category of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -267,11 +336,107 @@ impl Warning {
     }
 }
 
+impl Warning {
+    /// The warning with the parameter names in its message rendered for one
+    /// front end, as [`Error::render_parameters`] does.
+    pub fn render_parameters(&self, render: impl Fn(&str) -> Option<String>) -> Warning {
+        Warning {
+            path: self.path.clone(),
+            field: self.field.clone(),
+            message: render_parameters(&self.message, &render),
+        }
+    }
+}
+
+/// Replaces each parameter name in backticks (`` `margin_mm` ``: lower-case
+/// letters, digits, `_` and `.`) with its rendering, or with the bare name
+/// when `render` has none. Other backticked text is left as it is.
+pub fn render_parameters(text: &str, render: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('`') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let name = &after[..close];
+        let is_name = name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+        if is_name {
+            out.push_str(&render(name).unwrap_or_else(|| name.to_string()));
+        } else {
+            out.push('`');
+            out.push_str(name);
+            out.push('`');
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Bytes in a GiB, for messages about the memory bound.
+pub const GIB: f64 = (1u64 << 30) as f64;
+
+/// The one memory bound. `need_bytes` (`None` when counting them overflowed)
+/// must fit under `max_bytes` and in this machine's address space; else the
+/// text of what is expected, naming the bound's parameter:
+/// `` at most 16.0 GiB of voxel data (`max_memory_gib`) ``. Every reader and
+/// the simulation's lattice check their size with it before allocating.
+pub(crate) fn ensure_fits(
+    need_bytes: Option<u64>,
+    max_bytes: u64,
+    what: &str,
+) -> std::result::Result<(), String> {
+    match need_bytes {
+        Some(b) if b <= max_bytes && usize::try_from(b).is_ok() => Ok(()),
+        _ => Err(format!(
+            "at most {:.1} GiB of {what} (`max_memory_gib`)",
+            max_bytes as f64 / GIB
+        )),
+    }
+}
+
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.path {
             Some(p) => write!(f, "{}: {}: {}", p.display(), self.field, self.message),
             None => write!(f, "{}: {}", self.field, self.message),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_names_in_backticks_are_rendered_once() {
+        let flag = |n: &str| (n != "unknown").then(|| format!("--{}", n.replace('_', "-")));
+        assert_eq!(
+            render_parameters(
+                "a liver (`liver`), `max_memory_gib`; `unknown`, `Not A Name`, a ` alone",
+                flag
+            ),
+            "a liver (--liver), --max-memory-gib; unknown, `Not A Name`, a ` alone"
+        );
+        let e = Error::parameter("exclude_capsule", true, "a liver mask (`liver`)");
+        let e = e.render_parameters(|n| Some(format!("{n}=")));
+        assert_eq!(
+            e.to_string(),
+            "exclude_capsule=: expected a liver mask (liver=), found true"
+        );
+    }
+
+    #[test]
+    fn one_memory_bound() {
+        assert!(ensure_fits(Some(1 << 30), 1 << 30, "voxel data").is_ok());
+        let text = ensure_fits(Some((1 << 30) + 1), 1 << 30, "voxel data").unwrap_err();
+        assert_eq!(text, "at most 1.0 GiB of voxel data (`max_memory_gib`)");
+        assert!(ensure_fits(None, u64::MAX, "voxels").is_err());
     }
 }

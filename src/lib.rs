@@ -16,6 +16,7 @@ pub mod morphology;
 pub mod progress;
 pub mod remnant;
 pub mod roi;
+pub mod vocabulary;
 pub mod volume;
 pub mod volumetry;
 

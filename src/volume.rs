@@ -162,6 +162,26 @@ macro_rules! with_label_array {
 }
 
 impl LabelArray {
+    /// The values as intensities in `f32`, in the same memory order:
+    /// `(v · slope + inter)` computed in `f64` when a scaling is given (as
+    /// NIfTI's `scl_slope`/`scl_inter` are applied), else each value
+    /// converted directly. An image read as a label map is thus turned into
+    /// the image without reading its file again.
+    pub fn to_intensity(&self, scaling: Option<(f64, f64)>) -> Array3<f32> {
+        match scaling {
+            Some((slope, inter)) => {
+                with_label_array!(self, a => a.mapv(|v| (v as f64 * slope + inter) as f32))
+            }
+            None => with_label_array!(self, a => a.mapv(|v| v as f32)),
+        }
+    }
+
+    /// Whether any value is negative (never, for the unsigned types): an
+    /// image such as a CT in HU rather than a label map.
+    pub fn any_negative(&self) -> bool {
+        with_label_array!(self, a => a.iter().any(|v| v.to_label().is_some_and(|l| l < 0)))
+    }
+
     /// Shape `[ni, nj, nk]`.
     pub fn shape(&self) -> [usize; 3] {
         with_label_array!(self, a => { let s = a.shape(); [s[0], s[1], s[2]] })

@@ -200,3 +200,18 @@ fn broken_pipe_exits_quietly() {
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Library messages name parameters (`liver`, `exclude_capsule`); the
+/// command line shows them as the flags the user types.
+#[test]
+fn messages_name_the_flag_not_the_library_parameter() {
+    let tumor = format!("{}:liver_tumor", path("sample_case/pre_pve.nii.gz"));
+    let zone = path("sample_case/ablation_zone.nii.gz");
+    let (code, out, err) = run_cli(&["margin", "--tumor", &tumor, "--zone", &zone, "--exclude-capsule"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.starts_with("liverkit: --exclude-capsule: expected a liver mask (--liver) to find the capsule"),
+        "{err}"
+    );
+    assert!(!err.contains('`'), "{err}");
+}

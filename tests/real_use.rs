@@ -358,3 +358,49 @@ fn many_unnamed_labels_are_questioned() {
         v["warnings"]
     );
 }
+
+mod choices {
+    //! The named choices of the request vocabulary (`bsa`, `telv`,
+    //! `condition`, `applicator`): each parses its own names, gives them back,
+    //! and refuses others naming the parameter.
+    use liverkit::bioheat::applicator::ApplicatorKind;
+    use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
+    use liverkit::vocabulary::Named;
+
+    fn round_trip<T: Named + std::fmt::Debug + std::str::FromStr<Err = liverkit::Error>>() {
+        for (name, value) in T::NAMES {
+            assert_eq!(name.parse::<T>().unwrap(), *value);
+            assert_eq!(value.name(), *name);
+        }
+        let e = "no-such-name".parse::<T>().unwrap_err();
+        assert_eq!(e.field(), Some(T::PARAMETER));
+        assert!(e.to_string().contains(T::NAMES[0].0), "{e}");
+    }
+
+    #[test]
+    fn every_choice_parses_its_own_names_and_refuses_others() {
+        round_trip::<BsaFormula>();
+        round_trip::<TelvFormula>();
+        round_trip::<LiverCondition>();
+        round_trip::<ApplicatorKind>();
+        assert_eq!(
+            " Mosteller ".parse::<BsaFormula>().unwrap(),
+            BsaFormula::Mosteller
+        );
+        assert_eq!(
+            BsaFormula::NAMES[0].1,
+            BsaFormula::Mosteller,
+            "the default comes first"
+        );
+        assert_eq!(
+            TelvFormula::NAMES[0].1,
+            TelvFormula::Vauthey,
+            "the default comes first"
+        );
+        assert_eq!(
+            LiverCondition::NAMES[0].1,
+            LiverCondition::Normal,
+            "the default comes first"
+        );
+    }
+}

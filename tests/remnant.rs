@@ -512,7 +512,7 @@ fn liver_no_segment_reaches_stays_unassigned() {
     let mut seg = anatomy.segments.take().unwrap();
     seg.slice_mut(ndarray::s![40.., .., ..]).fill(0);
     anatomy.segments = Some(seg);
-    let (m, rep) = keep_every_segment(&anatomy);
+    let (_, rep) = keep_every_segment(&anatomy);
     let per_slab = 12 * 10;
     assert_close(
         rep.functional_liver_ml,
@@ -977,4 +977,51 @@ fn in_memory_case_gives_the_report_of_its_files() {
         files.insert("<other>", other).unwrap_err().kind(),
         ErrorKind::GridMismatch
     );
+}
+
+/// The five ways of naming a remnant have one constructor: at most one may
+/// be given, each parses to its definition, and the caudate needs a named
+/// resection.
+#[test]
+fn one_constructor_for_the_five_ways_of_naming_a_remnant() {
+    use liverkit::case::remnant::RemnantWords;
+    let words = |f: &dyn Fn(&mut RemnantWords)| {
+        let mut w = RemnantWords::default();
+        f(&mut w);
+        RemnantSpec::from_words(w)
+    };
+    assert_eq!(words(&|_| {}).unwrap(), None);
+    assert_eq!(
+        words(&|w| w.keep = Some("1-4".into())).unwrap(),
+        Some(RemnantSpec::Definition(RemnantDefinition::Keep(vec![1, 2, 3, 4])))
+    );
+    assert_eq!(
+        words(&|w| {
+            w.resection = Some("right-hepatectomy".into());
+            w.with_caudate = true;
+        })
+        .unwrap(),
+        Some(RemnantSpec::Definition(RemnantDefinition::Resection {
+            resection: Resection::RightHepatectomy,
+            with_caudate: true,
+        }))
+    );
+    let e = words(&|w| {
+        w.keep = Some("1-4".into());
+        w.plane = Some("0,0,0:1,0,0".into());
+    })
+    .unwrap_err();
+    assert_eq!(
+        (e.kind(), e.field()),
+        (ErrorKind::Parameter, Some("remnant")),
+        "{e}"
+    );
+    let e = words(&|w| w.with_caudate = true).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.field()),
+        (ErrorKind::Parameter, Some("with_caudate")),
+        "{e}"
+    );
+    let e = words(&|w| w.remove = Some("9".into())).unwrap_err();
+    assert_eq!(e.field(), Some("remove"), "{e}");
 }

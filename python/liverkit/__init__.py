@@ -45,8 +45,10 @@ from .errors import (
     WriteError,
 )
 from .results import (
+    InfoResult,
     LabelVolume,
     MarginResult,
+    ProtocolsResult,
     PveResult,
     Record,
     RemnantResult,
@@ -69,6 +71,8 @@ __all__ = [
     "target",
     "margin",
     "simulate",
+    "info",
+    "protocols",
     "LiverkitError",
     "FileError",
     "WriteError",
@@ -89,6 +93,8 @@ __all__ = [
     "TumorMargin",
     "MarginResult",
     "SimulateResult",
+    "InfoResult",
+    "ProtocolsResult",
 ]
 
 __version__: str = _native.version()
@@ -597,3 +603,56 @@ def simulate(
         **_read(series, reference, seg_threshold, max_memory_gib),
     )
     return SimulateResult(json.loads(text), {"zone70_mask": zone})
+
+
+def info(
+    path: PathLike,
+    *more: PathLike,
+    series: str | None = None,
+    reference: PathLike | None = None,
+    seg_threshold: float = 0.5,
+    max_memory_gib: float = 16.0,
+) -> InfoResult:
+    """The header of an image as liverkit reads it (``liverkit info
+    --json``): format, grid, data type, label names; for a DICOM directory
+    or several DICOM files, each series with its folder, description and
+    file count."""
+    paths = [os.fspath(p) for p in (path, *more)]
+    text = _native.info(paths, **_read(series, reference, seg_threshold, max_memory_gib))
+    return InfoResult(json.loads(text))
+
+
+def protocols(
+    *,
+    protocols: PathLike | None = None,
+    params: PathLike | None = None,
+    calibrate: bool = False,
+    chart: PathLike | None = None,
+    device: str | None = None,
+    out: PathLike | None = None,
+    check: bool = False,
+    threads: int | None = None,
+) -> ProtocolsResult:
+    """The device library (``liverkit protocols --json``): each device and
+    setting with its published zone and source. ``calibrate=True`` refits the
+    microwave source of each microwave device (or of ``device``) and reports
+    the errors on the fitted and held-out settings (about a minute per device
+    on 2 cores); with ``chart`` (a CSV of ``power_w,time_s,short_axis_mm,
+    long_axis_mm``) it fits a new device named ``device`` to your own zones,
+    and ``out`` writes the calibrated library. ``check=True`` simulates every
+    microwave setting and reports the model's zones beside the table's."""
+
+    def path(p: PathLike | None) -> str | None:
+        return os.fspath(p) if p is not None else None
+
+    text = _native.protocols(
+        protocols=path(protocols),
+        params=path(params),
+        calibrate=calibrate,
+        chart=path(chart),
+        device=device,
+        out=path(out),
+        check=check,
+        threads=threads,
+    )
+    return ProtocolsResult(json.loads(text))

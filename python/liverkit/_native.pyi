@@ -9,8 +9,10 @@ __all__ = [
     "Volume",
     "days_between",
     "distance_transform",
+    "info",
     "load",
     "margin",
+    "protocols",
     "pve",
     "remnant",
     "scan_date",
@@ -152,5 +154,16 @@ def simulate(
     read: dict[str, Any],
 ) -> tuple[str, np.ndarray]: ...
 def days_between(pre: str, post: str) -> float: ...
+def info(paths: list[str], *, read: dict[str, Any]) -> str: ...
+def protocols(
+    protocols: str | None = None,
+    params: str | None = None,
+    calibrate: bool = False,
+    chart: str | None = None,
+    device: str | None = None,
+    out: str | None = None,
+    check: bool = False,
+    threads: int | None = None,
+) -> str: ...
 def scan_date(path: str) -> str | None: ...
 def version() -> str: ...

@@ -30,6 +30,8 @@ __all__ = [
     "TumorMargin",
     "MarginResult",
     "SimulateResult",
+    "InfoResult",
+    "ProtocolsResult",
 ]
 
 
@@ -341,3 +343,19 @@ class SimulateResult(Record):
     warnings: tuple[Record, ...]
     #: The zone at or above 70 °C on the scan's grid.
     zone70_mask: np.ndarray
+
+
+class InfoResult(Record):
+    """What ``liverkit info --json`` prints: the header as liverkit reads it.
+    Its keys depend on the format (``format`` says which: NIfTI, NRRD, or a
+    DICOM series or SEG)."""
+
+
+class ProtocolsResult(Record):
+    """What ``liverkit protocols --json`` prints: the devices, their settings
+    with the published zones (and the model's, with ``check``), and the
+    calibrations run."""
+
+    devices: tuple[Record, ...]
+    settings: tuple[Record, ...]
+    calibration: tuple[Record, ...]

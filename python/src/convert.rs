@@ -10,9 +10,9 @@ use ndarray::{Array3, ShapeBuilder};
 use numpy::{Element, PyArray3, PyReadonlyArray3, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
-use liverkit::io::{read_intensity, read_label_map, Format, ReadOptions};
+use liverkit::io::{Image, ReadOptions};
 use liverkit::volume::{LabelArray, LabelMap, LabelNames, Mask, Volume};
-use liverkit::{Error, ErrorKind, Grid, Warning};
+use liverkit::{Error, Grid, Warning};
 
 use crate::errors::to_py;
 use crate::PyVolume;
@@ -69,32 +69,18 @@ pub fn load(
     kind: &str,
     read: &ReadOptions,
 ) -> Result<(VolumeData, Vec<Warning>), Error> {
-    let as_labels =
-        |read: &ReadOptions| read_label_map(path, read).map(|l| (VolumeData::Labels(l.value), l.warnings));
-    let as_image =
-        |read: &ReadOptions| read_intensity(path, read).map(|l| (VolumeData::Image(l.value), l.warnings));
+    let labels = |l: liverkit::io::Loaded<_>| (VolumeData::Labels(l.value), l.warnings);
+    let image = |l: liverkit::io::Loaded<_>| (VolumeData::Image(l.value), l.warnings);
     match kind {
-        "labels" => as_labels(read),
-        "image" => as_image(read),
+        "labels" => liverkit::io::open(path, read)?.read_label_map().map(labels),
+        "image" => liverkit::io::open(path, read)?.read_intensity().map(image),
+        // Opened and decoded once, whatever it turns out to be.
         "auto" => {
-            if liverkit::io::format_of(path) == Format::Dicom {
-                return if liverkit::io::dicom::input_is_seg(path)? {
-                    as_labels(read)
-                } else {
-                    as_image(read)
-                };
-            }
-            match as_labels(read) {
-                Ok((VolumeData::Labels(m), w)) => {
-                    if m.present_labels().first().is_some_and(|v| *v < 0) {
-                        as_image(read)
-                    } else {
-                        Ok((VolumeData::Labels(m), w))
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::Data => as_image(read),
-                other => other,
-            }
+            let l = liverkit::io::open(path, read)?.read_auto()?;
+            Ok(match l.value {
+                Image::Labels(m) => (VolumeData::Labels(m), l.warnings),
+                Image::Intensity(v) => (VolumeData::Image(v), l.warnings),
+            })
         }
         other => Err(Error::parameter("kind", other, "auto, labels or image")),
     }

@@ -50,8 +50,29 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     Ok(PyErr::from_value(instance))
 }
 
+/// The library names parameters in backticks in its messages (see
+/// `liverkit::Error::render_parameters`); Python shows them as the keyword
+/// a caller writes (`margin_mm=`). The parameter of a parameter error keeps
+/// its bare name, which is also the exception's `.field`. This is the
+/// bindings' one place for it.
+fn as_keywords(e: Error) -> Error {
+    match e.render_parameters(|name| Some(format!("{name}="))) {
+        Error::Parameter {
+            name,
+            value,
+            expected,
+        } => Error::Parameter {
+            name: name.trim_end_matches('=').to_string(),
+            value,
+            expected,
+        },
+        e => e,
+    }
+}
+
 /// The Python exception for a liverkit error.
 pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
+    let e = as_keywords(e);
     match build(py, &e) {
         Ok(err) => err,
         // The package is not importable (a broken install): say what failed.

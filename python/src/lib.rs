@@ -25,7 +25,7 @@ use liverkit::bioheat::tissue::Parameters;
 use liverkit::case::margin::margin_report;
 use liverkit::case::remnant::{
     assess_case, check_pve_request, pve_report, AssessOptions, Patient, RemnantRequest, RemnantSpec,
-    Threshold,
+    RemnantWords, Threshold,
 };
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::case::simulate::{simulate_case, write_outputs, SimulateCase};
@@ -35,7 +35,6 @@ use liverkit::io::ReadOptions;
 use liverkit::margin::MarginOptions;
 use liverkit::progress::NoProgress;
 use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
-use liverkit::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
 use liverkit::volume::{LabelMap, Mask};
 use liverkit::{Error, Grid};
 
@@ -424,31 +423,11 @@ fn assess_options(
             ));
         }
     };
-    let bsa = match bsa {
-        "mosteller" => BsaFormula::Mosteller,
-        "dubois" => BsaFormula::DuBois,
-        other => return Err(Error::parameter("bsa", other, "mosteller or dubois")),
-    };
-    let telv = match telv {
-        "vauthey" => TelvFormula::Vauthey,
-        "urata" => TelvFormula::Urata,
-        "heinemann" => TelvFormula::Heinemann,
-        other => return Err(Error::parameter("telv", other, "vauthey, urata or heinemann")),
-    };
+    let bsa: BsaFormula = bsa.parse()?;
+    let telv: TelvFormula = telv.parse()?;
     let threshold = match min_flr_pct {
         Some(p) => Threshold::MinPct(p),
-        None => Threshold::Condition(match condition {
-            "normal" => LiverCondition::Normal,
-            "chemotherapy" => LiverCondition::Chemotherapy,
-            "cirrhosis" => LiverCondition::Cirrhosis,
-            other => {
-                return Err(Error::parameter(
-                    "condition",
-                    other,
-                    "normal, chemotherapy or cirrhosis",
-                ))
-            }
-        }),
+        None => Threshold::Condition(condition.parse::<LiverCondition>()?),
     };
     Ok(AssessOptions {
         patient,
@@ -458,28 +437,14 @@ fn assess_options(
     })
 }
 
-/// The remnant definition: at most one of the five ways.
+/// The remnant definition: at most one of the five ways
+/// ([`RemnantSpec::from_words`]); a region may be an array or a Volume.
 fn remnant_definition(
     py: Python<'_>,
     files: &mut Files,
     defs: &Bound<'_, PyDict>,
     geometry: &Geometry,
 ) -> PyResult<Option<RemnantSpec>> {
-    let given: Vec<String> = defs
-        .iter()
-        .filter(|(_, v)| !v.is_none())
-        .map(|(k, _)| k.to_string())
-        .collect();
-    if given.len() > 1 {
-        return Err(to_py(
-            py,
-            Error::parameter(
-                "remnant",
-                given.join(", "),
-                "one of remnant, keep, remove, resection, plane",
-            ),
-        ));
-    }
     let item = |k: &str| defs.get_item(k).ok().flatten().filter(|v| !v.is_none());
     let with_caudate = item("with_caudate")
         .map(|v| v.is_truthy())
@@ -487,29 +452,19 @@ fn remnant_definition(
         .unwrap_or(false);
     let text = |k: &str| -> PyResult<Option<String>> { item(k).map(|v| convert::spec_text(&v)).transpose() };
     let grid = main_grid(files);
-    let spec = if let Some(r) = item("remnant") {
-        role_spec(py, files, "remnant", Some(&r), geometry, grid.as_ref())?.map(RemnantSpec::Region)
-    } else if let Some(k) = text("keep")? {
-        Some(RemnantSpec::Definition(RemnantDefinition::Keep(
-            parse_segments("keep", &k).map_err(|e| to_py(py, e))?,
-        )))
-    } else if let Some(k) = text("remove")? {
-        Some(RemnantSpec::Definition(RemnantDefinition::Remove(
-            parse_segments("remove", &k).map_err(|e| to_py(py, e))?,
-        )))
-    } else if let Some(n) = text("resection")? {
-        Some(RemnantSpec::Definition(RemnantDefinition::Resection {
-            resection: Resection::from_name(&n).map_err(|e| to_py(py, e))?,
-            with_caudate,
-        }))
-    } else if let Some(p) = text("plane")? {
-        Some(RemnantSpec::Definition(
-            parse_plane(&p).map_err(|e| to_py(py, e))?,
-        ))
-    } else {
-        None
+    let remnant = match item("remnant") {
+        Some(r) => role_spec(py, files, "remnant", Some(&r), geometry, grid.as_ref())?,
+        None => None,
     };
-    Ok(spec)
+    RemnantSpec::from_words(RemnantWords {
+        remnant,
+        keep: text("keep")?,
+        remove: text("remove")?,
+        resection: text("resection")?,
+        plane: text("plane")?,
+        with_caudate,
+    })
+    .map_err(|e| to_py(py, e))
 }
 
 /// Resolves one scan of a remnant assessment.
@@ -827,11 +782,7 @@ fn simulate<'py>(
     read: ReadArgs,
 ) -> PyResult<(String, Bound<'py, PyArray3<bool>>)> {
     let read = read.options(py)?;
-    let kind = match applicator {
-        "mwa" => ApplicatorKind::Mwa,
-        "rfa" => ApplicatorKind::Rfa,
-        other => return Err(to_py(py, Error::parameter("applicator", other, "mwa or rfa"))),
-    };
+    let kind: ApplicatorKind = applicator.parse().map_err(|e| to_py(py, e))?;
     let pose = match (direction, entry_mm) {
         (Some(d), None) => Pose::from_direction(tip_mm, d),
         (None, Some(e)) => Pose::from_entry(tip_mm, e),
@@ -883,7 +834,10 @@ fn simulate<'py>(
         )?;
         if let Some(dir) = &out_dir {
             let template = match &source_path {
-                Some(p) => liverkit::io::output_template(p, outcome.zone70.grid())?,
+                Some(p) => match files.output_template(p) {
+                    Some(t) => t,
+                    None => liverkit::io::output_template(p, outcome.zone70.grid())?,
+                },
                 None => NiftiTemplate::from_grid(outcome.zone70.grid()),
             };
             write_outputs(&mut outcome, dir, &template)?;
@@ -916,6 +870,48 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+/// The header of an input as `liverkit info --json` prints it: one file, or
+/// a DICOM series (a directory or its files).
+#[pyfunction]
+#[pyo3(signature = (paths, *, read))]
+fn info(py: Python<'_>, paths: Vec<PathBuf>, read: ReadArgs) -> PyResult<String> {
+    let read = read.options(py)?;
+    let r = run_detached(py, None, move || liverkit::io::info::read_info(&paths, &read))?;
+    to_json(&r)
+}
+
+/// The device library as `liverkit protocols --json` prints it, with the
+/// calibration and the check when asked for.
+#[pyfunction]
+#[pyo3(signature = (protocols=None, params=None, calibrate=false, chart=None, device=None, out=None, check=false,
+    threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn protocols(
+    py: Python<'_>,
+    protocols: Option<PathBuf>,
+    params: Option<PathBuf>,
+    calibrate: bool,
+    chart: Option<PathBuf>,
+    device: Option<String>,
+    out: Option<PathBuf>,
+    check: bool,
+    threads: Option<usize>,
+) -> PyResult<String> {
+    let request = liverkit::case::protocols::ProtocolsRequest {
+        protocols,
+        params,
+        calibrate,
+        chart,
+        device,
+        out,
+        check,
+    };
+    let r = run_detached(py, threads, move || {
+        liverkit::case::protocols::protocols_report(&request, &NoProgress)
+    })?;
+    to_json(&r)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyVolume>()?;
@@ -928,6 +924,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(target, m)?)?;
     m.add_function(wrap_pyfunction!(margin, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(info, m)?)?;
+    m.add_function(wrap_pyfunction!(protocols, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(days_between, m)?)?;
     m.add_function(wrap_pyfunction!(scan_date, m)?)?;

@@ -194,3 +194,14 @@ def test_simulate_writes_its_maps_like_the_cli(tmp_path):
     assert np.array_equal(zone.array.astype(bool), r.zone70_mask)
     assert np.allclose(zone.affine, pre.affine)
     assert not list(tmp_path.glob(".*"))  # no temporary files left
+
+
+def test_info_and_protocols_equal_the_command_line(cli):
+    assert liverkit.info(PRE).to_dict() == cli("info", PRE)
+    series = "testdata/totalsegmentator/example_ct_dicom"
+    assert liverkit.info(series).to_dict() == cli("info", series)
+    lib = liverkit.protocols()
+    assert lib.to_dict() == cli("protocols")
+    # The shipped microwave device is the published table [He2010]: 18 settings.
+    he2010 = [s for s in lib.settings if s.device == "mwa-2450-cooled"]
+    assert len(he2010) == 18 and all(s.source for s in he2010)

@@ -98,3 +98,14 @@ def test_errors_pickle_with_their_attributes():
         assert str(back) == str(e)
     else:
         pytest.fail("no error")
+
+
+def test_messages_name_the_keyword_not_the_flag():
+    # The library names its parameters once; Python shows them as keywords,
+    # the command line as flags (tests/cli.rs checks that side).
+    zone = "testdata/sample_case/ablation_zone.nii.gz"
+    with pytest.raises(liverkit.ParameterError) as e:
+        liverkit.margin(f"{PRE}:liver_tumor", zone, exclude_capsule=True)
+    assert e.value.field == "exclude_capsule"
+    assert "liver=" in (e.value.expected or ""), e.value.expected
+    assert "--" not in str(e.value) and "`" not in str(e.value)

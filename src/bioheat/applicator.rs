@@ -22,13 +22,18 @@ pub enum ApplicatorKind {
     Rfa,
 }
 
+/// The names used on the command line, in Python and in JSON (`mwa`, `rfa`).
+impl crate::vocabulary::Named for ApplicatorKind {
+    const PARAMETER: &'static str = "applicator";
+    const NAMES: &'static [(&'static str, Self)] =
+        &[("mwa", ApplicatorKind::Mwa), ("rfa", ApplicatorKind::Rfa)];
+}
+crate::vocabulary::from_str_by_name!(ApplicatorKind);
+
 impl ApplicatorKind {
-    /// The name used on the command line and in JSON (`mwa`, `rfa`).
+    /// `mwa` or `rfa` (from [`crate::vocabulary::Named::NAMES`]).
     pub fn name(self) -> &'static str {
-        match self {
-            ApplicatorKind::Mwa => "mwa",
-            ApplicatorKind::Rfa => "rfa",
-        }
+        crate::vocabulary::Named::name(self)
     }
 }
 

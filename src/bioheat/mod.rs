@@ -30,6 +30,7 @@
 pub mod applicator;
 pub mod calibration;
 pub mod damage;
+mod enthalpy;
 mod kernel;
 mod layout;
 mod param_table;
@@ -276,7 +277,7 @@ pub fn simulate(
             return Err(parameter_error(
                 "tip",
                 msg,
-                "a tip inside the liver or a tumour (or --allow-outside)",
+                "a tip inside the liver or a tumour (or `allow_outside`)",
             ));
         }
         warnings.push(Warning::new(None, "tip", format!("{msg} is outside the liver")));

@@ -5,7 +5,7 @@
 
 use nalgebra::Matrix4;
 
-use crate::error::{parameter_error, Result, Warning};
+use crate::error::{ensure_fits, parameter_error, Result, Warning, GIB};
 use crate::grid::ensure_orthogonal;
 use crate::grid::Grid;
 use crate::volume::{Mask, Volume};
@@ -225,24 +225,21 @@ pub fn build_lattice(
     let per_voxel = BYTES_PER_VOXEL
         + 4 * 4 // maps written out
         + if request.applicator == ApplicatorKind::Rfa { RF_BYTES_PER_VOXEL } else { 0 };
-    let need = n.saturating_mul(per_voxel);
-    if need > request.max_bytes {
+    let need = n.checked_mul(per_voxel);
+    ensure_fits(need, request.max_bytes, "solver lattice").map_err(|expected| {
         let gd = grid.dims();
-        return Err(parameter_error(
+        parameter_error(
             "region of interest",
             format!(
                 "{}x{}x{} voxels at {h} mm ({:.2} GiB)",
                 gd[0],
                 gd[1],
                 gd[2],
-                need as f64 / (1u64 << 30) as f64
+                need.map_or(f64::INFINITY, |b| b as f64 / GIB)
             ),
-            format!(
-                "at most {:.2} GiB (--max-memory-gib); use a coarser solver.spacing_mm or a smaller solver.roi_margin_mm",
-                request.max_bytes as f64 / (1u64 << 30) as f64
-            ),
-        ));
-    }
+            format!("{expected}; use a coarser solver.spacing_mm or a smaller solver.roi_margin_mm"),
+        )
+    })?;
     let mut warnings = Vec::new();
     let scan_hi = [
         (dims[0] - 1) as f64 * s[0],

@@ -67,7 +67,7 @@ pub fn margin_report(
         return Err(parameter_error(
             "exclude_capsule",
             "true",
-            "a liver mask (--liver) to find the capsule",
+            "a liver mask (`liver`) to find the capsule",
         ));
     }
     let (t, _) = files.resolve("tumor", tumor)?;

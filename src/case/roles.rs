@@ -21,7 +21,8 @@ use ndarray::Array3;
 
 use crate::error::{parameter_error, Error, Result, Warning};
 use crate::grid::Grid;
-use crate::io::{read_label_map, ReadOptions};
+use crate::io::nifti::NiftiTemplate;
+use crate::io::ReadOptions;
 use crate::volume::{LabelMap, LabelNames, Mask};
 use crate::with_label_array;
 
@@ -121,6 +122,8 @@ pub struct Files {
     main: Option<(PathBuf, LabelMap)>,
     others: BTreeMap<PathBuf, LabelMap>,
     grid: Option<(String, Grid)>,
+    /// The output header of each file read (see [`Files::output_template`]).
+    templates: BTreeMap<PathBuf, NiftiTemplate>,
     /// Warnings of every file read.
     pub warnings: Vec<Warning>,
     /// Every file read, in order.
@@ -139,6 +142,7 @@ impl Files {
             main: None,
             others: BTreeMap::new(),
             grid: None,
+            templates: BTreeMap::new(),
             warnings: Vec::new(),
             inputs: Vec::new(),
         };
@@ -159,6 +163,7 @@ impl Files {
             grid: Some((name.display().to_string(), map.grid().clone())),
             main: Some((name.clone(), map)),
             others: BTreeMap::new(),
+            templates: BTreeMap::new(),
             warnings: Vec::new(),
             inputs: vec![name],
         }
@@ -182,7 +187,10 @@ impl Files {
     }
 
     fn load(&mut self, path: &Path) -> Result<LabelMap> {
-        let loaded = read_label_map(path, &self.options)?;
+        let opened = crate::io::open(path, &self.options)?;
+        let loaded = opened.read_label_map()?;
+        self.templates
+            .insert(path.to_path_buf(), opened.output_template(loaded.value.grid()));
         let name = path.display().to_string();
         match &self.grid {
             Some((first, g)) => g.ensure_same(loaded.value.grid(), first, &name)?,
@@ -191,6 +199,14 @@ impl Files {
         self.warnings.extend(loaded.warnings);
         self.inputs.push(path.to_path_buf());
         Ok(loaded.value)
+    }
+
+    /// The header that outputs on the grid of input `path` take (its own
+    /// geometry fields for a NIfTI input), kept from when the case read it,
+    /// so writing an output never opens an input again; `None` for a file
+    /// the case did not read (an in-memory map).
+    pub fn output_template(&self, path: &Path) -> Option<NiftiTemplate> {
+        self.templates.get(path).cloned()
     }
 
     fn file(&mut self, path: &Path) -> Result<&LabelMap> {
@@ -312,7 +328,7 @@ impl Files {
             Err(parameter_error(
                 "liver",
                 "nothing",
-                "a liver role: --liver VALUE|NAME|FILE (the label names do not show a TotalSegmentator liver)",
+                "a liver role (`liver`: a label value, a label name or a mask file; the label names do not show a TotalSegmentator liver)",
             ))
         }
     }

@@ -255,7 +255,7 @@ pub fn simulate_case(
                     case.time_s
                 },
                 format!(
-                    "a value within the device's range ({}; or allow_outside to extrapolate)",
+                    "a value within the device's range ({}; or `allow_outside` to extrapolate)",
                     w.message
                 ),
             ));
@@ -352,7 +352,7 @@ pub fn simulate_case(
         Error::Parameter { name, value, .. } if name == "tip" => Error::Parameter {
             name,
             value,
-            expected: format!("a tip inside the liver or a tumour of {main} (or allow_outside)"),
+            expected: format!("a tip inside the liver or a tumour of {main} (or `allow_outside`)"),
         },
         e => e,
     })?;

@@ -69,7 +69,7 @@ pub fn target_report(
         return Err(parameter_error(
             "tumor",
             "nothing",
-            "a tumour role: --tumor VALUE|NAME|FILE (no label named liver_tumor)",
+            "a tumour role (`tumor`: a label value, a label name or a mask file; no label is named liver_tumor)",
         ));
     };
     let (liver, _) = files.liver(liver)?;

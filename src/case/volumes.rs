@@ -73,12 +73,13 @@ pub fn volumes_of_map(map: &LabelMap, input: Vec<PathBuf>, warnings: Vec<Warning
 /// in memory).
 ///
 /// # Errors
-/// Any error of [`NiftiFile::open`] or [`NiftiFile::stream_voxels`]; `Data`
+/// Any error of [`crate::io::open`] or [`NiftiFile::stream_voxels`]; `Data`
 /// for a float map with a value that is not a whole number.
 pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<VolumeReport> {
-    if crate::io::format_of(path) != crate::io::Format::Nifti {
+    let opened = crate::io::open(path, options)?;
+    let Some(file) = opened.nifti() else {
         // Other formats are read whole, then counted.
-        let loaded = crate::io::read_label_map(path, options)?;
+        let loaded = opened.read_label_map()?;
         let mut report = volumes_of_map(&loaded.value, vec![path.to_path_buf()], loaded.warnings)?;
         ensure_label_map(path, &report.labels)?;
         report.warnings.extend(unnamed_many_labels(
@@ -87,11 +88,10 @@ pub fn volumes_of_label_file(path: &Path, options: &ReadOptions) -> Result<Volum
             loaded.value.names().is_empty(),
         ));
         return Ok(report);
-    }
-    let file = NiftiFile::open(path)?;
+    };
     let mut warnings = file.warnings().to_vec();
     warnings.extend(file.label_scaling_warning());
-    let acc = stream_accumulate(&file, options, &mut warnings)?;
+    let acc = stream_accumulate(file, options, &mut warnings)?;
     let names = file.label_names();
     let labels = summarize(acc.into_map(), file.grid(), names, None);
     ensure_label_map(path, &labels)?;

@@ -3,44 +3,24 @@
 use std::process::ExitCode;
 
 use liverkit::grid::format_number as num;
-use liverkit::io::info::{DicomInfo, ImageInfo, NrrdInfo};
-use liverkit::io::nifti::NiftiFile;
-use liverkit::io::nrrd::NrrdFile;
+use liverkit::io::info::{read_info, DicomInfo, ImageInfo, Info, NrrdInfo};
 use liverkit::io::ReadOptions;
-use liverkit::io::{format_of, Format};
 
 use super::output;
 use super::{Failure, InfoArgs};
 
 pub fn run(args: &InfoArgs, options: &ReadOptions) -> Result<ExitCode, Failure> {
-    if !args.more.is_empty() || format_of(&args.path) == Format::Dicom {
-        let mut paths = vec![args.path.clone()];
-        paths.extend(args.more.iter().cloned());
-        let info = DicomInfo::read(&paths, options)?;
-        let text = if args.json {
-            output::json(&info)?
-        } else {
-            dicom_text(&info)
-        };
-        output::print(&text)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if format_of(&args.path) == Format::Nrrd {
-        let info = NrrdInfo::of_nrrd(&NrrdFile::open(&args.path)?);
-        let text = if args.json {
-            output::json(&info)?
-        } else {
-            nrrd_text(&info)
-        };
-        output::print(&text)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let file = NiftiFile::open(&args.path)?;
-    let info = ImageInfo::of_nifti(&file);
+    let mut paths = vec![args.path.clone()];
+    paths.extend(args.more.iter().cloned());
+    let info = read_info(&paths, options)?;
     let text = if args.json {
         output::json(&info)?
     } else {
-        text(&info)
+        match &info {
+            Info::Dicom(i) => dicom_text(i),
+            Info::Nrrd(i) => nrrd_text(i),
+            Info::Nifti(i) => text(i),
+        }
     };
     output::print(&text)?;
     Ok(ExitCode::SUCCESS)

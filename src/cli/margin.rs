@@ -6,11 +6,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use liverkit::case::margin::{assess_margin_files, MarginReport};
+use liverkit::case::margin::{margin_report, MarginReport};
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::case::target::{target_report, TargetReport};
 use liverkit::grid::ras_lps_text;
-use liverkit::io::nifti::{write_mask, write_volume};
+use liverkit::io::nifti::{write_mask, write_volume, NiftiTemplate};
 use liverkit::io::ReadOptions;
 use liverkit::margin::{MarginOptions, DEFAULT_MARGIN_MM};
 use liverkit::Error;
@@ -108,10 +108,11 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         exclude_capsule: a.exclude_capsule,
         margin_map: a.margin_map.is_some(),
     };
-    let (report, map) = assess_margin_files(&tumor, &zone, liver.as_ref(), &options, read)?;
+    let mut files = Files::new(None, read.clone())?;
+    let (report, map) = margin_report(&mut files, &tumor, &zone, liver.as_ref(), &options)?;
     if let (Some(path), Some(map)) = (&a.margin_map, &map) {
         let template = match &tumor {
-            RoleSpec::File { path: src, .. } => Some(liverkit::io::output_template(src, map.grid())?),
+            RoleSpec::File { path: src, .. } => files.output_template(src),
             RoleSpec::Labels(_) => None,
         };
         write_volume(path, map, template.as_ref())?;
@@ -234,7 +235,9 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         a.margin_mm,
     )?;
     if let Some(path) = &a.out {
-        let template = liverkit::io::output_template(&a.label_map, plan.target.grid())?;
+        let template = files
+            .output_template(&a.label_map)
+            .unwrap_or_else(|| NiftiTemplate::from_grid(plan.target.grid()));
         write_mask(path, &plan.target, Some(&template))?;
         report.target_file = Some(path.clone());
     }

@@ -187,33 +187,47 @@ impl Cli {
 }
 
 /// The library names parameters as data (`time_s`, `margin_mm`); on the
-/// command line they are flags. A parameter error whose name is one of
-/// `command`'s options (or a global one) is rendered with the flag as typed
-/// (`--time-s`); so is `allow_outside` in the expected text.
+/// command line they are flags. A parameter named in an error, whether as
+/// the error's parameter or in backticks in its text, that is one of
+/// `command`'s options (or a global one) is rendered as the flag the user
+/// types (`--time-s`). This and [`flags`] are the command line's one place
+/// for it.
 pub fn as_flags(e: Error, command: &str) -> Error {
+    e.render_parameters(|name| flag_of(name, Some(command)))
+}
+
+/// A library text (a warning, a threshold's source) with the parameter
+/// names in backticks rendered as the flags of any command.
+pub fn flags(text: &str) -> String {
+    liverkit::error::render_parameters(text, |name| flag_of(name, None))
+}
+
+/// `--margin-mm` for `margin_mm`, when `command` (or, without one, any
+/// command) or the global options have that flag.
+fn flag_of(name: &str, command: Option<&str>) -> Option<String> {
     use clap::CommandFactory;
-    let Error::Parameter {
-        name,
-        value,
-        expected,
-    } = e
-    else {
-        return e;
-    };
-    let root = Cli::command();
+    if name.starts_with("--") {
+        return None;
+    }
     let flag = name.replace('_', "-");
     let known = |c: &clap::Command| c.get_arguments().any(|a| a.get_long() == Some(flag.as_str()));
-    let has = known(&root) || root.find_subcommand(command).is_some_and(known);
-    let name = if has && !name.starts_with("--") {
-        format!("--{flag}")
-    } else {
-        name
-    };
-    Error::Parameter {
-        name,
-        value,
-        expected: expected.replace("allow_outside", "--allow-outside"),
-    }
+    let root = Cli::command();
+    let has = known(&root)
+        || match command {
+            Some(c) => root.find_subcommand(c).is_some_and(known),
+            None => root.get_subcommands().any(known),
+        };
+    has.then(|| format!("--{flag}"))
+}
+
+/// The parser of an option that takes one of the library's names
+/// ([`liverkit::vocabulary::Named`]): clap lists and completes them.
+pub fn choice<T>() -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: liverkit::vocabulary::Named + std::str::FromStr<Err = Error> + Send + Sync + Clone,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(T::NAMES.iter().map(|(n, _)| *n)).try_map(|s| s.parse::<T>())
 }
 
 /// Why the program stops early.
@@ -253,19 +267,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         cli.series.clone(),
         cli.reference.clone(),
     )
-    .map_err(|e| match e {
-        // Name the option as the user wrote it.
-        Error::Parameter {
-            name,
-            value,
-            expected,
-        } => Error::Parameter {
-            name: format!("--{}", name.replace('_', "-")),
-            value,
-            expected,
-        },
-        e => e,
-    })?;
+    .map_err(|e| e.render_parameters(|name| flag_of(name, None)))?;
     match cli.command {
         Command::Volumes(a) => volumes::run(&a, &options),
         Command::Info(a) => info::run(&a, &options),

@@ -24,7 +24,7 @@ pub fn print(text: &str) -> Result<(), Failure> {
 /// Prints warnings on stderr, one per line.
 pub fn warn(warnings: &[Warning]) {
     for w in warnings {
-        eprintln!("liverkit: warning: {w}");
+        eprintln!("liverkit: warning: {}", super::flags(&w.to_string()));
     }
 }
 

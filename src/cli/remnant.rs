@@ -4,16 +4,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+use liverkit::vocabulary::Named;
 
 use liverkit::case::remnant::{
     assess, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport, RemnantRequest,
-    RemnantSpec, Threshold,
+    RemnantSpec, RemnantWords, Threshold,
 };
 use liverkit::case::roles::RoleSpec;
 use liverkit::io::ReadOptions;
 use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
-use liverkit::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
+use liverkit::remnant::resection::Resection;
 use liverkit::Error;
 
 use super::output::{self, Align};
@@ -69,14 +70,14 @@ pub struct CheckArgs {
     #[arg(long, value_name = "KG", requires = "height_cm")]
     weight_kg: Option<f64>,
     /// Body-surface-area formula.
-    #[arg(long, value_enum, default_value_t = BsaArg::Mosteller)]
-    bsa: BsaArg,
+    #[arg(long, value_parser = super::choice::<BsaFormula>(), default_value = BsaFormula::NAMES[0].0)]
+    bsa: BsaFormula,
     /// Total-estimated-liver-volume formula.
-    #[arg(long, value_enum, default_value_t = TelvArg::Vauthey)]
-    telv: TelvArg,
+    #[arg(long, value_parser = super::choice::<TelvFormula>(), default_value = TelvFormula::NAMES[0].0)]
+    telv: TelvFormula,
     /// State of the liver: minimum remnant 20, 30 or 40 %.
-    #[arg(long, value_enum, default_value_t = ConditionArg::Normal)]
-    condition: ConditionArg,
+    #[arg(long, value_parser = super::choice::<LiverCondition>(), default_value = LiverCondition::NAMES[0].0)]
+    condition: LiverCondition,
     /// Minimum remnant in %, instead of --condition.
     #[arg(long, value_name = "PCT", conflicts_with = "condition")]
     min_flr_pct: Option<f64>,
@@ -87,26 +88,6 @@ pub struct CheckArgs {
     /// parent_child columns).
     #[arg(long)]
     csv: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum BsaArg {
-    Mosteller,
-    Dubois,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum TelvArg {
-    Vauthey,
-    Urata,
-    Heinemann,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ConditionArg {
-    Normal,
-    Chemotherapy,
-    Cirrhosis,
 }
 
 /// `liverkit remnant` arguments.
@@ -167,43 +148,28 @@ fn options(c: &CheckArgs) -> AssessOptions {
             .height_cm
             .zip(c.weight_kg)
             .map(|(height_cm, weight_kg)| Patient { height_cm, weight_kg }),
-        bsa: match c.bsa {
-            BsaArg::Mosteller => BsaFormula::Mosteller,
-            BsaArg::Dubois => BsaFormula::DuBois,
-        },
-        telv: match c.telv {
-            TelvArg::Vauthey => TelvFormula::Vauthey,
-            TelvArg::Urata => TelvFormula::Urata,
-            TelvArg::Heinemann => TelvFormula::Heinemann,
-        },
+        bsa: c.bsa,
+        telv: c.telv,
         threshold: match c.min_flr_pct {
             Some(p) => Threshold::MinPct(p),
-            None => Threshold::Condition(match c.condition {
-                ConditionArg::Normal => LiverCondition::Normal,
-                ConditionArg::Chemotherapy => LiverCondition::Chemotherapy,
-                ConditionArg::Cirrhosis => LiverCondition::Cirrhosis,
-            }),
+            None => Threshold::Condition(c.condition),
         },
     }
 }
 
 fn remnant_spec(d: &RemnantDefArgs, with_caudate: bool) -> Result<Option<RemnantSpec>, Error> {
-    Ok(Some(if let Some(r) = &d.remnant {
-        RemnantSpec::Region(RoleSpec::parse("remnant", r)?)
-    } else if let Some(k) = &d.keep {
-        RemnantSpec::Definition(RemnantDefinition::Keep(parse_segments("keep", k)?))
-    } else if let Some(k) = &d.remove {
-        RemnantSpec::Definition(RemnantDefinition::Remove(parse_segments("remove", k)?))
-    } else if let Some(name) = &d.resection {
-        RemnantSpec::Definition(RemnantDefinition::Resection {
-            resection: Resection::from_name(name)?,
-            with_caudate,
-        })
-    } else if let Some(p) = &d.plane {
-        RemnantSpec::Definition(parse_plane(p)?)
-    } else {
-        return Ok(None);
-    }))
+    RemnantSpec::from_words(RemnantWords {
+        remnant: d
+            .remnant
+            .as_deref()
+            .map(|r| RoleSpec::parse("remnant", r))
+            .transpose()?,
+        keep: d.keep.clone(),
+        remove: d.remove.clone(),
+        resection: d.resection.clone(),
+        plane: d.plane.clone(),
+        with_caudate,
+    })
 }
 
 fn request(
@@ -480,7 +446,8 @@ pub fn remnant_text(r: &RemnantReport) -> String {
         .unwrap_or_else(|| "user threshold".into());
     o.push_str(&format!(
         "\ncheck        {cond}: minimum {} % of {basis} {}\n",
-        r.threshold_pct, r.threshold_source
+        r.threshold_pct,
+        super::flags(&r.threshold_source)
     ));
     o.push_str(&format!("verdict      {}\n", r.verdict));
     o

@@ -6,16 +6,16 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
-use serde::Serialize;
+use clap::Args;
 
 use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
-use liverkit::bioheat::calibration::{calibrate_device, device_from_chart, read_chart, DeviceCalibration};
-use liverkit::bioheat::protocols::{calibration_case, model_zones, Library};
+use liverkit::bioheat::protocols::Library;
 use liverkit::bioheat::tissue::Parameters;
+use liverkit::case::protocols::{protocols_report, ProtocolsReport, ProtocolsRequest};
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::case::simulate::{simulate_case, write_outputs, SimulateCase, SimulateReport};
 use liverkit::grid::ras_lps_text;
+use liverkit::io::nifti::NiftiTemplate;
 use liverkit::io::ReadOptions;
 use liverkit::margin::DEFAULT_MARGIN_MM;
 use liverkit::progress::{NoProgress, Progress};
@@ -23,15 +23,6 @@ use liverkit::Error;
 
 use super::output::{self, Align};
 use super::Failure;
-
-/// Applicator kinds on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ApplicatorArg {
-    /// Microwave ablation, 2.45 GHz.
-    Mwa,
-    /// Radiofrequency ablation.
-    Rfa,
-}
 
 /// `liverkit simulate` arguments.
 #[derive(Debug, Args)]
@@ -52,8 +43,8 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "V,...", value_delimiter = ',')]
     vessels: Vec<String>,
     /// Microwave (mwa) or radiofrequency (rfa).
-    #[arg(long, value_enum)]
-    applicator: ApplicatorArg,
+    #[arg(long, value_parser = super::choice::<ApplicatorKind>())]
+    applicator: ApplicatorKind,
     /// Generator power, W.
     #[arg(long, value_name = "W")]
     power_w: f64,
@@ -201,10 +192,7 @@ fn parameters(path: Option<&Path>) -> Result<Parameters, Error> {
 }
 
 pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
-    let kind = match a.applicator {
-        ApplicatorArg::Mwa => ApplicatorKind::Mwa,
-        ApplicatorArg::Rfa => ApplicatorKind::Rfa,
-    };
+    let kind = a.applicator;
     if let Some(dir) = &a.out_dir {
         let map = a.label_map.to_string_lossy();
         let mut inputs = vec![map.as_ref()];
@@ -260,21 +248,12 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
         &params,
         &lib,
         bar.as_ref(),
-    )
-    .map_err(|e| match e {
-        Error::Parameter {
-            name,
-            value,
-            expected,
-        } if name == "tip" => Error::Parameter {
-            name: "--tip".into(),
-            value,
-            expected: expected.replace("allow_outside", "--allow-outside"),
-        },
-        e => e,
-    })?;
+    )?;
     if let Some(dir) = &a.out_dir {
-        let template = liverkit::io::output_template(&a.label_map, outcome.zone70.grid())?;
+        // The input's header, kept when the case read it (not opened again).
+        let template = files
+            .output_template(&a.label_map)
+            .unwrap_or_else(|| NiftiTemplate::from_grid(outcome.zone70.grid()));
         write_outputs(&mut outcome, dir, &template)?;
     }
     let report = &outcome.report;
@@ -504,102 +483,18 @@ fn range_text(r: [f64; 2]) -> String {
     }
 }
 
-/// One setting as `liverkit protocols` reports it.
-#[derive(Debug, Serialize)]
-struct SettingRow {
-    id: String,
-    device: String,
-    power_w: Option<f64>,
-    time_s: Option<f64>,
-    table_zone_diameter_mm: Option<[f64; 2]>,
-    table_zone_length_mm: Option<[f64; 2]>,
-    fitted: Option<bool>,
-    model_zone_mm: Option<[f64; 2]>,
-    checked_zone_mm: Option<[f64; 2]>,
-    checked_zone70_mm: Option<[f64; 2]>,
-    source: String,
-}
-
-#[derive(Debug, Serialize)]
-struct ProtocolsReport {
-    devices: Vec<liverkit::bioheat::protocols::Device>,
-    settings: Vec<SettingRow>,
-    calibration: Vec<DeviceCalibration>,
-}
-
 pub fn run_protocols(a: &ProtocolsArgs) -> Result<ExitCode, Failure> {
-    let mut lib = library(a.protocols.as_deref())?;
-    let params = parameters(a.params.as_deref())?;
-    params.validate()?;
+    let request = ProtocolsRequest {
+        protocols: a.protocols.clone(),
+        params: a.params.clone(),
+        calibrate: a.calibrate,
+        chart: a.chart.clone(),
+        device: a.device.clone(),
+        out: a.out.clone(),
+        check: a.check,
+    };
     let bar = progress();
-    let mut calibration = Vec::new();
-    if a.calibrate {
-        let ids: Vec<String> = if let Some(chart) = &a.chart {
-            let rows = read_chart(chart)?;
-            let id = a.device.clone().unwrap_or_else(|| "chart".to_string());
-            if lib.devices.iter().any(|d| d.id == id) {
-                return Err(Error::parameter(
-                    "device",
-                    id,
-                    "an id not yet in the library for the device --chart creates",
-                )
-                .into());
-            }
-            let (device, settings) = device_from_chart(&id, chart, &rows);
-            lib.devices.push(device);
-            lib.settings.extend(settings);
-            vec![id]
-        } else {
-            lib.devices
-                .iter()
-                .filter(|d| d.applicator == ApplicatorKind::Mwa)
-                .filter(|d| a.device.as_ref().is_none_or(|id| *id == d.id))
-                .map(|d| d.id.clone())
-                .collect()
-        };
-        for id in ids {
-            calibration.push(calibrate_device(&mut lib, &id, &params, bar.as_ref())?);
-        }
-        if let Some(out) = &a.out {
-            let text = serde_json::to_string_pretty(&lib)
-                .map_err(|e| Error::parameter("out", e, "a library as JSON"))?;
-            liverkit::io::atomic::write_file(out, format!("{text}\n").as_bytes())?;
-        }
-    }
-    let mut settings = Vec::new();
-    let case = if a.check {
-        Some(calibration_case(&params, params.solver.spacing_mm)?)
-    } else {
-        None
-    };
-    for s in &lib.settings {
-        let device = lib.devices.iter().find(|d| d.id == s.device);
-        let checked = match (&case, device, s.power_w, s.time_s) {
-            (Some(c), Some(d), Some(p), Some(t)) if d.applicator == ApplicatorKind::Mwa => {
-                let z = model_zones(c, &d.apply(&params), p, &[t], bar.as_ref())?[0];
-                Some(z)
-            }
-            _ => None,
-        };
-        settings.push(SettingRow {
-            id: s.id.clone(),
-            device: s.device.clone(),
-            power_w: s.power_w,
-            time_s: s.time_s,
-            table_zone_diameter_mm: s.zone_diameter_mm,
-            table_zone_length_mm: s.zone_length_mm,
-            fitted: s.fitted,
-            model_zone_mm: s.model_zone_mm,
-            checked_zone_mm: checked.map(|z| [z.damage.diameter_mm, z.damage.length_mm]),
-            checked_zone70_mm: checked.map(|z| [z.iso.diameter_mm, z.iso.length_mm]),
-            source: s.source.clone(),
-        });
-    }
-    let report = ProtocolsReport {
-        devices: lib.devices.clone(),
-        settings,
-        calibration,
-    };
+    let report = protocols_report(&request, bar.as_ref())?;
     let text = if a.json {
         output::json(&report)?
     } else if a.csv {

@@ -359,3 +359,34 @@ impl DicomInfo {
         })
     }
 }
+
+/// What `liverkit info` reports about one input, by its format.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Info {
+    /// A NIfTI-1 or NIfTI-2 file (or an Analyze-style `.hdr`/`.img` pair).
+    Nifti(ImageInfo),
+    /// An NRRD file or a 3D Slicer `.seg.nrrd`.
+    Nrrd(NrrdInfo),
+    /// A DICOM SEG, or a DICOM series (a directory or its files).
+    Dicom(DicomInfo),
+}
+
+/// Reads the header of an input and describes it: several paths, or one
+/// DICOM path, are a DICOM input; else the format is sniffed from the file.
+///
+/// # Errors
+/// Read and header errors of the file(s).
+pub fn read_info(paths: &[PathBuf], options: &crate::io::ReadOptions) -> crate::Result<Info> {
+    let Some(first) = paths.first() else {
+        return Err(crate::error::parameter_error(
+            "path",
+            "nothing",
+            "a file or a DICOM directory",
+        ));
+    };
+    if paths.len() > 1 {
+        return Ok(Info::Dicom(DicomInfo::read(paths, options)?));
+    }
+    crate::io::open(first, options)?.info()
+}

@@ -4,8 +4,12 @@
 //! * [`nrrd`]: NRRD (`.nrrd`, `.nhdr`) and 3D Slicer's `.seg.nrrd`.
 //! * [`dicom`]: DICOM CT/MR series and DICOM SEG.
 //!
-//! [`read_label_map`] and [`read_intensity`] take any of them: the format is
-//! recognised by the file's first bytes, not its name.
+//! [`open`] takes any of them: the format is recognised once, by the file's
+//! first bytes, not its name, and the header is read and validated; the
+//! [`Opened`] input then reads its voxels as a label map, an intensity image,
+//! or whichever they are ([`Opened::read_auto`]), and gives the output
+//! template and the `info` report. [`read_label_map`] and [`read_intensity`]
+//! are the two common paths through it.
 //!
 //! Files are read in two steps: opening reads and validates the header only
 //! (cheap, even for a gigabyte scan); the voxels are then either read whole
@@ -22,8 +26,10 @@ pub mod dicom;
 pub mod info;
 pub mod nifti;
 pub mod nrrd;
+mod open;
 mod raw;
 
+pub use open::{open, Image, Opened};
 pub use raw::{Chunk, Element};
 
 use std::path::Path;
@@ -53,49 +59,13 @@ pub fn format_of(path: &Path) -> Format {
     }
 }
 
-/// Reads a DICOM SEG as a label map, onto the reference series' grid when
-/// the options name one.
-fn dicom_label_map(path: &Path, options: &ReadOptions) -> Result<Loaded<LabelMap>> {
-    if !dicom::input_is_seg(path)? {
-        return Err(crate::error::Error::Header {
-            path: path.to_path_buf(),
-            field: "Modality".into(),
-            expected: "a segmentation (DICOM SEG) where a label map is needed".into(),
-            found: "an image series (read it as an image, e.g. with liverkit info)".into(),
-        });
-    }
-    let reference = match &options.reference {
-        Some(r) => Some(dicom::read_series(
-            std::slice::from_ref(r),
-            options.series.as_deref(),
-            options,
-        )?),
-        None => None,
-    };
-    let seg_options = dicom::SegOptions {
-        threshold: options.seg_threshold,
-    };
-    let seg = dicom::read_seg(path, reference.as_ref(), &seg_options, options)?;
-    let mut warnings = reference.map(|r| r.warnings).unwrap_or_default();
-    warnings.extend(seg.warnings);
-    Ok(Loaded {
-        value: seg.map,
-        warnings,
-    })
-}
-
-/// The header that files written on the grid of input `path` take: a
-/// NIfTI input's own geometry fields (sform/qform codes, units), or for
-/// other formats a header built from `grid` (sform and qform scanner
-/// coordinates, mm).
+/// The header that files written on the grid of input `path` take (see
+/// [`Opened::output_template`]).
 ///
 /// # Errors
-/// As [`nifti::NiftiFile::open`] for a NIfTI input.
+/// As [`open`].
 pub fn output_template(path: &Path, grid: &crate::grid::Grid) -> Result<nifti::NiftiTemplate> {
-    Ok(match format_of(path) {
-        Format::Nifti => nifti::NiftiFile::open(path)?.template().without_extensions(),
-        Format::Nrrd | Format::Dicom => nifti::NiftiTemplate::from_grid(grid),
-    })
+    Ok(open(path, &ReadOptions::default())?.output_template(grid))
 }
 
 /// Voxel types liverkit reads.
@@ -245,7 +215,7 @@ impl ReadOptions {
             ));
         }
         Ok(ReadOptions {
-            max_bytes: (max_memory_gib * (1u64 << 30) as f64) as u64,
+            max_bytes: (max_memory_gib * crate::error::GIB) as u64,
             series,
             reference,
             seg_threshold,
@@ -263,61 +233,21 @@ pub struct Loaded<T> {
 }
 
 /// Reads a label map (integers read raw, float maps accepted when every value
-/// is integral).
+/// is integral): [`open`], then [`Opened::read_label_map`].
 ///
 /// # Errors
-/// Any header or data error of [`nifti::NiftiFile::open`] and
-/// [`nifti::NiftiFile::read_label_map`].
+/// As those two.
 pub fn read_label_map(path: &Path, options: &ReadOptions) -> Result<Loaded<LabelMap>> {
-    if format_of(path) == Format::Dicom {
-        return dicom_label_map(path, options);
-    }
-    if format_of(path) == Format::Nrrd {
-        let file = nrrd::NrrdFile::open(path)?;
-        let (map, mut data_warnings) = file.read_label_map(options)?;
-        let mut warnings = file.warnings().to_vec();
-        warnings.append(&mut data_warnings);
-        return Ok(Loaded { value: map, warnings });
-    }
-    let file = nifti::NiftiFile::open(path)?;
-    let (map, mut data_warnings) = file.read_label_map(options)?;
-    let mut warnings = file.warnings().to_vec();
-    warnings.append(&mut data_warnings);
-    Ok(Loaded { value: map, warnings })
+    open(path, options)?.read_label_map()
 }
 
-/// Reads an intensity image as `f32`, with `scl_slope`/`scl_inter` applied.
+/// Reads an intensity image as `f32`: [`open`], then
+/// [`Opened::read_intensity`].
 ///
 /// # Errors
-/// Any header or data error of [`nifti::NiftiFile::open`].
+/// As those two.
 pub fn read_intensity(path: &Path, options: &ReadOptions) -> Result<Loaded<Volume<f32>>> {
-    if format_of(path) == Format::Dicom {
-        if dicom::input_is_seg(path)? {
-            return Err(crate::error::Error::Header {
-                path: path.to_path_buf(),
-                field: "Modality".into(),
-                expected: "an image series where an intensity image is needed".into(),
-                found: "a segmentation (DICOM SEG)".into(),
-            });
-        }
-        let series = dicom::read_series(&[path.to_path_buf()], options.series.as_deref(), options)?;
-        return Ok(Loaded {
-            value: series.volume,
-            warnings: series.warnings,
-        });
-    }
-    if format_of(path) == Format::Nrrd {
-        let file = nrrd::NrrdFile::open(path)?;
-        let (vol, mut data_warnings) = file.read_intensity(options)?;
-        let mut warnings = file.warnings().to_vec();
-        warnings.append(&mut data_warnings);
-        return Ok(Loaded { value: vol, warnings });
-    }
-    let file = nifti::NiftiFile::open(path)?;
-    let (vol, mut data_warnings) = file.read_intensity(options)?;
-    let mut warnings = file.warnings().to_vec();
-    warnings.append(&mut data_warnings);
-    Ok(Loaded { value: vol, warnings })
+    open(path, options)?.read_intensity()
 }
 
 /// A vector of `n` zeroed values, or an error naming the file when the

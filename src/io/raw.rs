@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use flate2::read::MultiGzDecoder;
 use rayon::prelude::*;
 
-use crate::error::{Error, Result, Warning};
+use crate::error::{ensure_fits, Error, Result, Warning};
 use crate::io::{DataType, ReadOptions};
 
 /// Bytes in one streamed slab (rounded to whole rows). Large enough to keep
@@ -149,18 +149,12 @@ impl RawData {
 
     fn check_size(&self, options: &ReadOptions) -> Result<()> {
         let bytes = self.voxels.checked_mul(self.dtype.size() as u64);
-        match bytes {
-            Some(b) if b <= options.max_bytes && usize::try_from(b).is_ok() => Ok(()),
-            _ => Err(Error::Header {
-                path: self.path.clone(),
-                field: "dim".into(),
-                expected: format!(
-                    "at most {:.1} GiB of voxel data (raise the limit with --max-memory-gib / ReadOptions::max_bytes)",
-                    options.max_bytes as f64 / (1u64 << 30) as f64
-                ),
-                found: format!("{} voxels of {} bytes", self.voxels, self.dtype.size()),
-            }),
-        }
+        ensure_fits(bytes, options.max_bytes, "voxel data").map_err(|expected| Error::Header {
+            path: self.path.clone(),
+            field: "dim".into(),
+            expected,
+            found: format!("{} voxels of {} bytes", self.voxels, self.dtype.size()),
+        })
     }
 
     /// A file cannot hold more voxel data than its size (uncompressed) or

@@ -197,7 +197,7 @@ pub fn assess_margins(
         return Err(parameter_error(
             "exclude_capsule",
             "true",
-            "a liver mask (--liver) to find the capsule",
+            "a liver mask (`liver`) to find the capsule",
         ));
     }
     let dims = grid.dims();

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::error::{parameter_error, Result};
+use crate::vocabulary::{from_str_by_name, Named};
 
 /// Body-surface-area formula.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -194,13 +195,9 @@ impl LiverCondition {
         }
     }
 
-    /// `normal`, `chemotherapy`, `cirrhosis`.
+    /// `normal`, `chemotherapy`, `cirrhosis` (from [`Named::NAMES`]).
     pub fn name(self) -> &'static str {
-        match self {
-            LiverCondition::Normal => "normal",
-            LiverCondition::Chemotherapy => "chemotherapy",
-            LiverCondition::Cirrhosis => "cirrhosis",
-        }
+        Named::name(self)
     }
 }
 
@@ -215,6 +212,35 @@ pub struct FormulaUse {
     /// Source keys in docs/references.md.
     pub source: &'static str,
 }
+
+impl Named for BsaFormula {
+    const PARAMETER: &'static str = "bsa";
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("mosteller", BsaFormula::Mosteller),
+        ("dubois", BsaFormula::DuBois),
+    ];
+}
+from_str_by_name!(BsaFormula);
+
+impl Named for TelvFormula {
+    const PARAMETER: &'static str = "telv";
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("vauthey", TelvFormula::Vauthey),
+        ("urata", TelvFormula::Urata),
+        ("heinemann", TelvFormula::Heinemann),
+    ];
+}
+from_str_by_name!(TelvFormula);
+
+impl Named for LiverCondition {
+    const PARAMETER: &'static str = "condition";
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("normal", LiverCondition::Normal),
+        ("chemotherapy", LiverCondition::Chemotherapy),
+        ("cirrhosis", LiverCondition::Cirrhosis),
+    ];
+}
+from_str_by_name!(LiverCondition);
 
 impl BsaFormula {
     pub(crate) fn usage(self) -> FormulaUse {

@@ -142,7 +142,7 @@ pub fn measure(anatomy: &Anatomy, remnant: RemnantRegion<'_>) -> Result<Measurem
             return Err(parameter_error(
                 "remnant",
                 d.describe(),
-                "Couinaud segments (--segments FILE or a liver_segments label map) for a segment-based remnant",
+                "Couinaud segments (`segments`, or a label map with liver_segment_1..8 labels) for a segment-based remnant",
             ));
         }
     }

@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::case::roles::{Files, RoleSpec};
-use crate::error::Result;
+use crate::error::{parameter_error, Result};
 use crate::io::ReadOptions;
 use crate::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
-use crate::remnant::resection::RemnantDefinition;
+use crate::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
 use crate::remnant::{measure, Anatomy, RemnantRegion};
 
 /// Height and weight of the patient.
@@ -68,6 +68,79 @@ pub enum RemnantSpec {
     Region(RoleSpec),
     /// Segments, a named resection or a plane.
     Definition(RemnantDefinition),
+}
+
+/// The five ways of naming the remnant, as a user gives them: a region
+/// (labels or a mask), segments kept, segments removed, a named resection,
+/// or a cutting plane. At most one may be given.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RemnantWords {
+    /// The remnant as a region (`remnant`).
+    pub remnant: Option<RoleSpec>,
+    /// Couinaud segments kept (`keep`: `2,3`, `1-4`).
+    pub keep: Option<String>,
+    /// Couinaud segments removed (`remove`: `5-8`).
+    pub remove: Option<String>,
+    /// A named resection (`resection`: `right-hepatectomy`, …).
+    pub resection: Option<String>,
+    /// A cutting plane (`plane`: `X,Y,Z:NX,NY,NZ`, world RAS+ mm).
+    pub plane: Option<String>,
+    /// Also remove segment 1 with a named resection (`with_caudate`).
+    pub with_caudate: bool,
+}
+
+impl RemnantSpec {
+    /// The one constructor of a remnant from the user's words, shared by the
+    /// command line and Python; `None` when none is given.
+    ///
+    /// # Errors
+    /// `Parameter` (`remnant`) when several are given; the parse errors of
+    /// [`parse_segments`] (`keep`, `remove`), [`Resection::from_name`]
+    /// (`resection`) and [`parse_plane`] (`plane`); `Parameter`
+    /// (`with_caudate`) without a named resection.
+    pub fn from_words(w: RemnantWords) -> Result<Option<RemnantSpec>> {
+        let given: Vec<&str> = [
+            ("remnant", w.remnant.is_some()),
+            ("keep", w.keep.is_some()),
+            ("remove", w.remove.is_some()),
+            ("resection", w.resection.is_some()),
+            ("plane", w.plane.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect();
+        if given.len() > 1 {
+            return Err(parameter_error(
+                "remnant",
+                given.join(", "),
+                "one of `remnant`, `keep`, `remove`, `resection`, `plane`",
+            ));
+        }
+        if w.with_caudate && w.resection.is_none() {
+            return Err(parameter_error(
+                "with_caudate",
+                true,
+                "a named resection (`resection`)",
+            ));
+        }
+        let definition = |d: RemnantDefinition| Some(RemnantSpec::Definition(d));
+        Ok(if let Some(r) = w.remnant {
+            Some(RemnantSpec::Region(r))
+        } else if let Some(k) = &w.keep {
+            definition(RemnantDefinition::Keep(parse_segments("keep", k)?))
+        } else if let Some(k) = &w.remove {
+            definition(RemnantDefinition::Remove(parse_segments("remove", k)?))
+        } else if let Some(name) = &w.resection {
+            definition(RemnantDefinition::Resection {
+                resection: Resection::from_name(name)?,
+                with_caudate: w.with_caudate,
+            })
+        } else if let Some(p) = &w.plane {
+            definition(parse_plane(p)?)
+        } else {
+            None
+        })
+    }
 }
 
 /// Everything needed to assess one scan from files.

@@ -159,7 +159,7 @@ pub fn report(
             if !(p.is_finite() && (0.0..=100.0).contains(&p)) {
                 return Err(parameter_error("min_flr_pct", p, "a percentage from 0 to 100"));
             }
-            (p, None, "chosen by the user (--min-flr-pct)".to_string())
+            (p, None, "chosen by the user (`min_flr_pct`)".to_string())
         }
     };
     if let Some(p) = options.patient {
@@ -204,7 +204,7 @@ pub fn report(
         warnings.push(Warning::new(
             None,
             "tumor",
-            "no tumour given (--tumor): tumour volume is taken as 0 mL, so the functional liver includes any tumour",
+            "no tumour given (`tumor`): tumour volume is taken as 0 mL, so the functional liver includes any tumour",
         ));
     }
     let region_ml = total_liver_ml;
@@ -407,7 +407,7 @@ pub fn report(
         formula: "minimum remnant: normal liver 20 %, after chemotherapy 30 %, cirrhosis 40 %",
         source: match condition {
             Some(c) => c.source(),
-            None => "user (--min-flr-pct)",
+            None => "user (`min_flr_pct`)",
         },
     });
 

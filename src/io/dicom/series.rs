@@ -16,7 +16,7 @@ use super::{
     is_seg, items, need_floats, open, open_checked, orientation, stack_affine, stack_slices, text,
     transfer_syntax_name, Object,
 };
-use crate::error::{Error, Result, Warning};
+use crate::error::{ensure_fits, Error, Result, Warning};
 use crate::grid::Grid;
 use crate::io::ReadOptions;
 use crate::volume::Volume;
@@ -184,14 +184,14 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
     let chosen = match series {
         Some(uid) => groups.iter().find(|(k, _)| k == uid).ok_or_else(|| {
             Error::parameter(
-                "--series",
+                "series",
                 uid,
                 format!("one of the series present: {}", list_text(&heads, &groups)),
             )
         })?,
         None if groups.len() > 1 => {
             return Err(Error::parameter(
-                "--series",
+                "series",
                 "nothing",
                 format!(
                     "a series UID: the input holds {} series: {}",
@@ -206,7 +206,42 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
     let first = members[0];
     let mut warnings = Vec::new();
 
-    // Slices with their geometry (enhanced multi-frame: one per frame).
+    let (slices, rows, cols) = slices_of(&members)?;
+    let geometry = stack_geometry(&members, &slices, rows, cols, options)?;
+    let (stack, grid, thickness) = (geometry.stack, geometry.grid, geometry.thickness);
+    warnings.extend(geometry.warnings);
+    let data = decode(&members, &slices, &stack.order, rows, cols)?;
+    let array = Array3::from_shape_vec((cols, rows, slices.len()).f(), data)
+        .map_err(|e| header_error(&first.path, "Rows/Columns", "consistent sizes", e))?;
+    let ts = first
+        .obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string();
+    let name = transfer_syntax_name(&ts);
+    Ok(DicomSeries {
+        volume: Volume::new(grid, array)?,
+        summary: summary(&heads, &chosen.1),
+        transfer_syntax: (ts, name),
+        slice_step_mm: stack.step,
+        slice_thickness_mm: thickness,
+        instance_uids: stack
+            .order
+            .iter()
+            .map(|&i| slices[i].instance_uid.clone())
+            .collect(),
+        series_uid: text(&first.obj, tags::SERIES_INSTANCE_UID),
+        frame_of_reference_uid: text(&first.obj, tags::FRAME_OF_REFERENCE_UID),
+        warnings,
+    })
+}
+
+/// Every slice of the series with its geometry (an enhanced multi-frame
+/// file gives one per frame), all of one image size: the slices and
+/// (rows, columns).
+fn slices_of(members: &[&Head]) -> Result<(Vec<Slice>, usize, usize)> {
+    let first = members[0];
     let mut slices = Vec::new();
     let (mut rows, mut cols) = (0usize, 0usize);
     for (f, h) in members.iter().enumerate() {
@@ -307,6 +342,30 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
             });
         }
     }
+    Ok((slices, rows, cols))
+}
+
+/// The stacked series: its grid, the slices' order along the normal, the
+/// slice thickness as written, and what the user should know.
+struct Stacked {
+    grid: Grid,
+    stack: super::SliceStack,
+    thickness: Option<f64>,
+    warnings: Vec<Warning>,
+}
+
+/// Checks that the slices share one orientation and pixel spacing, orders
+/// them along the normal with one step ([`super::stack_slices`]), bounds the
+/// volume by the memory limit, and builds the grid.
+fn stack_geometry(
+    members: &[&Head],
+    slices: &[Slice],
+    rows: usize,
+    cols: usize,
+    options: &ReadOptions,
+) -> Result<Stacked> {
+    let first = members[0];
+    let mut warnings = Vec::new();
     let s0 = &slices[0];
     for s in &slices[1..] {
         let p = &members[s.file].path;
@@ -378,18 +437,14 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
         }
     }
     let n = rows * cols * slices.len();
-    let bytes = (n as u64).saturating_mul(4);
-    if bytes > options.max_bytes {
-        return Err(header_error(
+    ensure_fits((n as u64).checked_mul(4), options.max_bytes, "voxels").map_err(|expected| {
+        header_error(
             &first.path,
             "Rows/Columns",
-            format!(
-                "at most {:.1} GiB of voxels (--max-memory-gib)",
-                options.max_bytes as f64 / (1u64 << 30) as f64
-            ),
+            expected,
             format!("{cols} x {rows} x {} voxels", slices.len()),
-        ));
-    }
+        )
+    })?;
     let origin = slices[stack.order[0]].position;
     let affine = stack_affine(
         row_dir,
@@ -400,10 +455,28 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
         origin,
     );
     let grid = Grid::new([cols, rows, slices.len()], affine)?;
+    Ok(Stacked {
+        grid,
+        stack,
+        thickness,
+        warnings,
+    })
+}
 
+/// Decodes every file in parallel and copies each frame once into its slot
+/// of the stacked volume (`order[slot]` is the slice there).
+fn decode(
+    members: &[&Head],
+    slices: &[Slice],
+    order: &[usize],
+    rows: usize,
+    cols: usize,
+) -> Result<Vec<f32>> {
+    let first = members[0];
+    let n = rows * cols * slices.len();
     // Slot of every (file, frame) in the sorted stack.
     let mut slot_of: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    for (k, &i) in stack.order.iter().enumerate() {
+    for (k, &i) in order.iter().enumerate() {
         slot_of.insert((slices[i].file, slices[i].frame), k);
     }
     let plane = rows * cols;
@@ -502,7 +575,7 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
         }
     }
     if let Some(k) = filled.iter().position(|f| !f) {
-        let i = stack.order[k];
+        let i = order[k];
         return Err(Error::Truncated {
             path: members[slices[i].file].path.clone(),
             field: "PixelData".into(),
@@ -510,30 +583,7 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
             found: "fewer frames".into(),
         });
     }
-    let array = Array3::from_shape_vec((cols, rows, slices.len()).f(), data)
-        .map_err(|e| header_error(&first.path, "Rows/Columns", "consistent sizes", e))?;
-    let ts = first
-        .obj
-        .meta()
-        .transfer_syntax()
-        .trim_end_matches('\0')
-        .to_string();
-    let name = transfer_syntax_name(&ts);
-    Ok(DicomSeries {
-        volume: Volume::new(grid, array)?,
-        summary: summary(&heads, &chosen.1),
-        transfer_syntax: (ts, name),
-        slice_step_mm: stack.step,
-        slice_thickness_mm: thickness,
-        instance_uids: stack
-            .order
-            .iter()
-            .map(|&i| slices[i].instance_uid.clone())
-            .collect(),
-        series_uid: text(&first.obj, tags::SERIES_INSTANCE_UID),
-        frame_of_reference_uid: text(&first.obj, tags::FRAME_OF_REFERENCE_UID),
-        warnings,
-    })
+    Ok(data)
 }
 
 fn list_text(heads: &[Head], groups: &[(String, Vec<usize>)]) -> String {

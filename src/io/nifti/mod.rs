@@ -23,7 +23,7 @@ use ndarray::{Array3, ShapeBuilder};
 use crate::error::{Error, Result, Warning};
 use crate::grid::Grid;
 use crate::io::raw::{fill, open_stream, RawData};
-use crate::io::{Chunk, DataType, Element, ReadOptions};
+use crate::io::{Chunk, DataType, Element, Image, ReadOptions};
 use crate::volume::{LabelArray, LabelMap, LabelNames, LabelValue, Volume};
 
 /// An opened NIfTI file: header read and validated, voxels not yet read.
@@ -265,26 +265,100 @@ impl NiftiFile {
     pub fn read_label_map(&self, options: &ReadOptions) -> Result<(LabelMap, Vec<Warning>)> {
         self.ensure_3d()?;
         let mut warnings: Vec<Warning> = self.label_scaling_warning().into_iter().collect();
-        let labels = match self.dtype {
-            DataType::U8 => LabelArray::U8(self.read_array(options, &mut warnings)?),
-            DataType::I8 => LabelArray::I8(self.read_array(options, &mut warnings)?),
-            DataType::U16 => LabelArray::U16(self.read_array(options, &mut warnings)?),
-            DataType::I16 => LabelArray::I16(self.read_array(options, &mut warnings)?),
-            DataType::U32 => LabelArray::U32(self.read_array(options, &mut warnings)?),
-            DataType::I32 => LabelArray::I32(self.read_array(options, &mut warnings)?),
-            DataType::U64 => LabelArray::U64(self.read_array(options, &mut warnings)?),
-            DataType::I64 => LabelArray::I64(self.read_array(options, &mut warnings)?),
-            DataType::F32 => {
+        let int_labels = self.read_int_labels(options, &mut warnings)?;
+        let labels = match (int_labels, self.dtype) {
+            (Some(l), _) => l,
+            (None, DataType::F32) => {
                 let a: Array3<f32> = self.read_array(options, &mut warnings)?;
                 LabelArray::I32(self.integral_labels(&a, |l| i32::try_from(l).ok())?)
             }
-            DataType::F64 => {
+            (None, _) => {
                 let a: Array3<f64> = self.read_array(options, &mut warnings)?;
                 LabelArray::I64(self.integral_labels(&a, Some)?)
             }
         };
         let map = LabelMap::new(self.grid.clone(), labels, self.label_names.clone())?;
         Ok((map, warnings))
+    }
+
+    /// Reads an integer-typed file's voxels raw, as the label array of its
+    /// type; `None` for a float type (the caller reads those).
+    fn read_int_labels(
+        &self,
+        options: &ReadOptions,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Option<LabelArray>> {
+        Ok(Some(match self.dtype {
+            DataType::U8 => LabelArray::U8(self.read_array(options, warnings)?),
+            DataType::I8 => LabelArray::I8(self.read_array(options, warnings)?),
+            DataType::U16 => LabelArray::U16(self.read_array(options, warnings)?),
+            DataType::I16 => LabelArray::I16(self.read_array(options, warnings)?),
+            DataType::U32 => LabelArray::U32(self.read_array(options, warnings)?),
+            DataType::I32 => LabelArray::I32(self.read_array(options, warnings)?),
+            DataType::U64 => LabelArray::U64(self.read_array(options, warnings)?),
+            DataType::I64 => LabelArray::I64(self.read_array(options, warnings)?),
+            DataType::F32 | DataType::F64 => return Ok(None),
+        }))
+    }
+
+    /// Reads the voxels once and keeps them as a label map when every value
+    /// is a whole number and none is negative, else as intensities (exactly
+    /// what [`NiftiFile::read_intensity`] gives): how `kind="auto"` decides,
+    /// without decoding a CT twice.
+    ///
+    /// # Errors
+    /// As [`NiftiFile::stream_voxels`].
+    pub fn read_auto(&self, options: &ReadOptions) -> Result<(Image, Vec<Warning>)> {
+        self.ensure_3d()?;
+        let (slope, inter) = self.scaling();
+        let mut warnings = Vec::new();
+        let int_labels = self.read_int_labels(options, &mut warnings)?;
+        let labels = match (int_labels, self.dtype) {
+            (Some(l), _) => l,
+            (None, DataType::F32) => {
+                let a: Array3<f32> = self.read_array(options, &mut warnings)?;
+                match self.integral_labels(&a, |l| i32::try_from(l).ok().filter(|&v| v >= 0)) {
+                    Ok(l) => LabelArray::I32(l),
+                    Err(_) if slope == 1.0 && inter == 0.0 => {
+                        return Ok((Image::Intensity(Volume::new(self.grid.clone(), a)?), warnings))
+                    }
+                    Err(_) => {
+                        let v = a.mapv(|x| (x as f64 * slope + inter) as f32);
+                        return Ok((Image::Intensity(Volume::new(self.grid.clone(), v)?), warnings));
+                    }
+                }
+            }
+            (None, _) => {
+                let a: Array3<f64> = self.read_array(options, &mut warnings)?;
+                match self.integral_labels(&a, |l| (l >= 0).then_some(l)) {
+                    Ok(l) => LabelArray::I64(l),
+                    Err(_) => {
+                        let v = a.mapv(|x| (x * slope + inter) as f32);
+                        return Ok((Image::Intensity(Volume::new(self.grid.clone(), v)?), warnings));
+                    }
+                }
+            }
+        };
+        if labels.any_negative() {
+            let v = labels.to_intensity(Some((slope, inter)));
+            return Ok((Image::Intensity(Volume::new(self.grid.clone(), v)?), warnings));
+        }
+        let mut all: Vec<Warning> = self.label_scaling_warning().into_iter().collect();
+        all.append(&mut warnings);
+        let map = LabelMap::new(self.grid.clone(), labels, self.label_names.clone())?;
+        Ok((Image::Labels(map), all))
+    }
+
+    /// `(scl_slope, scl_inter)` as applied to intensities: the identity
+    /// unless `scl_slope` is finite and non-zero.
+    fn scaling(&self) -> (f64, f64) {
+        let slope = self.header.scl_slope;
+        if slope.is_finite() && slope != 0.0 {
+            let inter = self.header.scl_inter;
+            (slope, if inter.is_finite() { inter } else { 0.0 })
+        } else {
+            (1.0, 0.0)
+        }
     }
 
     /// Reads the voxels as intensities in `f32`, applying
@@ -295,19 +369,7 @@ impl NiftiFile {
     pub fn read_intensity(&self, options: &ReadOptions) -> Result<(Volume<f32>, Vec<Warning>)> {
         self.ensure_3d()?;
         let mut warnings = Vec::new();
-        let slope = self.header.scl_slope;
-        let (slope, inter) = if slope.is_finite() && slope != 0.0 {
-            (
-                slope,
-                if self.header.scl_inter.is_finite() {
-                    self.header.scl_inter
-                } else {
-                    0.0
-                },
-            )
-        } else {
-            (1.0, 0.0)
-        };
+        let (slope, inter) = self.scaling();
         fn scaled<T: Element + Into<f64>>(a: Array3<T>, slope: f64, inter: f64) -> Array3<f32> {
             a.mapv(|v| (v.into() * slope + inter) as f32)
         }
