@@ -190,100 +190,15 @@ pub fn report(
     let margin_points = checked_pct.map(|c| c - threshold_pct);
     let sufficient = checked_pct.map(|c| c >= threshold_pct);
 
-    if m.tumor_outside_voxels > 0 {
-        warnings.push(Warning::new(
-            None,
-            "tumor",
-            format!(
-                "{:.1} mL of tumour neither overlaps nor touches the liver: left out of every volume (check the tumour role)",
-                m.ml(m.tumor_outside_voxels)
-            ),
-        ));
-    }
-    if roles.tumor.is_none() {
-        warnings.push(Warning::new(
-            None,
-            "tumor",
-            "no tumour given (`tumor`): tumour volume is taken as 0 mL, so the functional liver includes any tumour",
-        ));
-    }
-    let region_ml = total_liver_ml;
     let filled_ml = m.ml(m.filled_voxels);
     let unassigned_ml = m.ml(m.segment_functional_voxels[0] + m.segment_tumor_voxels[0]);
-    if m.has_segments {
-        if m.filled_voxels > 0 {
-            warnings.push(Warning::new(
-                None,
-                "segments",
-                format!(
-                    "{filled_ml:.1} mL of liver ({:.1} %) lay in no segment and was given to the nearest segment",
-                    100.0 * filled_ml / region_ml
-                ),
-            ));
-        }
-        if unassigned_ml > 0.0 {
-            warnings.push(Warning::new(
-                None,
-                "segments",
-                format!(
-                    "{unassigned_ml:.1} mL of liver is reached by no segment: it is in no segment and never in a segment-based remnant"
-                ),
-            ));
-        }
-        let covered = 100.0 * (region_ml - filled_ml - unassigned_ml) / region_ml;
-        let seg_ml: f64 = (1..9)
-            .map(|s| m.ml(m.segment_functional_voxels[s] + m.segment_tumor_voxels[s]))
-            .sum();
-        let outside_ml = m.ml(m.segments_outside_voxels);
-        if covered < 90.0 {
-            warnings.push(Warning::new(
-                None,
-                "segments",
-                format!("the segments cover only {covered:.1} % of the liver: check that they belong to this scan"),
-            ));
-        }
-        if outside_ml > 0.05 * (seg_ml - filled_ml + outside_ml).max(f64::MIN_POSITIVE) {
-            warnings.push(Warning::new(
-                None,
-                "segments",
-                format!("{outside_ml:.1} mL of the segments lie outside the liver: the segments match the liver badly"),
-            ));
-        }
-    }
-    if m.remnant_outside_voxels > 0 {
-        warnings.push(Warning::new(
-            None,
-            "remnant",
-            format!(
-                "{:.1} mL of the remnant region lie outside the liver and are ignored",
-                m.ml(m.remnant_outside_voxels)
-            ),
-        ));
-    }
-    if let Some(t) = remnant_tumor_ml.filter(|&t| t > 0.0) {
-        warnings.push(Warning::new(
-            None,
-            "remnant_tumor_ml",
-            format!("the remnant holds {t:.1} mL of tumour: it is not tumour-free (excluded from the FLR)"),
-        ));
-    }
-    if flr_bwr_low == Some(true) {
-        warnings.push(Warning::new(
-            None,
-            "flr_bwr_pct",
-            format!(
-                "FLR-to-body-weight ratio {:.2} % is at or below 0.5 %, which predicts morbidity [Truant2007]",
-                flr_bwr_pct.unwrap_or(0.0)
-            ),
-        ));
-    }
-    if m.liver_touches_edge {
-        warnings.push(Warning::new(
-            None,
-            "liver_touches_edge",
-            "the liver reaches the edge of the scan: the total liver volume is a lower bound and the FLR % is uncertain",
-        ));
-    }
+    case_warnings(
+        m,
+        roles.tumor.is_none(),
+        remnant_tumor_ml,
+        flr_bwr_pct,
+        &mut warnings,
+    );
 
     let basis_name = if options.patient.is_some() { "sFLR" } else { "FLR" };
     let condition_text = match condition {
@@ -341,51 +256,9 @@ pub fn report(
         verdict.push_str("; the liver reaches the edge of the scan, so the total liver volume is a lower bound and the FLR % is uncertain");
     }
 
-    let kept = definition.and_then(RemnantDefinition::kept_segments);
-    let segments = if m.has_segments {
-        (1..9u8)
-            .map(|s| {
-                let v = m.ml(m.segment_functional_voxels[s as usize]);
-                SegmentVolume {
-                    segment: s,
-                    volume_ml: v,
-                    pct: 100.0 * v / functional_liver_ml,
-                    tumor_ml: m.ml(m.segment_tumor_voxels[s as usize]),
-                    in_remnant: kept.map(|k| k[s as usize]),
-                }
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let segments = segment_rows(m, definition, functional_liver_ml);
     let resections = if m.has_segments && definition.is_none() {
-        Resection::ALL
-            .iter()
-            .map(|&r| {
-                let def = RemnantDefinition::Resection {
-                    resection: r,
-                    with_caudate: false,
-                };
-                let kept = def.kept_segments().unwrap_or([false; 9]);
-                let rem = m.ml(m.kept_functional(&kept));
-                let flr = formulas::flr_pct(rem, functional_liver_ml);
-                let s = sflr(rem);
-                let checked = if options.patient.is_some() {
-                    s.unwrap_or(flr)
-                } else {
-                    flr
-                };
-                ResectionOption {
-                    resection: r.name(),
-                    removed_segments: r.removed(false),
-                    remnant_ml: rem,
-                    remnant_tumor_ml: m.ml(m.kept_tumor(&kept)),
-                    flr_pct: flr,
-                    sflr_pct: s,
-                    sufficient: checked >= threshold_pct,
-                }
-            })
-            .collect()
+        resection_options(m, functional_liver_ml, telv_ml, threshold_pct)
     } else {
         Vec::new()
     };
@@ -450,4 +323,170 @@ pub fn report(
         warnings,
         formulas: used,
     })
+}
+
+/// What the user must know about the inputs and the result: tumour outside
+/// the liver or not given, segments that miss the liver or cover it badly,
+/// a remnant reaching outside the liver or holding tumour, a low
+/// FLR-to-body-weight ratio, a liver cut by the field of view.
+fn case_warnings(
+    m: &Measurement,
+    no_tumor_role: bool,
+    remnant_tumor_ml: Option<f64>,
+    flr_bwr_pct: Option<f64>,
+    warnings: &mut Vec<Warning>,
+) {
+    if m.tumor_outside_voxels > 0 {
+        warnings.push(Warning::new(
+            None,
+            "tumor",
+            format!(
+                "{:.1} mL of tumour neither overlaps nor touches the liver: left out of every volume (check the tumour role)",
+                m.ml(m.tumor_outside_voxels)
+            ),
+        ));
+    }
+    if no_tumor_role {
+        warnings.push(Warning::new(
+            None,
+            "tumor",
+            "no tumour given (`tumor`): tumour volume is taken as 0 mL, so the functional liver includes any tumour",
+        ));
+    }
+    let region_ml = m.ml(m.total_liver_voxels);
+    let filled_ml = m.ml(m.filled_voxels);
+    let unassigned_ml = m.ml(m.segment_functional_voxels[0] + m.segment_tumor_voxels[0]);
+    if m.has_segments {
+        if m.filled_voxels > 0 {
+            warnings.push(Warning::new(
+                None,
+                "segments",
+                format!(
+                    "{filled_ml:.1} mL of liver ({:.1} %) lay in no segment and was given to the nearest segment",
+                    100.0 * filled_ml / region_ml
+                ),
+            ));
+        }
+        if unassigned_ml > 0.0 {
+            warnings.push(Warning::new(
+                None,
+                "segments",
+                format!(
+                    "{unassigned_ml:.1} mL of liver is reached by no segment: it is in no segment and never in a segment-based remnant"
+                ),
+            ));
+        }
+        let covered = 100.0 * (region_ml - filled_ml - unassigned_ml) / region_ml;
+        let seg_ml: f64 = (1..9)
+            .map(|s| m.ml(m.segment_functional_voxels[s] + m.segment_tumor_voxels[s]))
+            .sum();
+        let outside_ml = m.ml(m.segments_outside_voxels);
+        if covered < 90.0 {
+            warnings.push(Warning::new(
+                None,
+                "segments",
+                format!("the segments cover only {covered:.1} % of the liver: check that they belong to this scan"),
+            ));
+        }
+        if outside_ml > 0.05 * (seg_ml - filled_ml + outside_ml).max(f64::MIN_POSITIVE) {
+            warnings.push(Warning::new(
+                None,
+                "segments",
+                format!("{outside_ml:.1} mL of the segments lie outside the liver: the segments match the liver badly"),
+            ));
+        }
+    }
+    if m.remnant_outside_voxels > 0 {
+        warnings.push(Warning::new(
+            None,
+            "remnant",
+            format!(
+                "{:.1} mL of the remnant region lie outside the liver and are ignored",
+                m.ml(m.remnant_outside_voxels)
+            ),
+        ));
+    }
+    if let Some(t) = remnant_tumor_ml.filter(|&t| t > 0.0) {
+        warnings.push(Warning::new(
+            None,
+            "remnant_tumor_ml",
+            format!("the remnant holds {t:.1} mL of tumour: it is not tumour-free (excluded from the FLR)"),
+        ));
+    }
+    if let Some(bwr) = flr_bwr_pct.filter(|&b| b <= formulas::FLR_BWR_LIMIT_PCT) {
+        warnings.push(Warning::new(
+            None,
+            "flr_bwr_pct",
+            format!(
+                "FLR-to-body-weight ratio {bwr:.2} % is at or below 0.5 %, which predicts morbidity [Truant2007]"
+            ),
+        ));
+    }
+    if m.liver_touches_edge {
+        warnings.push(Warning::new(
+            None,
+            "liver_touches_edge",
+            "the liver reaches the edge of the scan: the total liver volume is a lower bound and the FLR % is uncertain",
+        ));
+    }
+}
+
+/// Each Couinaud segment's functional volume, share, tumour and whether the
+/// remnant keeps it (empty without segments).
+fn segment_rows(
+    m: &Measurement,
+    definition: Option<&RemnantDefinition>,
+    functional_liver_ml: f64,
+) -> Vec<SegmentVolume> {
+    let kept = definition.and_then(RemnantDefinition::kept_segments);
+    if m.has_segments {
+        (1..9u8)
+            .map(|s| {
+                let v = m.ml(m.segment_functional_voxels[s as usize]);
+                SegmentVolume {
+                    segment: s,
+                    volume_ml: v,
+                    pct: 100.0 * v / functional_liver_ml,
+                    tumor_ml: m.ml(m.segment_tumor_voxels[s as usize]),
+                    in_remnant: kept.map(|k| k[s as usize]),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Every named resection with its remnant and whether it would be enough
+/// (shown when segments are given and no remnant is named).
+fn resection_options(
+    m: &Measurement,
+    functional_liver_ml: f64,
+    telv_ml: Option<f64>,
+    threshold_pct: f64,
+) -> Vec<ResectionOption> {
+    Resection::ALL
+        .iter()
+        .map(|&r| {
+            let def = RemnantDefinition::Resection {
+                resection: r,
+                with_caudate: false,
+            };
+            let kept = def.kept_segments().unwrap_or([false; 9]);
+            let rem = m.ml(m.kept_functional(&kept));
+            let flr = formulas::flr_pct(rem, functional_liver_ml);
+            let s = telv_ml.map(|t| formulas::sflr_pct(rem, t));
+            // With height and weight (a TELV) the check is on sFLR.
+            let checked = s.unwrap_or(flr);
+            ResectionOption {
+                resection: r.name(),
+                removed_segments: r.removed(false),
+                remnant_ml: rem,
+                remnant_tumor_ml: m.ml(m.kept_tumor(&kept)),
+                flr_pct: flr,
+                sflr_pct: s,
+                sufficient: checked >= threshold_pct,
+            }
+        })
+        .collect()
 }
