@@ -121,41 +121,8 @@ pub(super) fn frame_values(
     };
     if let Some(fragments) = element.fragments() {
         // Encapsulated: one compressed stream per frame.
-        let per_frame: Vec<Vec<u8>> = if fragments.len() == frames {
-            fragments.to_vec()
-        } else {
-            let table: Vec<u32> = element.offset_table().map(|t| t.to_vec()).unwrap_or_default();
-            let all: Vec<u8> = fragments.concat();
-            if frames == 1 {
-                vec![all]
-            } else if table.len() == frames {
-                // Offsets count item headers (8 bytes per fragment) too: split
-                // by walking the fragments instead.
-                let mut starts = Vec::new();
-                let mut at = 0usize;
-                let mut bounds = Vec::new();
-                for f in fragments {
-                    bounds.push(at);
-                    at += f.len() + 8;
-                }
-                for &t in &table {
-                    let k = bounds.iter().position(|&b| b == t as usize).ok_or_else(|| {
-                        truncated(format!("a basic offset table entry {t} not at a fragment"))
-                    })?;
-                    starts.push(k);
-                }
-                starts.push(fragments.len());
-                starts
-                    .windows(2)
-                    .map(|w| fragments[w[0]..w[1]].concat())
-                    .collect()
-            } else {
-                return Err(truncated(format!(
-                    "{} fragments and no usable offset table",
-                    fragments.len()
-                )));
-            }
-        };
+        let table: Vec<u32> = element.offset_table().map(|t| t.to_vec()).unwrap_or_default();
+        let per_frame = frame_streams(fragments, &table, frames).map_err(truncated)?;
         let shape = dicom_frames::FrameShape {
             rows,
             cols,
@@ -238,4 +205,47 @@ pub(super) fn frame_values(
             }
         })
         .collect()
+}
+
+/// An encapsulated pixel data's fragments grouped into one compressed
+/// stream per frame: a fragment per frame, all fragments for a single
+/// frame, or by the basic offset table; else what was found.
+fn frame_streams(
+    fragments: &[Vec<u8>],
+    table: &[u32],
+    frames: usize,
+) -> std::result::Result<Vec<Vec<u8>>, String> {
+    if fragments.len() == frames {
+        return Ok(fragments.to_vec());
+    }
+    if frames == 1 {
+        return Ok(vec![fragments.concat()]);
+    }
+    if table.len() != frames {
+        return Err(format!(
+            "{} fragments and no usable offset table",
+            fragments.len()
+        ));
+    }
+    // Offsets count item headers (8 bytes per fragment) too: split by
+    // walking the fragments instead.
+    let mut bounds = Vec::with_capacity(fragments.len());
+    let mut at = 0usize;
+    for f in fragments {
+        bounds.push(at);
+        at += f.len() + 8;
+    }
+    let mut starts = Vec::with_capacity(frames + 1);
+    for &t in table {
+        let k = bounds
+            .iter()
+            .position(|&b| b == t as usize)
+            .ok_or_else(|| format!("a basic offset table entry {t} not at a fragment"))?;
+        starts.push(k);
+    }
+    starts.push(fragments.len());
+    Ok(starts
+        .windows(2)
+        .map(|w| fragments[w[0]..w[1]].concat())
+        .collect())
 }
