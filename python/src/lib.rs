@@ -858,10 +858,7 @@ fn days_between(py: Python<'_>, pre: &str, post: &str) -> PyResult<f64> {
 /// The scan date of a DICOM input (YYYY-MM-DD), None for other formats.
 #[pyfunction]
 fn scan_date(py: Python<'_>, path: PathBuf) -> PyResult<Option<String>> {
-    if liverkit::io::format_of(&path) != liverkit::io::Format::Dicom {
-        return Ok(None);
-    }
-    liverkit::io::dicom::scan_date(&path).map_err(|e| to_py(py, e))
+    liverkit::io::scan_date(&path).map_err(|e| to_py(py, e))
 }
 
 /// The version of the package.

@@ -501,8 +501,5 @@ fn pve_text(r: &PveReport) -> String {
 
 /// The scan date of a DICOM input, `None` for other formats.
 fn dicom_date(path: &std::path::Path) -> Result<Option<String>, Failure> {
-    if liverkit::io::format_of(path) != liverkit::io::Format::Dicom {
-        return Ok(None);
-    }
-    Ok(liverkit::io::dicom::scan_date(path)?)
+    Ok(liverkit::io::scan_date(path)?)
 }

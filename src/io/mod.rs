@@ -59,6 +59,19 @@ pub fn format_of(path: &Path) -> Format {
     }
 }
 
+/// The scan date of an input (AcquisitionDate or StudyDate, YYYY-MM-DD):
+/// read from the first DICOM file's header; `None` for NIfTI and NRRD,
+/// which carry none. The PVE interval comes from it when no dates are given.
+///
+/// # Errors
+/// Read and header errors of the DICOM file.
+pub fn scan_date(path: &Path) -> Result<Option<String>> {
+    if format_of(path) != Format::Dicom {
+        return Ok(None);
+    }
+    dicom::scan_date(path)
+}
+
 /// The header that files written on the grid of input `path` take (see
 /// [`Opened::output_template`]).
 ///
