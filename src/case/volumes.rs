@@ -379,8 +379,7 @@ fn report(
         ));
     }
     // A "label map" with thousands of values is most likely an intensity image.
-    const MANY_LABELS: usize = 1000;
-    if labels.len() > MANY_LABELS {
+    if labels.len() > MAX_LABELS {
         warnings.push(Warning::new(
             input.first().map(PathBuf::as_path),
             "voxel values",

@@ -84,6 +84,16 @@ impl Opened {
         }
     }
 
+    /// The header's warnings (NIfTI and NRRD; none for DICOM, whose
+    /// warnings come with the voxels).
+    pub fn warnings(&self) -> &[Warning] {
+        match &self.header {
+            Header::Nifti(f) => f.warnings(),
+            Header::Nrrd(f) => f.warnings(),
+            _ => &[],
+        }
+    }
+
     /// Whether the input is a DICOM SEG.
     pub fn is_dicom_seg(&self) -> bool {
         matches!(self.header, Header::DicomSeg)
@@ -246,18 +256,5 @@ impl Opened {
             value: seg.map,
             warnings,
         })
-    }
-}
-
-/// Warnings of the header alone (NIfTI and NRRD; none for DICOM, whose
-/// warnings come with the voxels).
-impl Opened {
-    /// The header's warnings.
-    pub fn warnings(&self) -> &[Warning] {
-        match &self.header {
-            Header::Nifti(f) => f.warnings(),
-            Header::Nrrd(f) => f.warnings(),
-            _ => &[],
-        }
     }
 }
