@@ -250,6 +250,73 @@ impl Grid {
     }
 }
 
+/// How the voxels of one grid sit on another that samples the same points
+/// with its axes permuted or reversed (a NIfTI in LAS and the DICOM series it
+/// came from in LPS): for each axis of the target, the source axis that runs
+/// along it and whether it runs backwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AxisMap {
+    /// `source_axis[a]`: the axis of the source grid along target axis `a`.
+    pub source_axis: [usize; 3],
+    /// Whether that source axis runs against target axis `a`.
+    pub reversed: [bool; 3],
+}
+
+impl Grid {
+    /// How this grid's voxels map onto `target`'s when the two sample the
+    /// same points (within [`SAME_GRID_TOLERANCE_VOXELS`] of the smallest
+    /// spacing) with axes permuted or reversed; `None` when they do not.
+    pub fn axis_map_onto(&self, target: &Grid) -> Option<AxisMap> {
+        let (a, b) = (self.affine(), target.affine());
+        let col = |m: &Matrix4<f64>, c: usize| nalgebra::Vector3::new(m[(0, c)], m[(1, c)], m[(2, c)]);
+        let tolerance = SAME_GRID_TOLERANCE_VOXELS
+            * self
+                .spacing_mm()
+                .into_iter()
+                .chain(target.spacing_mm())
+                .fold(f64::INFINITY, f64::min);
+        let mut map = AxisMap {
+            source_axis: [0; 3],
+            reversed: [false; 3],
+        };
+        for t in 0..3 {
+            let want = col(b, t);
+            let found = (0..3).find_map(|s| {
+                let have = col(a, s);
+                if (have - want).norm() * (target.dims[t] as f64) < tolerance
+                    && self.dims[s] == target.dims[t]
+                {
+                    Some((s, false))
+                } else if (have + want).norm() * (target.dims[t] as f64) < tolerance
+                    && self.dims[s] == target.dims[t]
+                {
+                    Some((s, true))
+                } else {
+                    None
+                }
+            })?;
+            map.source_axis[t] = found.0;
+            map.reversed[t] = found.1;
+        }
+        let mut used = map.source_axis;
+        used.sort_unstable();
+        if used != [0, 1, 2] {
+            return None;
+        }
+        // The target's first voxel must be the source voxel the map names.
+        let mut first = [0.0; 3];
+        for t in 0..3 {
+            if map.reversed[t] {
+                first[map.source_axis[t]] = (self.dims[map.source_axis[t]] - 1) as f64;
+            }
+        }
+        let p = self.voxel_to_world(first);
+        let q = target.voxel_to_world([0.0; 3]);
+        let d = ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
+        (d < tolerance).then_some(map)
+    }
+}
+
 impl fmt::Display for Grid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.spacing_mm();

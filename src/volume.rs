@@ -129,6 +129,25 @@ fn from_label_like<T: LabelValue>(_a: &Array3<T>, label: i64) -> Option<T> {
     T::from_label(label)
 }
 
+impl<T: Clone> Volume<T> {
+    /// This volume's voxels on `target`, a grid that samples the same points
+    /// with its axes permuted or reversed ([`Grid::axis_map_onto`]): an exact
+    /// copy, no interpolation. `None` when the grids sample different points.
+    pub fn on_grid_exactly(&self, target: &Grid) -> Option<Volume<T>> {
+        let map = self.grid.axis_map_onto(target)?;
+        let mut view = self.data.view().permuted_axes(map.source_axis);
+        for (axis, &reversed) in map.reversed.iter().enumerate() {
+            if reversed {
+                view.invert_axis(ndarray::Axis(axis));
+            }
+        }
+        Some(Volume {
+            grid: target.clone(),
+            data: view.to_owned(),
+        })
+    }
+}
+
 /// The voxels of a label map, in the integer type of the file.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]

@@ -57,3 +57,6 @@ mod real_use;
 // The README's commands and the fixtures' commands print what they printed
 // when recorded (a refactoring guard).
 mod golden;
+
+// DICOM mask series in; DICOM SEG and .seg.nrrd out, read back voxel for voxel.
+mod dicom_out;

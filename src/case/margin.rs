@@ -8,9 +8,10 @@ use serde::Serialize;
 use crate::case::roles::{Files, RoleSpec};
 use crate::error::{parameter_error, Result, Warning};
 use crate::grid::ras_lps_text;
+use crate::io::structure::{Segment, Structure};
 use crate::io::ReadOptions;
 use crate::margin::{assess_margins, MarginOptions, TumorMargin, SURFACE_SAMPLING};
-use crate::volume::Volume;
+use crate::volume::{Mask, Volume};
 
 /// What `liverkit margin --json` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -140,4 +141,65 @@ pub fn margin_report(
         },
         a.margin_map,
     ))
+}
+
+/// The structures of a margin check, for a segmentation output: the
+/// tumour, its target (every voxel centre within `margin_mm` of it) and the
+/// shortfall — the target voxels the zone does not hold, where the ablation
+/// fell short. The shortfall is empty when the zone covers the target.
+///
+/// # Errors
+/// As [`Files::resolve`]; those of [`crate::morphology::dilate_mm`].
+pub fn margin_structures(
+    files: &mut Files,
+    tumor: &RoleSpec,
+    zone: &RoleSpec,
+    margin_mm: f64,
+) -> Result<MarginStructures> {
+    let (tumor, _) = files.resolve("tumor", tumor)?;
+    let (zone, _) = files.resolve("zone", zone)?;
+    tumor.grid().ensure_same(zone.grid(), "tumor", "zone")?;
+    let target = crate::morphology::dilate_mm(&tumor, margin_mm)?;
+    let mut shortfall = target.clone();
+    ndarray::Zip::from(shortfall.data_mut())
+        .and(zone.data())
+        .for_each(|s, &z| *s &= !z);
+    Ok(MarginStructures {
+        tumor,
+        target,
+        shortfall,
+    })
+}
+
+/// See [`margin_structures`].
+pub struct MarginStructures {
+    /// The tumour.
+    pub tumor: Mask,
+    /// Tumour plus margin.
+    pub target: Mask,
+    /// The target outside the zone.
+    pub shortfall: Mask,
+}
+
+impl MarginStructures {
+    /// As segments to write; the shortfall left out when empty.
+    pub fn segments(&self) -> Vec<Segment<'_>> {
+        let mut out = vec![
+            Segment {
+                mask: &self.tumor,
+                structure: Structure::Tumor,
+            },
+            Segment {
+                mask: &self.target,
+                structure: Structure::AblationTarget,
+            },
+        ];
+        if self.shortfall.data().iter().any(|&v| v) {
+            out.push(Segment {
+                mask: &self.shortfall,
+                structure: Structure::MarginShortfall,
+            });
+        }
+        out
+    }
 }

@@ -12,6 +12,7 @@
 //! give the same numbers. See docs/architecture.md.
 
 pub mod margin;
+pub mod outputs;
 pub mod protocols;
 pub mod remnant;
 pub mod roles;

@@ -21,6 +21,7 @@ use ndarray::Array3;
 
 use crate::error::{parameter_error, Error, Result, Warning};
 use crate::grid::Grid;
+use crate::io::dicom::SourceSeries;
 use crate::io::nifti::NiftiTemplate;
 use crate::io::ReadOptions;
 use crate::volume::{LabelMap, LabelNames, Mask};
@@ -63,14 +64,15 @@ impl RoleSpec {
                 "label values, label names or a mask file",
             ));
         }
-        if Path::new(text).is_file() {
+        // A file, or a directory (a DICOM series read as a mask).
+        if Path::new(text).exists() {
             return Ok(RoleSpec::File {
                 path: PathBuf::from(text),
                 labels: None,
             });
         }
         if let Some((file, labels)) = text.rsplit_once(':') {
-            if Path::new(file).is_file() {
+            if Path::new(file).exists() {
                 return Ok(RoleSpec::File {
                     path: PathBuf::from(file),
                     labels: Some(parse_refs(labels)),
@@ -124,6 +126,8 @@ pub struct Files {
     grid: Option<(String, Grid)>,
     /// The output header of each file read (see [`Files::output_template`]).
     templates: BTreeMap<PathBuf, NiftiTemplate>,
+    /// The DICOM series each DICOM input lies on (see [`Files::dicom_source`]).
+    sources: BTreeMap<PathBuf, SourceSeries>,
     /// Warnings of every file read.
     pub warnings: Vec<Warning>,
     /// Every file read, in order.
@@ -143,6 +147,7 @@ impl Files {
             others: BTreeMap::new(),
             grid: None,
             templates: BTreeMap::new(),
+            sources: BTreeMap::new(),
             warnings: Vec::new(),
             inputs: Vec::new(),
         };
@@ -164,6 +169,7 @@ impl Files {
             main: Some((name.clone(), map)),
             others: BTreeMap::new(),
             templates: BTreeMap::new(),
+            sources: BTreeMap::new(),
             warnings: Vec::new(),
             inputs: vec![name],
         }
@@ -191,6 +197,9 @@ impl Files {
         let loaded = opened.read_label_map()?;
         self.templates
             .insert(path.to_path_buf(), opened.output_template(loaded.value.grid()));
+        if let Some(source) = opened.dicom_source() {
+            self.sources.insert(path.to_path_buf(), source.clone());
+        }
         let name = path.display().to_string();
         match &self.grid {
             Some((first, g)) => g.ensure_same(loaded.value.grid(), first, &name)?,
@@ -207,6 +216,18 @@ impl Files {
     /// the case did not read (an in-memory map).
     pub fn output_template(&self, path: &Path) -> Option<NiftiTemplate> {
         self.templates.get(path).cloned()
+    }
+
+    /// The DICOM image series input `path` lies on (a mask series, or a
+    /// SEG's `--reference`), for DICOM outputs to refer to; `None` for other
+    /// inputs.
+    pub fn dicom_source(&self, path: &Path) -> Option<&SourceSeries> {
+        self.sources.get(path)
+    }
+
+    /// The DICOM source of the case: that of the first input that has one.
+    pub fn any_dicom_source(&self) -> Option<&SourceSeries> {
+        self.inputs.iter().find_map(|p| self.sources.get(p))
     }
 
     fn file(&mut self, path: &Path) -> Result<&LabelMap> {

@@ -13,6 +13,7 @@ use crate::case::roles::{Files, RoleSpec};
 use crate::case::target::resolve_vessels;
 use crate::error::{Error, Result, Warning};
 use crate::io::nifti::{write_mask, write_volume, NiftiTemplate};
+use crate::io::structure::Structure;
 use crate::margin::target::{vessels_near_segment, ApplicatorVessel, APPLICATOR_VESSEL_WARN_MM};
 use crate::margin::{assess_margins, MarginOptions, Shortfall, SurfaceMargins};
 use crate::progress::Progress;
@@ -221,6 +222,10 @@ pub struct SimulateOutcome {
     pub simulation: Simulation,
     /// The isotherm zone on the scan's grid.
     pub zone70: Mask,
+    /// The tumour the tip targets, when one was given.
+    pub targeted_tumor: Option<Mask>,
+    /// The margin the zone must give it, mm.
+    pub margin_mm: f64,
 }
 
 /// Resolves the roles of a case, simulates it and judges the margin of the
@@ -474,7 +479,39 @@ pub fn simulate_case(
         report,
         simulation: sim,
         zone70: zone,
+        targeted_tumor: targeted.map(|(t, _)| t),
+        margin_mm: case.margin_mm,
     })
+}
+
+/// The structures of a simulation, for a segmentation output: the targeted
+/// tumour, its target (tumour + margin), the predicted 70 °C zone, the
+/// predicted thermal damage and the margin shortfall (the target outside the
+/// 70 °C zone); those without a voxel are left out.
+///
+/// # Errors
+/// Those of mapping the damage zone onto the scan and of
+/// [`crate::morphology::dilate_mm`].
+pub fn simulate_structures(outcome: &SimulateOutcome) -> Result<Vec<(Mask, Structure)>> {
+    let scan = outcome.zone70.grid();
+    let mut out = Vec::new();
+    if let Some(t) = &outcome.targeted_tumor {
+        let target = crate::morphology::dilate_mm(t, outcome.margin_mm)?;
+        let mut shortfall = target.clone();
+        ndarray::Zip::from(shortfall.data_mut())
+            .and(outcome.zone70.data())
+            .for_each(|s, &z| *s &= !z);
+        out.push((t.clone(), Structure::Tumor));
+        out.push((target, Structure::AblationTarget));
+        out.push((shortfall, Structure::MarginShortfall));
+    }
+    out.push((outcome.zone70.clone(), Structure::AblationZone));
+    out.push((
+        outcome.simulation.zone_damage_mask(scan)?,
+        Structure::ThermalDamage,
+    ));
+    out.retain(|(m, _)| m.data().iter().any(|&v| v));
+    Ok(out)
 }
 
 /// The margin report of the tumour the needle targets.

@@ -153,7 +153,15 @@ pub fn ensure_label_map(path: &Path, labels: &[LabelVolume]) -> Result<()> {
 pub fn volumes_of_paths(paths: &[PathBuf], as_masks: bool, options: &ReadOptions) -> Result<VolumeReport> {
     match paths {
         [dir] if dir.is_dir() => {
-            let files = mask_files_in(dir)?;
+            let files = match series_folders_in(dir)? {
+                // A folder of DICOM mask series, one folder per structure.
+                Some(folders) => folders,
+                // A DICOM series itself: one label map or mask.
+                None if crate::io::dicom::holds_dicom_files(dir) => {
+                    return volumes_of_label_file(dir, options);
+                }
+                None => mask_files_in(dir)?,
+            };
             let mut r = volumes_of_masks(&files, options)?;
             r.input = paths.to_vec();
             Ok(r)
@@ -181,33 +189,55 @@ pub fn volumes_of_masks(paths: &[PathBuf], options: &ReadOptions) -> Result<Volu
     };
     let files = paths
         .iter()
-        .map(|p| NiftiFile::open(p))
+        .map(|p| crate::io::open(p, options))
         .collect::<Result<Vec<_>>>()?;
-    let grid = files[0].grid().clone();
-    for f in &files[1..] {
-        grid.ensure_same(
-            f.grid(),
-            &first.display().to_string(),
-            &f.path().display().to_string(),
-        )?;
+    // NIfTI grids are known from the headers: checked before any voxel is
+    // read. Other formats are checked once read.
+    let header_grids: Vec<Option<Grid>> = files
+        .iter()
+        .map(|f| f.nifti().map(|n| n.grid().clone()))
+        .collect();
+    if let Some((g0, p0)) = header_grids
+        .iter()
+        .zip(paths)
+        .find_map(|(g, p)| g.as_ref().map(|g| (g, p)))
+    {
+        for (g, p) in header_grids.iter().zip(paths) {
+            if let Some(g) = g {
+                g0.ensure_same(g, &p0.display().to_string(), &p.display().to_string())?;
+            }
+        }
     }
-    let results: Vec<(Accumulator, Vec<Warning>)> = files
+    type Counted = (Grid, Accumulator, Vec<Warning>);
+    let results: Vec<Counted> = files
         .par_iter()
-        .map(|f| {
-            let mut w = f.warnings().to_vec();
-            let acc = stream_accumulate(f, options, &mut w)?;
-            Ok((acc, w))
+        .map(|f| match f.nifti() {
+            Some(n) => {
+                let mut w = n.warnings().to_vec();
+                let acc = stream_accumulate(n, options, &mut w)?;
+                Ok((n.grid().clone(), acc, w))
+            }
+            None => {
+                let loaded = f.read_label_map()?;
+                let acc = crate::volumetry::label_accumulator(&loaded.value)?;
+                Ok((loaded.value.grid().clone(), acc, loaded.warnings))
+            }
         })
         .collect::<Result<_>>()?;
+    let grid = results[0].0.clone();
+    for ((g, _, _), p) in results.iter().zip(paths).skip(1) {
+        grid.ensure_same(g, &first.display().to_string(), &p.display().to_string())?;
+    }
+    let results: Vec<(Accumulator, Vec<Warning>)> = results.into_iter().map(|(_, a, w)| (a, w)).collect();
     let mut warnings = Vec::new();
     let mut labels = Vec::new();
-    for (n, (f, (acc, mut w))) in files.iter().zip(results).enumerate() {
+    for (n, (f, (acc, mut w))) in paths.iter().zip(results).enumerate() {
         warnings.append(&mut w);
         let per_value = acc.into_map();
         let nonzero: Vec<i64> = per_value.keys().copied().filter(|&v| v != 0).collect();
         if nonzero.len() > 1 {
             warnings.push(Warning::new(
-                Some(f.path()),
+                Some(f.as_path()),
                 "voxel values",
                 format!("mask holds several non-zero values {nonzero:?}; all of them count as inside"),
             ));
@@ -220,21 +250,21 @@ pub fn volumes_of_masks(paths: &[PathBuf], options: &ReadOptions) -> Result<Volu
             }
         }
         let label = n as i64 + 1;
-        let name = mask_name(f.path());
+        let name = mask_name(f);
         match merged {
             Some(acc) => {
                 let mut one = BTreeMap::new();
                 one.insert(label, acc);
                 let names: LabelNames = [(label, name)].into_iter().collect();
-                labels.extend(summarize(one, &grid, &names, Some(f.path())));
+                labels.extend(summarize(one, &grid, &names, Some(f.as_path())));
             }
             None => {
                 warnings.push(Warning::new(
-                    Some(f.path()),
+                    Some(f.as_path()),
                     "voxel values",
                     "mask is empty (no non-zero voxel)",
                 ));
-                labels.push(empty_label(label, name, f.path()));
+                labels.push(empty_label(label, name, f.as_path()));
             }
         }
     }
@@ -283,8 +313,47 @@ pub fn mask_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// A mask's name: its file name without the NIfTI suffix.
+/// The sub-folders of `dir` that hold DICOM files directly, when `dir`
+/// itself holds none and no NIfTI file (a folder of mask series, one folder
+/// per structure), sorted by name; `None` otherwise.
+///
+/// # Errors
+/// `Read` when a directory cannot be listed.
+pub fn series_folders_in(dir: &Path) -> Result<Option<Vec<PathBuf>>> {
+    if crate::io::dicom::holds_dicom_files(dir) {
+        return Ok(None);
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::Read {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let mut folders = Vec::new();
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() && crate::io::dicom::holds_dicom_files(&p) {
+            folders.push(p);
+        } else if p.is_file()
+            && mask_name(&p)
+                != p.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default()
+        {
+            // A NIfTI mask beside them: a folder of NIfTI masks.
+            return Ok(None);
+        }
+    }
+    folders.sort();
+    Ok((!folders.is_empty()).then_some(folders))
+}
+
+/// A mask's name: its file name without the NIfTI suffix; for a file of a
+/// DICOM mask series, its folder's name (one folder per structure).
 pub fn mask_name(path: &Path) -> String {
+    if path.is_file() && crate::io::format_of(path) == crate::io::Format::Dicom {
+        if let Some(folder) = path.parent().and_then(Path::file_name) {
+            return folder.to_string_lossy().to_string();
+        }
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use liverkit::grid::format_number as num;
-use liverkit::io::info::{read_info, DicomInfo, ImageInfo, Info, NrrdInfo};
+use liverkit::io::info::{read_info, DicomInfo, ImageInfo, Info, NrrdInfo, SeriesList};
 use liverkit::io::ReadOptions;
 
 use super::output;
@@ -20,6 +20,7 @@ pub fn run(args: &InfoArgs, options: &ReadOptions) -> Result<ExitCode, Failure> 
             Info::Dicom(i) => dicom_text(i),
             Info::Nrrd(i) => nrrd_text(i),
             Info::Nifti(i) => text(i),
+            Info::DicomSeriesList(l) => series_list_text(l),
         }
     };
     output::print(&text)?;
@@ -179,6 +180,43 @@ fn nrrd_text(i: &NrrdInfo) -> String {
     render(rows)
 }
 
+fn series_list_text(l: &SeriesList) -> String {
+    let mut rows: Vec<Vec<String>> = vec![["folder", "modality", "description", "files", "series"]
+        .map(String::from)
+        .to_vec()];
+    for s in &l.series {
+        rows.push(vec![
+            s.folder.display().to_string(),
+            s.modality.clone(),
+            if s.description.is_empty() {
+                "-".into()
+            } else {
+                s.description.clone()
+            },
+            s.files.to_string(),
+            s.uid.clone(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut o = format!(
+        "# input: {} holds {} DICOM series\n",
+        l.path.display(),
+        l.series.len()
+    );
+    for r in &rows {
+        let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        o.push_str(cells.join("  ").trim_end());
+        o.push('\n');
+    }
+    o.push_str(&format!(
+        "# {}\n",
+        liverkit::error::render_parameters(&l.hint, |n| super::flag_of(n, None))
+    ));
+    o
+}
+
 fn dicom_text(i: &DicomInfo) -> String {
     let mut rows: Vec<(&str, String)> = vec![
         ("file", i.path.display().to_string()),
@@ -195,7 +233,14 @@ fn dicom_text(i: &DicomInfo) -> String {
         for s in &i.series {
             rows.push((
                 "in input",
-                format!("{} ({} {}, {} files)", s.uid, s.modality, s.description, s.files),
+                format!(
+                    "{} ({} {}, {} files in {})",
+                    s.uid,
+                    s.modality,
+                    s.description,
+                    s.files,
+                    s.folder.display()
+                ),
             ));
         }
     }

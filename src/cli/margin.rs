@@ -6,11 +6,14 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use liverkit::case::margin::{margin_report, MarginReport};
+use liverkit::case::margin::{margin_report, margin_structures, MarginReport};
+use liverkit::case::outputs::write_structures;
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::case::target::{target_report, TargetReport};
 use liverkit::grid::ras_lps_text;
-use liverkit::io::nifti::{write_mask, write_volume, NiftiTemplate};
+use liverkit::io::nifti::write_volume;
+use liverkit::io::output::MaskFormat;
+use liverkit::io::structure::{Segment, Structure};
 use liverkit::io::ReadOptions;
 use liverkit::margin::{MarginOptions, DEFAULT_MARGIN_MM};
 use liverkit::Error;
@@ -38,7 +41,9 @@ pub struct TargetArgs {
     /// The margin around each tumour, mm.
     #[arg(long, value_name = "MM", default_value_t = DEFAULT_MARGIN_MM)]
     margin_mm: f64,
-    /// Write the target zones (union) as a NIfTI mask on the input grid.
+    /// Write the target zones (union) on the input grid: a NIfTI mask, a DICOM
+    /// SEG when FILE ends in .dcm (joined to the DICOM series of the inputs or
+    /// --reference), or a 3D Slicer segmentation when it ends in .seg.nrrd.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Print one JSON object instead of a table.
@@ -68,7 +73,10 @@ pub struct MarginArgs {
     /// The margin required everywhere, mm.
     #[arg(long, value_name = "MM", default_value_t = DEFAULT_MARGIN_MM)]
     margin_mm: f64,
-    /// Write the signed margin on the tumour surface as NIfTI (mm, NaN elsewhere).
+    /// Write the signed margin on the tumour surface as NIfTI (mm, NaN
+    /// elsewhere); or, when FILE ends in .dcm (DICOM SEG) or .seg.nrrd (3D
+    /// Slicer), the tumour, its target (tumour + margin) and the margin
+    /// shortfall (the target outside the zone) as segments.
     #[arg(long, value_name = "FILE")]
     margin_map: Option<PathBuf>,
     /// Print one JSON object instead of a table.
@@ -103,18 +111,35 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
     let tumor = file_spec("tumor", &a.tumor)?;
     let zone = file_spec("zone", &a.zone)?;
     let liver = a.liver.as_deref().map(|l| file_spec("liver", l)).transpose()?;
+    // A segmentation output (.dcm, .seg.nrrd) holds the shortfall regions;
+    // a NIfTI one the signed margin map.
+    let structures_out = a
+        .margin_map
+        .as_deref()
+        .filter(|p| MaskFormat::of(p) != MaskFormat::Nifti);
     let options = MarginOptions {
         margin_mm: a.margin_mm,
         exclude_capsule: a.exclude_capsule,
-        margin_map: a.margin_map.is_some(),
+        margin_map: a.margin_map.is_some() && structures_out.is_none(),
     };
     let mut files = Files::new(None, read.clone())?;
-    let (report, map) = margin_report(&mut files, &tumor, &zone, liver.as_ref(), &options)?;
-    if let (Some(path), Some(map)) = (&a.margin_map, &map) {
-        let template = match &tumor {
-            RoleSpec::File { path: src, .. } => files.output_template(src),
-            RoleSpec::Labels(_) => None,
-        };
+    let (mut report, map) = margin_report(&mut files, &tumor, &zone, liver.as_ref(), &options)?;
+    let from = match &tumor {
+        RoleSpec::File { path: src, .. } => Some(src.clone()),
+        RoleSpec::Labels(_) => None,
+    };
+    if let Some(path) = structures_out {
+        let s = margin_structures(&mut files, &tumor, &zone, a.margin_mm)?;
+        let note = write_structures(
+            &files,
+            from.as_deref(),
+            path,
+            &s.segments(),
+            "liverkit margin check",
+        )?;
+        report.warnings.extend(note);
+    } else if let (Some(path), Some(map)) = (&a.margin_map, &map) {
+        let template = from.as_deref().and_then(|src| files.output_template(src));
         write_volume(path, map, template.as_ref())?;
     }
     let text = if a.json {
@@ -235,10 +260,18 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         a.margin_mm,
     )?;
     if let Some(path) = &a.out {
-        let template = files
-            .output_template(&a.label_map)
-            .unwrap_or_else(|| NiftiTemplate::from_grid(plan.target.grid()));
-        write_mask(path, &plan.target, Some(&template))?;
+        let segments = [Segment {
+            mask: &plan.target,
+            structure: Structure::AblationTarget,
+        }];
+        let note = write_structures(
+            &files,
+            Some(&a.label_map),
+            path,
+            &segments,
+            "liverkit ablation target",
+        )?;
+        report.warnings.extend(note);
         report.target_file = Some(path.clone());
     }
     let text = if a.json {

@@ -57,6 +57,13 @@ pub struct Cli {
     )]
     seg_threshold: f64,
 
+    /// Read a DICOM image series given where a mask or label map is needed
+    /// (a directory, or one of its files) as a mask: every non-zero stored
+    /// value is inside. For archives that keep each structure as its own
+    /// 8-bit series (0/1 or 0/255), one folder per structure.
+    #[arg(long, global = true, help_heading = "Global options")]
+    mask_series: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -267,7 +274,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         cli.series.clone(),
         cli.reference.clone(),
     )
-    .map_err(|e| e.render_parameters(|name| flag_of(name, None)))?;
+    .map_err(|e| e.render_parameters(|name| flag_of(name, None)))?
+    .with_mask_series(cli.mask_series);
     match cli.command {
         Command::Volumes(a) => volumes::run(&a, &options),
         Command::Info(a) => info::run(&a, &options),

@@ -7,11 +7,13 @@ use std::process::ExitCode;
 use clap::Args;
 use liverkit::vocabulary::Named;
 
+use liverkit::case::outputs::write_structures;
 use liverkit::case::remnant::{
-    assess, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport, RemnantRequest,
-    RemnantSpec, RemnantWords, Threshold,
+    assess, assess_case_parts, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport,
+    RemnantRequest, RemnantSpec, RemnantWords, Threshold,
 };
-use liverkit::case::roles::RoleSpec;
+use liverkit::case::roles::{Files, RoleSpec};
+use liverkit::io::structure::{Segment, Structure};
 use liverkit::io::ReadOptions;
 use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
 use liverkit::remnant::resection::Resection;
@@ -107,6 +109,11 @@ pub struct RemnantArgs {
     def: RemnantDefArgs,
     #[command(flatten)]
     check: CheckArgs,
+    /// Write the remnant and the resected liver (label 1 and 2 of a NIfTI
+    /// label map; segments of a DICOM SEG when FILE ends in .dcm, of a 3D
+    /// Slicer segmentation when it ends in .seg.nrrd). Needs a remnant.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 /// `liverkit pve` arguments.
@@ -218,7 +225,44 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
             "a label map, or --liver FILE",
         )));
     }
-    let r = assess(&req, &options(&a.check), read)?;
+    let r = match &a.out {
+        None => assess(&req, &options(&a.check), read)?,
+        Some(out) => {
+            let mut inputs: Vec<String> = a.label_map.iter().map(|p| p.display().to_string()).collect();
+            inputs.extend(a.roles.liver.clone());
+            inputs.extend(a.roles.tumor.clone());
+            inputs.extend(a.def.remnant.clone());
+            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            liverkit::io::atomic::ensure_not_input(out, &inputs)?;
+            let mut files = Files::new(req.label_map.as_deref(), read.clone())?;
+            let (r, parts) = assess_case_parts(&mut files, &req, &options(&a.check), true)?;
+            let Some((remnant, resected)) = parts else {
+                return Err(Failure::Error(Error::parameter(
+                    "out",
+                    out.display(),
+                    "a remnant to write (give --remnant, --keep, --remove, --resection or --plane)",
+                )));
+            };
+            let segments = [
+                Segment {
+                    mask: &remnant,
+                    structure: Structure::Remnant,
+                },
+                Segment {
+                    mask: &resected,
+                    structure: Structure::ResectedLiver,
+                },
+            ];
+            let from = req.label_map.clone().or_else(|| match &req.liver {
+                Some(RoleSpec::File { path, .. }) => Some(path.clone()),
+                _ => None,
+            });
+            let note = write_structures(&files, from.as_deref(), out, &segments, "liverkit remnant")?;
+            let mut r = r;
+            r.warnings.extend(note);
+            r
+        }
+    };
     let text = if a.check.json {
         output::json(&r)?
     } else if a.check.csv {

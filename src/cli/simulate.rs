@@ -11,11 +11,15 @@ use clap::Args;
 use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
 use liverkit::bioheat::protocols::Library;
 use liverkit::bioheat::tissue::Parameters;
+use liverkit::case::outputs::write_structures;
 use liverkit::case::protocols::{protocols_report, ProtocolsReport, ProtocolsRequest};
 use liverkit::case::roles::{Files, RoleSpec};
-use liverkit::case::simulate::{simulate_case, write_outputs, SimulateCase, SimulateReport};
+use liverkit::case::simulate::{
+    simulate_case, simulate_structures, write_outputs, SimulateCase, SimulateReport,
+};
 use liverkit::grid::ras_lps_text;
 use liverkit::io::nifti::NiftiTemplate;
+use liverkit::io::structure::Segment;
 use liverkit::io::ReadOptions;
 use liverkit::margin::DEFAULT_MARGIN_MM;
 use liverkit::progress::{NoProgress, Progress};
@@ -85,6 +89,12 @@ pub struct SimulateArgs {
     /// tissue maps (simulation lattice) as NIfTI files into DIR.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// Write the targeted tumour, its target (tumour + margin), the predicted
+    /// 70 °C and damage zones and the margin shortfall as one segmentation on
+    /// the scan grid: a DICOM SEG (FILE.dcm, joined to the DICOM series of the
+    /// inputs or --reference), a 3D Slicer FILE.seg.nrrd, or a NIfTI label map.
+    #[arg(long, value_name = "FILE")]
+    seg: Option<PathBuf>,
     /// Print one JSON object instead of a table.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -202,6 +212,13 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
             liverkit::io::atomic::ensure_not_input(&dir.join(name), &inputs)?;
         }
     }
+    if let Some(seg) = &a.seg {
+        let map = a.label_map.to_string_lossy();
+        let mut inputs = vec![map.as_ref()];
+        inputs.extend(a.tumor.as_deref());
+        inputs.extend(a.liver.as_deref());
+        liverkit::io::atomic::ensure_not_input(seg, &inputs)?;
+    }
     let tip = point("--tip", &a.tip)?;
     let pose = match (&a.direction, &a.entry) {
         (Some(d), _) => Pose::from_direction(tip, point("--direction", d)?)?,
@@ -255,6 +272,25 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
             .output_template(&a.label_map)
             .unwrap_or_else(|| NiftiTemplate::from_grid(outcome.zone70.grid()));
         write_outputs(&mut outcome, dir, &template)?;
+    }
+    if let Some(path) = &a.seg {
+        let structures = simulate_structures(&outcome)?;
+        let segments: Vec<Segment<'_>> = structures
+            .iter()
+            .map(|(mask, structure)| Segment {
+                mask,
+                structure: *structure,
+            })
+            .collect();
+        let note = write_structures(
+            &files,
+            Some(&a.label_map),
+            path,
+            &segments,
+            "liverkit ablation simulation",
+        )?;
+        outcome.report.warnings.extend(note);
+        outcome.report.outputs.insert("seg".into(), path.clone());
     }
     let report = &outcome.report;
     let text = if a.json {

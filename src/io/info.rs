@@ -336,6 +336,8 @@ impl DicomInfo {
         }
         let all = dicom::list_series(paths)?;
         let s = dicom::read_series(paths, options.series.as_deref(), options)?;
+        // (read_info lists the series instead when there are several and
+        // none is chosen.)
         let g = s.volume.grid();
         Ok(DicomInfo {
             path: path.to_path_buf(),
@@ -370,6 +372,22 @@ pub enum Info {
     Nrrd(NrrdInfo),
     /// A DICOM SEG, or a DICOM series (a directory or its files).
     Dicom(DicomInfo),
+    /// A DICOM input holding several series, none chosen: each is listed
+    /// (folder, description, file count) for the user to choose one.
+    DicomSeriesList(SeriesList),
+}
+
+/// The series of a DICOM input that holds several.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesList {
+    /// The path given.
+    pub path: PathBuf,
+    /// `DICOM series list`.
+    pub format: &'static str,
+    /// Each series.
+    pub series: Vec<crate::io::dicom::SeriesSummary>,
+    /// How to read one of them.
+    pub hint: String,
 }
 
 /// Reads the header of an input and describes it: several paths, or one
@@ -385,6 +403,21 @@ pub fn read_info(paths: &[PathBuf], options: &crate::io::ReadOptions) -> crate::
             "a file or a DICOM directory",
         ));
     };
+    let dicom = paths.len() > 1 || crate::io::format_of(first) == crate::io::Format::Dicom;
+    if dicom && options.series.is_none() && !crate::io::dicom::input_is_seg(first)? {
+        let series = crate::io::dicom::list_series(paths)?;
+        if series.len() > 1 {
+            return Ok(Info::DicomSeriesList(SeriesList {
+                path: first.clone(),
+                format: "DICOM series list",
+                series,
+                hint:
+                    "read one series with `series` UID, or give its folder; a folder per structure of mask \
+                       series is read as masks with `mask_series`"
+                        .into(),
+            }));
+        }
+    }
     if paths.len() > 1 {
         return Ok(Info::Dicom(DicomInfo::read(paths, options)?));
     }

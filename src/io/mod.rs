@@ -27,7 +27,9 @@ pub mod info;
 pub mod nifti;
 pub mod nrrd;
 mod open;
+pub mod output;
 mod raw;
+pub mod structure;
 
 pub use open::{open, Image, Opened};
 pub use raw::{Chunk, Element};
@@ -188,6 +190,10 @@ pub struct ReadOptions {
     /// Fraction at or above which a FRACTIONAL SEG voxel belongs to its
     /// segment (0.5).
     pub seg_threshold: f64,
+    /// Read a DICOM image series given where a mask or label map is needed
+    /// as a mask: every non-zero stored value is inside (many archives keep
+    /// each structure as its own 8-bit series, values 0/1 or 0/255).
+    pub mask_series: bool,
 }
 
 impl Default for ReadOptions {
@@ -197,6 +203,7 @@ impl Default for ReadOptions {
             series: None,
             reference: None,
             seg_threshold: 0.5,
+            mask_series: false,
         }
     }
 }
@@ -232,7 +239,15 @@ impl ReadOptions {
             series,
             reference,
             seg_threshold,
+            mask_series: false,
         })
+    }
+
+    /// These options with DICOM image series read as masks where a mask or
+    /// label map is needed (see [`ReadOptions::mask_series`]).
+    pub fn with_mask_series(mut self, mask_series: bool) -> ReadOptions {
+        self.mask_series = mask_series;
+        self
     }
 }
 

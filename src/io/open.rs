@@ -38,6 +38,9 @@ pub struct Opened {
     path: PathBuf,
     options: ReadOptions,
     header: Header,
+    /// The DICOM image series the voxels lie on, once read (a series, a
+    /// mask series, or a SEG's reference series).
+    source: std::sync::OnceLock<dicom::SourceSeries>,
 }
 
 /// Opens `path`: the format from its first bytes (a directory is a DICOM
@@ -58,6 +61,7 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Opened> {
         path: path.to_path_buf(),
         options: options.clone(),
         header,
+        source: std::sync::OnceLock::new(),
     })
 }
 
@@ -116,12 +120,19 @@ impl Opened {
                 (m, w, f.warnings().to_vec())
             }
             Header::DicomSeg => return self.read_seg(),
+            Header::DicomSeries if self.options.mask_series => {
+                let read = dicom::read_mask_series(&self.path, &self.options)?;
+                let _ = self.source.set(read.source.source());
+                return Ok(read.map);
+            }
             Header::DicomSeries => {
                 return Err(Error::Header {
                     path: self.path.clone(),
                     field: "Modality".into(),
-                    expected: "a segmentation (DICOM SEG) where a label map is needed".into(),
-                    found: "an image series (read it as an image, e.g. with liverkit info)".into(),
+                    expected: "a segmentation (a DICOM SEG, or an image series read as a mask with \
+                               `mask_series`) where a mask or label map is needed"
+                        .into(),
+                    found: "a DICOM image series, not a segmentation".into(),
                 })
             }
         };
@@ -158,6 +169,7 @@ impl Opened {
                     self.options.series.as_deref(),
                     &self.options,
                 )?;
+                let _ = self.source.set(series.source());
                 return Ok(Loaded {
                     value: series.volume,
                     warnings: series.warnings,
@@ -206,6 +218,7 @@ impl Opened {
                 Err(e) => Err(e),
             },
             Header::DicomSeg => self.read_seg().map(labels),
+            Header::DicomSeries if self.options.mask_series => self.read_label_map().map(labels),
             Header::DicomSeries => self.read_intensity().map(image),
         }
     }
@@ -218,6 +231,14 @@ impl Opened {
             Header::Nifti(f) => f.template().without_extensions(),
             _ => NiftiTemplate::from_grid(grid),
         }
+    }
+
+    /// The DICOM image series the voxels read lie on — the series itself, a
+    /// mask series' reference (or itself), a SEG's reference series — for
+    /// DICOM outputs to refer to; `None` before the voxels are read and for
+    /// other inputs.
+    pub fn dicom_source(&self) -> Option<&dicom::SourceSeries> {
+        self.source.get()
     }
 
     /// What `liverkit info` reports about the input.
@@ -250,6 +271,9 @@ impl Opened {
             threshold: options.seg_threshold,
         };
         let seg = dicom::read_seg(&self.path, reference.as_ref(), &seg_options, options)?;
+        if let Some(r) = &reference {
+            let _ = self.source.set(r.source());
+        }
         let mut warnings = reference.map(|r| r.warnings).unwrap_or_default();
         warnings.extend(seg.warnings);
         Ok(Loaded {

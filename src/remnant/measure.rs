@@ -113,12 +113,148 @@ impl Counts {
     }
 }
 
+/// What one assessment works on, flattened in Fortran order (i fastest):
+/// the liver region with its attached tumours, the segments filled out to
+/// it, and the remnant rule.
+struct Prepared<'a> {
+    dims: [usize; 3],
+    region: Vec<bool>,
+    tumor: Vec<bool>,
+    tumor_outside_voxels: u64,
+    total_liver_voxels: u64,
+    seg: Option<Vec<u8>>,
+    filled_voxels: u64,
+    remnant_mask: Option<std::borrow::Cow<'a, [bool]>>,
+    kept: Option<[bool; 9]>,
+    /// A cutting plane as `g · (i, j, k) + offset ≤ 0`.
+    plane: Option<([f64; 3], f64)>,
+    has_remnant: bool,
+}
+
+impl Prepared<'_> {
+    /// Whether region voxel `n` at `(i, j, k)` is in the remnant.
+    fn in_remnant(&self, n: usize, s: usize, ijk: [usize; 3]) -> bool {
+        if let Some(m) = &self.remnant_mask {
+            m[n]
+        } else if let Some(kept) = &self.kept {
+            kept[s]
+        } else if let Some((g, off)) = &self.plane {
+            g[0] * ijk[0] as f64 + g[1] * ijk[1] as f64 + g[2] * ijk[2] as f64 + off <= 0.0
+        } else {
+            false
+        }
+    }
+}
+
 /// Counts the liver, tumour, segments and remnant voxels.
 ///
 /// # Errors
 /// `GridMismatch` when the masks or segments are not on the liver's grid;
 /// `Parameter` for an empty liver or an invalid remnant definition.
 pub fn measure(anatomy: &Anatomy, remnant: RemnantRegion<'_>) -> Result<Measurement> {
+    let p = prepare(anatomy, remnant)?;
+    let counts = count(&p);
+    let grid = anatomy.liver.grid();
+    Ok(Measurement {
+        voxel_volume_mm3: grid.voxel_volume_mm3(),
+        total_liver_voxels: p.total_liver_voxels,
+        tumor_voxels: counts.seg_tumor.iter().sum(),
+        tumor_outside_voxels: p.tumor_outside_voxels,
+        segment_functional_voxels: counts.seg_functional,
+        segment_tumor_voxels: counts.seg_tumor,
+        filled_voxels: p.filled_voxels,
+        segments_outside_voxels: counts.segments_outside,
+        has_segments: p.seg.is_some(),
+        remnant_functional_voxels: p.has_remnant.then_some(counts.remnant_functional),
+        remnant_tumor_voxels: p.has_remnant.then_some(counts.remnant_tumor),
+        remnant_outside_voxels: counts.remnant_outside,
+        liver_touches_edge: touches_edge(&p.region, p.dims),
+    })
+}
+
+/// The remnant and the resected liver as masks, exactly as [`measure`]
+/// counts them: the liver with its attached tumours split by the remnant
+/// rule; `None` without a remnant.
+///
+/// # Errors
+/// As [`measure`].
+pub fn remnant_parts(anatomy: &Anatomy, remnant: RemnantRegion<'_>) -> Result<Option<(Mask, Mask)>> {
+    let p = prepare(anatomy, remnant)?;
+    if !p.has_remnant {
+        return Ok(None);
+    }
+    let [ni, nj, _] = p.dims;
+    let kept: Vec<bool> = (0..p.region.len())
+        .into_par_iter()
+        .map(|n| {
+            let s = p.seg.as_ref().map_or(0, |v| v[n] as usize);
+            p.region[n] && p.in_remnant(n, s, [n % ni, (n / ni) % nj, n / (ni * nj)])
+        })
+        .collect();
+    let resected: Vec<bool> = p.region.iter().zip(&kept).map(|(&r, &k)| r && !k).collect();
+    let grid = anatomy.liver.grid();
+    let as_mask = |v: Vec<bool>| -> Result<Mask> {
+        let a = Array3::from_shape_vec(ndarray::ShapeBuilder::f(p.dims), v)
+            .map_err(|e| parameter_error("remnant", e, "a mask on the liver's grid"))?;
+        Mask::new(grid.clone(), a)
+    };
+    Ok(Some((as_mask(kept)?, as_mask(resected)?)))
+}
+
+fn prepare<'a>(anatomy: &Anatomy, remnant: RemnantRegion<'a>) -> Result<Prepared<'a>> {
+    let grid = anatomy.liver.grid();
+    let dims = grid.dims();
+    check_inputs(anatomy, remnant)?;
+    let flat = FlatGrid { dims };
+    let liver = fortran_values(anatomy.liver.data());
+    let (tumor, tumor_outside_voxels) = attached_tumor(anatomy, &liver, flat);
+    let region: Vec<bool> = (0..liver.len())
+        .into_par_iter()
+        .map(|n| liver[n] || tumor[n])
+        .collect();
+    let total_liver_voxels = region.iter().filter(|&&b| b).count() as u64;
+    if total_liver_voxels == 0 {
+        return Err(parameter_error("liver", "0 voxels", "a non-empty liver"));
+    }
+    let (seg, filled_voxels) = match &anatomy.segments {
+        Some(s) => {
+            let (seg, filled) = filled_segments(s, &region, &tumor, flat);
+            (Some(seg), filled)
+        }
+        None => (None, 0),
+    };
+    let plane = match remnant {
+        RemnantRegion::Definition(RemnantDefinition::Plane { point_mm, normal }) => {
+            // d(i, j, k) = (A·[i j k 1] − P) · N, linear in the indices.
+            let a = grid.affine();
+            let coef = |c: usize| (0..3).map(|r| a[(r, c)] * normal[r]).sum::<f64>();
+            let offset: f64 = (0..3).map(|r| (a[(r, 3)] - point_mm[r]) * normal[r]).sum();
+            Some(([coef(0), coef(1), coef(2)], offset))
+        }
+        _ => None,
+    };
+    Ok(Prepared {
+        dims,
+        region,
+        tumor,
+        tumor_outside_voxels,
+        total_liver_voxels,
+        seg,
+        filled_voxels,
+        remnant_mask: match remnant {
+            RemnantRegion::Mask(m) => Some(fortran_values(m.data())),
+            _ => None,
+        },
+        kept: match remnant {
+            RemnantRegion::Definition(d) => d.kept_segments(),
+            _ => None,
+        },
+        plane,
+        has_remnant: !matches!(remnant, RemnantRegion::None),
+    })
+}
+
+fn check_inputs(anatomy: &Anatomy, remnant: RemnantRegion<'_>) -> Result<()> {
     let grid = anatomy.liver.grid();
     let dims = grid.dims();
     if let Some(t) = &anatomy.tumor {
@@ -146,13 +282,15 @@ pub fn measure(anatomy: &Anatomy, remnant: RemnantRegion<'_>) -> Result<Measurem
             ));
         }
     }
-    let flat = FlatGrid { dims };
-    let liver = fortran_values(anatomy.liver.data());
-    let n_voxels = liver.len();
+    Ok(())
+}
 
-    // Tumour components that overlap or touch the liver belong to it.
+/// Tumour components that overlap or touch the liver belong to it: the
+/// attached tumour voxels, and the count of those left out.
+fn attached_tumor(anatomy: &Anatomy, liver: &[bool], flat: FlatGrid) -> (Vec<bool>, u64) {
+    let n_voxels = liver.len();
     let mut tumor = vec![false; n_voxels];
-    let mut tumor_outside_voxels = 0u64;
+    let mut outside = 0u64;
     if let Some(t) = &anatomy.tumor {
         let comps = connected_components(t, Connectivity::Full26);
         let labels = fortran_values(&comps.labels);
@@ -172,101 +310,69 @@ pub fn measure(anatomy: &Anatomy, remnant: RemnantRegion<'_>) -> Result<Measurem
                 if attached[c] {
                     tumor[n] = true;
                 } else {
-                    tumor_outside_voxels += 1;
+                    outside += 1;
                 }
             }
         }
     }
-    let region: Vec<bool> = (0..n_voxels)
-        .into_par_iter()
-        .map(|n| liver[n] || tumor[n])
-        .collect();
-    let total_liver_voxels = region.iter().filter(|&&b| b).count() as u64;
-    if total_liver_voxels == 0 {
-        return Err(parameter_error("liver", "0 voxels", "a non-empty liver"));
-    }
+    (tumor, outside)
+}
 
-    // Segments, with liver voxels outside every segment given to the nearest one.
+/// Segments, with liver voxels outside every segment given to the nearest
+/// one (breadth first); the count of non-tumour voxels so given.
+fn filled_segments(s: &Array3<u8>, region: &[bool], tumor: &[bool], flat: FlatGrid) -> (Vec<u8>, u64) {
     let mut filled_voxels = 0u64;
-    let seg: Option<Vec<u8>> = anatomy.segments.as_ref().map(|s| {
-        let mut seg = fortran_values(s).into_owned();
-        let mut queue = VecDeque::new();
-        for n in 0..n_voxels {
-            if region[n] && seg[n] != 0 {
-                let mut frontier = false;
-                flat.for_each_neighbor(n, Connectivity::Faces6, |m| frontier |= region[m] && seg[m] == 0);
-                if frontier {
-                    queue.push_back(n);
-                }
+    let mut seg = fortran_values(s).into_owned();
+    let mut queue = VecDeque::new();
+    for n in 0..seg.len() {
+        if region[n] && seg[n] != 0 {
+            let mut frontier = false;
+            flat.for_each_neighbor(n, Connectivity::Faces6, |m| frontier |= region[m] && seg[m] == 0);
+            if frontier {
+                queue.push_back(n);
             }
         }
-        while let Some(n) = queue.pop_front() {
-            let s = seg[n];
-            flat.for_each_neighbor(n, Connectivity::Faces6, |m| {
-                if region[m] && seg[m] == 0 {
-                    seg[m] = s;
-                    // Tumour voxels of a map whose labels exclude each other
-                    // are expected to lie in no segment; only liver counts.
-                    filled_voxels += u64::from(!tumor[m]);
-                    queue.push_back(m);
-                }
-            });
-        }
-        seg
-    });
+    }
+    while let Some(n) = queue.pop_front() {
+        let s = seg[n];
+        flat.for_each_neighbor(n, Connectivity::Faces6, |m| {
+            if region[m] && seg[m] == 0 {
+                seg[m] = s;
+                // Tumour voxels of a map whose labels exclude each other
+                // are expected to lie in no segment; only liver counts.
+                filled_voxels += u64::from(!tumor[m]);
+                queue.push_back(m);
+            }
+        });
+    }
+    (seg, filled_voxels)
+}
 
-    let remnant_mask = match remnant {
-        RemnantRegion::Mask(m) => Some(fortran_values(m.data())),
-        _ => None,
-    };
-    let kept = match remnant {
-        RemnantRegion::Definition(d) => d.kept_segments(),
-        _ => None,
-    };
-    let plane = match remnant {
-        RemnantRegion::Definition(RemnantDefinition::Plane { point_mm, normal }) => {
-            // d(i, j, k) = (A·[i j k 1] − P) · N, linear in the indices.
-            let a = grid.affine();
-            let coef = |c: usize| (0..3).map(|r| a[(r, c)] * normal[r]).sum::<f64>();
-            let offset: f64 = (0..3).map(|r| (a[(r, 3)] - point_mm[r]) * normal[r]).sum();
-            Some(([coef(0), coef(1), coef(2)], offset))
-        }
-        _ => None,
-    };
-
-    let ni = dims[0];
-    let counts = (0..dims[1] * dims[2])
+fn count(p: &Prepared<'_>) -> Counts {
+    let [ni, nj, _] = p.dims;
+    (0..nj * p.dims[2])
         .into_par_iter()
         .fold(Counts::default, |mut c, row| {
-            let (j, k) = (row % dims[1], row / dims[1]);
+            let (j, k) = (row % nj, row / nj);
             for i in 0..ni {
                 let n = i + ni * row;
-                let s = seg.as_ref().map(|v| v[n] as usize).unwrap_or(0);
-                if !region[n] {
+                let s = p.seg.as_ref().map(|v| v[n] as usize).unwrap_or(0);
+                if !p.region[n] {
                     if s != 0 {
                         c.segments_outside += 1;
                     }
-                    if remnant_mask.as_ref().is_some_and(|m| m[n]) {
+                    if p.remnant_mask.as_ref().is_some_and(|m| m[n]) {
                         c.remnant_outside += 1;
                     }
                     continue;
                 }
-                let is_tumor = tumor[n];
+                let is_tumor = p.tumor[n];
                 if is_tumor {
                     c.seg_tumor[s] += 1;
                 } else {
                     c.seg_functional[s] += 1;
                 }
-                let in_remnant = if let Some(m) = &remnant_mask {
-                    m[n]
-                } else if let Some(kept) = &kept {
-                    kept[s]
-                } else if let Some((g, off)) = &plane {
-                    g[0] * i as f64 + g[1] * j as f64 + g[2] * k as f64 + off <= 0.0
-                } else {
-                    false
-                };
-                if in_remnant {
+                if p.in_remnant(n, s, [i, j, k]) {
                     if is_tumor {
                         c.remnant_tumor += 1;
                     } else {
@@ -276,24 +382,7 @@ pub fn measure(anatomy: &Anatomy, remnant: RemnantRegion<'_>) -> Result<Measurem
             }
             c
         })
-        .reduce(Counts::default, Counts::add);
-
-    let has_remnant = !matches!(remnant, RemnantRegion::None);
-    Ok(Measurement {
-        voxel_volume_mm3: grid.voxel_volume_mm3(),
-        total_liver_voxels,
-        tumor_voxels: counts.seg_tumor.iter().sum(),
-        tumor_outside_voxels,
-        segment_functional_voxels: counts.seg_functional,
-        segment_tumor_voxels: counts.seg_tumor,
-        filled_voxels,
-        segments_outside_voxels: counts.segments_outside,
-        has_segments: seg.is_some(),
-        remnant_functional_voxels: has_remnant.then_some(counts.remnant_functional),
-        remnant_tumor_voxels: has_remnant.then_some(counts.remnant_tumor),
-        remnant_outside_voxels: counts.remnant_outside,
-        liver_touches_edge: touches_edge(&region, dims),
-    })
+        .reduce(Counts::default, Counts::add)
 }
 
 fn touches_edge(region: &[bool], dims: [usize; 3]) -> bool {

@@ -73,6 +73,15 @@ pub struct LabelVolume {
 /// # Errors
 /// `Parameter` (`labels`) for a `uint64` label above `i64::MAX`.
 pub fn label_volumes(map: &LabelMap) -> Result<Vec<LabelVolume>> {
+    let acc = label_accumulator(map)?;
+    Ok(summarize(acc.into_map(), map.grid(), map.names(), None))
+}
+
+/// The per-label sums of an in-memory label map, every layer counted.
+///
+/// # Errors
+/// As [`label_volumes`].
+pub(crate) fn label_accumulator(map: &LabelMap) -> Result<stats::Accumulator> {
     let dims = map.grid().dims();
     let mut acc = stats::Accumulator::default();
     // Every layer of an overlapping segmentation counts its own labels
@@ -99,7 +108,7 @@ pub fn label_volumes(map: &LabelMap) -> Result<Vec<LabelVolume>> {
         })?;
         acc.merge(&layer_acc);
     }
-    Ok(summarize(acc.into_map(), map.grid(), map.names(), None))
+    Ok(acc)
 }
 
 /// The most distinct labels a label map may hold. Segmentations hold tens

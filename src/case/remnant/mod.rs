@@ -18,6 +18,7 @@ use crate::io::ReadOptions;
 use crate::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
 use crate::remnant::resection::{parse_plane, parse_segments, RemnantDefinition, Resection};
 use crate::remnant::{measure, Anatomy, RemnantRegion};
+use crate::volume::Mask;
 
 /// Height and weight of the patient.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -186,6 +187,21 @@ pub fn assess_case(
     request: &RemnantRequest,
     options: &AssessOptions,
 ) -> Result<RemnantReport> {
+    assess_case_parts(files, request, options, false).map(|(r, _)| r)
+}
+
+/// As [`assess_case`], with the remnant and the resected liver as masks
+/// (the liver with its attached tumours split as the report counts it) when
+/// `parts` asks for them and the request defines a remnant.
+///
+/// # Errors
+/// As [`assess`].
+pub fn assess_case_parts(
+    files: &mut Files,
+    request: &RemnantRequest,
+    options: &AssessOptions,
+    parts: bool,
+) -> Result<(RemnantReport, Option<(Mask, Mask)>)> {
     let (liver, liver_desc) = files.liver(request.liver.as_ref())?;
     let tumor = files.tumor(request.tumor.as_ref())?;
     let segments = files.segments(request.segments.as_deref())?;
@@ -209,17 +225,23 @@ pub fn assess_case(
         (None, None) => RemnantRegion::None,
     };
     let m = measure(&anatomy, region)?;
+    let split = if parts {
+        crate::remnant::remnant_parts(&anatomy, region)?
+    } else {
+        None
+    };
     let roles = Roles {
         liver: liver_desc,
         tumor: tumor.map(|(_, d)| d),
         segments: segments.map(|(_, d)| d),
     };
-    report(
+    let r = report(
         &m,
         definition.as_ref(),
         options,
         roles,
         files.inputs.clone(),
         files.warnings.clone(),
-    )
+    )?;
+    Ok((r, split))
 }

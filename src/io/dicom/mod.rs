@@ -33,11 +33,17 @@
 
 mod frames;
 mod guard;
+mod mask_series;
 pub mod seg;
 mod series;
+pub mod source;
+pub mod write;
 
+pub use mask_series::{read_mask_series, MaskSeries};
 pub use seg::{read_seg, Code, SegOptions, SegmentDescription, Segmentation};
 pub use series::{list_series, read_series, DicomSeries, SeriesSummary};
+pub use source::SourceSeries;
+pub use write::seg::write_seg;
 
 use std::fs::File;
 use std::io::Read;
@@ -81,6 +87,15 @@ pub(crate) fn header_error(
         expected: expected.into(),
         found: found.to_string(),
     }
+}
+
+/// Whether `dir` holds DICOM files directly (not only in sub-folders).
+pub fn holds_dicom_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().is_file() && has_preamble(&e.path()))
+    })
 }
 
 /// Every file under the inputs: directories are searched recursively,

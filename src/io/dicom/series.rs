@@ -35,6 +35,10 @@ pub struct SeriesSummary {
     pub files: usize,
     /// Acquisition date (YYYY-MM-DD), when present.
     pub date: Option<String>,
+    /// The folder holding the series' files (their deepest common parent),
+    /// which tells apart series that carry no UID or description, such as
+    /// one mask series per structure folder.
+    pub folder: PathBuf,
 }
 
 /// A series read into a volume.
@@ -56,6 +60,11 @@ pub struct DicomSeries {
     pub series_uid: String,
     /// Frame of reference UID.
     pub frame_of_reference_uid: String,
+    /// SOPClassUID of the images (CT Image Storage, …).
+    pub sop_class_uid: String,
+    /// The patient and study attributes of the first file, which objects
+    /// derived from the series (SEG, SR) carry over.
+    pub(crate) patient_study: dicom_object::InMemDicomObject,
     /// What the user should know.
     pub warnings: Vec<Warning>,
 }
@@ -78,16 +87,27 @@ struct Slice {
     instance_uid: String,
 }
 
-fn group_key(obj: &Object) -> String {
+fn group_key(path: &Path, obj: &Object) -> String {
     let uid = text(obj, tags::SERIES_INSTANCE_UID);
     if !uid.is_empty() {
         return uid;
     }
+    // Without a UID, the folder also separates series: archives that keep
+    // one mask series per structure folder often leave every UID empty.
     format!(
-        "(no SeriesInstanceUID) frame of reference {}, \"{}\"",
+        "(no SeriesInstanceUID) folder {}, frame of reference {}, \"{}\"",
+        path.parent().unwrap_or(Path::new("")).display(),
         text(obj, tags::FRAME_OF_REFERENCE_UID),
         text(obj, tags::SERIES_DESCRIPTION)
     )
+}
+
+/// The key of the series file `path` belongs to (as `--series` takes it).
+///
+/// # Errors
+/// As opening the file.
+pub(crate) fn series_key(path: &Path) -> Result<String> {
+    Ok(group_key(path, &open(path, false)?))
 }
 
 /// The series in the inputs (SEG files and DICOMDIRs left out).
@@ -112,7 +132,7 @@ fn heads(inputs: &[PathBuf]) -> Result<Vec<Head>> {
             if is_dicomdir(&obj) || is_seg(&obj) {
                 return Ok(None);
             }
-            let key = group_key(&obj);
+            let key = group_key(p, &obj);
             Ok(Some(Head {
                 path: p.clone(),
                 obj,
@@ -155,7 +175,24 @@ fn summary(heads: &[Head], members: &[usize]) -> SeriesSummary {
         description: text(o, tags::SERIES_DESCRIPTION),
         files: members.len(),
         date: acquisition_date(o),
+        folder: common_folder(members.iter().map(|&i| heads[i].path.as_path())),
     }
+}
+
+/// The deepest folder holding every one of `paths`.
+fn common_folder<'a>(mut paths: impl Iterator<Item = &'a Path>) -> PathBuf {
+    let Some(first) = paths.next() else {
+        return PathBuf::new();
+    };
+    let mut common = first.parent().unwrap_or(Path::new("")).to_path_buf();
+    for p in paths {
+        while !p.starts_with(&common) {
+            if !common.pop() {
+                return PathBuf::new();
+            }
+        }
+    }
+    common
 }
 
 fn unsupported(path: &Path, ts: &str, detail: String) -> Error {
@@ -179,6 +216,25 @@ fn unsupported(path: &Path, ts: &str, detail: String) -> Error {
 /// transfer syntax that cannot be decoded; `Truncated` for a file that ends
 /// early.
 pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptions) -> Result<DicomSeries> {
+    read_series_values(inputs, series, options, Values::Rescaled)
+}
+
+/// Which pixel values a series is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Values {
+    /// Through the modality LUT (RescaleSlope and RescaleIntercept): HU.
+    Rescaled,
+    /// As stored: a mask series' 0 is background whatever its rescale says.
+    Stored,
+}
+
+/// [`read_series`], with the pixel values as `values` says.
+pub(crate) fn read_series_values(
+    inputs: &[PathBuf],
+    series: Option<&str>,
+    options: &ReadOptions,
+    values: Values,
+) -> Result<DicomSeries> {
     let heads = heads(inputs)?;
     let groups = groups(&heads);
     let chosen = match series {
@@ -210,7 +266,7 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
     let geometry = stack_geometry(&members, &slices, rows, cols, options)?;
     let (stack, grid, thickness) = (geometry.stack, geometry.grid, geometry.thickness);
     warnings.extend(geometry.warnings);
-    let data = decode(&members, &slices, &stack.order, rows, cols)?;
+    let data = decode(&members, &slices, &stack.order, rows, cols, values)?;
     let array = Array3::from_shape_vec((cols, rows, slices.len()).f(), data)
         .map_err(|e| header_error(&first.path, "Rows/Columns", "consistent sizes", e))?;
     let ts = first
@@ -233,6 +289,20 @@ pub fn read_series(inputs: &[PathBuf], series: Option<&str>, options: &ReadOptio
             .collect(),
         series_uid: text(&first.obj, tags::SERIES_INSTANCE_UID),
         frame_of_reference_uid: text(&first.obj, tags::FRAME_OF_REFERENCE_UID),
+        sop_class_uid: {
+            let c = text(&first.obj, tags::SOP_CLASS_UID);
+            if c.is_empty() {
+                first
+                    .obj
+                    .meta()
+                    .media_storage_sop_class_uid()
+                    .trim_end_matches('\0')
+                    .to_string()
+            } else {
+                c
+            }
+        },
+        patient_study: super::source::patient_study(&first.obj),
         warnings,
     })
 }
@@ -471,8 +541,15 @@ fn decode(
     order: &[usize],
     rows: usize,
     cols: usize,
+    values: Values,
 ) -> Result<Vec<f32>> {
     let first = members[0];
+    let convert = match values {
+        Values::Rescaled => dicom_pixeldata::ConvertOptions::new(),
+        Values::Stored => {
+            dicom_pixeldata::ConvertOptions::new().with_modality_lut(dicom_pixeldata::ModalityLutOption::None)
+        }
+    };
     let n = rows * cols * slices.len();
     // Slot of every (file, frame) in the sorted stack.
     let mut slot_of: BTreeMap<(usize, usize), usize> = BTreeMap::new();
@@ -543,8 +620,10 @@ fn decode(
                     pixels.samples_per_pixel(),
                 ));
             }
-            let converted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pixels.to_vec::<f32>()))
-                .map_err(|_| unsupported(&h.path, &ts, "the pixel values cannot be converted".into()))?;
+            let converted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pixels.to_vec_with_options::<f32>(&convert)
+            }))
+            .map_err(|_| unsupported(&h.path, &ts, "the pixel values cannot be converted".into()))?;
             let values: Vec<f32> = converted.map_err(|e| Error::Truncated {
                 path: h.path.clone(),
                 field: "PixelData".into(),
@@ -592,14 +671,15 @@ fn list_text(heads: &[Head], groups: &[(String, Vec<usize>)]) -> String {
         .map(|(k, m)| {
             let s = summary(heads, m);
             format!(
-                "{k} ({} {}, {} files)",
+                "{k} ({} {}, {} files in {})",
                 s.modality,
                 if s.description.is_empty() {
                     "-"
                 } else {
                     &s.description
                 },
-                s.files
+                s.files,
+                s.folder.display()
             )
         })
         .collect::<Vec<_>>()

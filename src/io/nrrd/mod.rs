@@ -38,8 +38,10 @@ mod data;
 mod geometry;
 mod header;
 mod segments;
+mod write;
 
 pub use segments::SegmentInfo;
+pub use write::write_seg_nrrd;
 
 use std::collections::BTreeMap;
 use std::fs::File;

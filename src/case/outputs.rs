@@ -1,0 +1,108 @@
+//! Writing what a case derived — target, zones, remnant, shortfall — next to
+//! its inputs: on the header of the input it came from (NIfTI), or joined to
+//! the patient's DICOM series (SEG), in the format the output's name asks
+//! for ([`crate::io::output`]).
+//!
+//! The DICOM series a SEG refers to is the case's own when it read one (a
+//! mask series, or a SEG's reference), else the `reference` read option: a
+//! NIfTI mask made from a CT becomes a SEG on that CT when the CT is given
+//! as the reference, after checking that the two grids sample the same
+//! points (the masks are carried onto the series' axis order exactly, as
+//! when TotalSegmentator writes LAS from an LPS series). Without
+//! either, the SEG stands alone (a new study and frame of reference) and a
+//! warning says that PACS will not overlay it on the scan.
+
+use std::path::Path;
+
+use crate::case::roles::Files;
+use crate::error::{Result, Warning};
+use crate::io::dicom::{read_series, SourceSeries};
+use crate::io::nifti::NiftiTemplate;
+use crate::io::output::{write_segments, MaskFormat};
+use crate::io::structure::Segment;
+use crate::volume::Mask;
+
+/// Writes `segments` at `path` for the case: NIfTI on the header of input
+/// `from` (or the first input), DICOM SEG joined to the case's DICOM
+/// series, `.seg.nrrd` as is. Returns a warning for a SEG that refers to no
+/// series.
+///
+/// # Errors
+/// Those of [`write_segments`]; read errors of the reference series;
+/// `GridMismatch` when the reference series is not on the masks' grid.
+pub fn write_structures(
+    files: &Files,
+    from: Option<&Path>,
+    path: &Path,
+    segments: &[Segment<'_>],
+    description: &str,
+) -> Result<Option<Warning>> {
+    let grid = match segments.first() {
+        Some(s) => s.mask.grid().clone(),
+        None => return write_segments(path, segments, None, None, description).map(|()| None),
+    };
+    let template = from
+        .and_then(|p| files.output_template(p))
+        .or_else(|| files.inputs.iter().find_map(|p| files.output_template(p)))
+        .unwrap_or_else(|| NiftiTemplate::from_grid(&grid));
+    let mut warning = None;
+    let reference: Option<SourceSeries> = match (MaskFormat::of(path), files.any_dicom_source()) {
+        (MaskFormat::DicomSeg, Some(s)) => Some(s.clone()),
+        (MaskFormat::DicomSeg, None) => match &files.options().reference {
+            Some(r) => {
+                let series = read_series(
+                    std::slice::from_ref(r),
+                    files.options().series.as_deref(),
+                    files.options(),
+                )?;
+                Some(series.source())
+            }
+            None => {
+                warning = Some(Warning::new(
+                    Some(path),
+                    "source series",
+                    "the inputs are not DICOM: the SEG stands alone (a new study and frame of reference), \
+                     so PACS will not overlay it on the scan; give the scan's DICOM series as `reference` \
+                     to join it",
+                ));
+                None
+            }
+        },
+        _ => None,
+    };
+    match &reference {
+        Some(src) if src.grid != grid => {
+            // The source series' own grid: the masks carried onto it exactly
+            // when it samples the same points in another axis order (a NIfTI
+            // in LAS from a DICOM series in LPS); refused otherwise.
+            let moved: Vec<Mask> = segments
+                .iter()
+                .map(|s| {
+                    s.mask.on_grid_exactly(&src.grid).ok_or_else(|| {
+                        let name = match &files.options().reference {
+                            Some(r) => format!("{} (reference series)", r.display()),
+                            None => "the DICOM source series".into(),
+                        };
+                        src.grid
+                            .ensure_same(&grid, &name, &path.display().to_string())
+                            .err()
+                            .unwrap_or_else(|| {
+                                crate::error::parameter_error("reference", name, "the masks' grid")
+                            })
+                    })
+                })
+                .collect::<Result<_>>()?;
+            let moved: Vec<Segment<'_>> = moved
+                .iter()
+                .zip(segments)
+                .map(|(m, s)| Segment {
+                    mask: m,
+                    structure: s.structure,
+                })
+                .collect();
+            write_segments(path, &moved, Some(&template), Some(src), description)?;
+        }
+        _ => write_segments(path, segments, Some(&template), reference.as_ref(), description)?,
+    }
+    Ok(warning)
+}
