@@ -162,7 +162,13 @@ def _role(value: Any) -> Any:
     return _source(value)
 
 
-def _read(series: str | None, reference: PathLike | None, seg_threshold: float, max_memory_gib: float) -> dict[str, Any]:
+def _read(
+    series: str | None,
+    reference: PathLike | None,
+    seg_threshold: float,
+    max_memory_gib: float,
+    mask_series: bool,
+) -> dict[str, Any]:
     """The reading options, as the compiled functions take them."""
     return {
         "read": {
@@ -170,6 +176,7 @@ def _read(series: str | None, reference: PathLike | None, seg_threshold: float, 
             "reference": os.fspath(reference) if reference is not None else None,
             "seg_threshold": float(seg_threshold),
             "max_memory_gib": float(max_memory_gib),
+            "mask_series": bool(mask_series),
         }
     }
 
@@ -201,6 +208,7 @@ def load(
     reference: PathLike | None = None,
     seg_threshold: float = 0.5,
     max_memory_gib: float = 16.0,
+    mask_series: bool = False,
 ) -> Volume:
     """Reads a NIfTI, NRRD or .seg.nrrd file, a DICOM series or a DICOM SEG.
 
@@ -209,10 +217,13 @@ def load(
     anything else (CT in HU, MR intensities stored as floats) as an image;
     ``"labels"`` or ``"image"`` force one. ``series`` picks a DICOM series
     when a directory holds several, ``reference`` puts a SEG on its CT's
-    grid, ``seg_threshold`` binarises a FRACTIONAL SEG.
+    grid, ``seg_threshold`` binarises a FRACTIONAL SEG. ``mask_series=True``
+    reads a DICOM image series given where a mask is needed (every non-zero
+    stored value inside), as archives that keep one 8-bit series per
+    structure store their segmentations.
     """
     return _native.load(
-        os.fspath(path), kind, **_read(series, reference, seg_threshold, max_memory_gib)
+        os.fspath(path), kind, **_read(series, reference, seg_threshold, max_memory_gib, mask_series)
     )
 
 
@@ -241,6 +252,7 @@ def volumes(
     reference: PathLike | None = None,
     seg_threshold: float = 0.5,
     max_memory_gib: float = 16.0,
+    mask_series: bool = False,
 ) -> VolumesResult:
     """Volume (mL), bounding box, centroid and edge contact of every label
     (``liverkit volumes --json``).
@@ -259,7 +271,7 @@ def volumes(
         _affine(affine),
         masks,
         threads,
-        **_read(series, reference, seg_threshold, max_memory_gib),
+        **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
     return VolumesResult(json.loads(text))
 
@@ -310,6 +322,7 @@ def remnant(
     reference: PathLike | None = None,
     seg_threshold: float = 0.5,
     max_memory_gib: float = 16.0,
+    mask_series: bool = False,
 ) -> RemnantResult:
     """The future liver remnant (``liverkit remnant --json``): total,
     tumour, functional and remnant volumes, FLR %, sFLR % with height and
@@ -333,7 +346,7 @@ def remnant(
         segments=_role(segments),
         threads=threads,
         check=_check(height_cm, weight_kg, bsa, telv, condition, min_flr_pct),
-        **_read(series, reference, seg_threshold, max_memory_gib),
+        **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
     return RemnantResult(json.loads(text))
 
@@ -390,6 +403,7 @@ def pve(
     reference: PathLike | None = None,
     seg_threshold: float = 0.5,
     max_memory_gib: float = 16.0,
+    mask_series: bool = False,
 ) -> PveResult:
     """Growth of the remnant after portal vein embolisation (``liverkit pve
     --json``): both scans assessed with the same remnant definition, then
@@ -420,7 +434,7 @@ def pve(
         post_segments=_role(post_segments),
         threads=threads,
         check=_check(height_cm, weight_kg, bsa, telv, condition, min_flr_pct),
-        **_read(series, reference, seg_threshold, max_memory_gib),
+        **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
     return PveResult(json.loads(text))
 
@@ -460,6 +474,7 @@ def target(
     reference: PathLike | None = None,
     seg_threshold: float = 0.5,
     max_memory_gib: float = 16.0,
+    mask_series: bool = False,
 ) -> TargetResult:
     """The ablation target of each tumour: tumour + ``margin_mm`` inside the
     liver, the healthy liver it takes, room at the capsule and nearby
@@ -474,7 +489,7 @@ def target(
         vessels=[str(v) for v in vessels],
         margin_mm=float(margin_mm),
         threads=threads,
-        **_read(series, reference, seg_threshold, max_memory_gib),
+        **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
     return TargetResult(json.loads(text), {"target_mask": mask})
 
@@ -494,6 +509,7 @@ def margin(
     reference: PathLike | None = None,
     seg_threshold: float = 0.5,
     max_memory_gib: float = 16.0,
+    mask_series: bool = False,
 ) -> MarginResult:
     """The margin an ablation zone gives each tumour: minimum, percentiles,
     coverage, residual tumour (``liverkit margin --json``).
@@ -513,7 +529,7 @@ def margin(
         exclude_capsule=exclude_capsule,
         margin_map=margin_map,
         threads=threads,
-        **_read(series, reference, seg_threshold, max_memory_gib),
+        **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
     return MarginResult(json.loads(text), {"margin_map": mmap})
 
@@ -560,6 +576,7 @@ def simulate(
     reference: PathLike | None = None,
     seg_threshold: float = 0.5,
     max_memory_gib: float = 16.0,
+    mask_series: bool = False,
 ) -> SimulateResult:
     """Predicts the ablation zone with the bioheat equation on the
     patient's voxels and judges whether it covers the targeted tumour and
@@ -600,7 +617,7 @@ def simulate(
         exclude_capsule=exclude_capsule,
         out_dir=os.fspath(out_dir) if out_dir is not None else None,
         threads=threads,
-        **_read(series, reference, seg_threshold, max_memory_gib),
+        **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
     return SimulateResult(json.loads(text), {"zone70_mask": zone})
 
@@ -612,13 +629,14 @@ def info(
     reference: PathLike | None = None,
     seg_threshold: float = 0.5,
     max_memory_gib: float = 16.0,
+    mask_series: bool = False,
 ) -> InfoResult:
     """The header of an image as liverkit reads it (``liverkit info
     --json``): format, grid, data type, label names; for a DICOM directory
     or several DICOM files, each series with its folder, description and
     file count."""
     paths = [os.fspath(p) for p in (path, *more)]
-    text = _native.info(paths, **_read(series, reference, seg_threshold, max_memory_gib))
+    text = _native.info(paths, **_read(series, reference, seg_threshold, max_memory_gib, mask_series))
     return InfoResult(json.loads(text))
 
 

@@ -43,7 +43,8 @@ use errors::to_py;
 use threads::run_detached;
 
 /// Reading options: the `read` dict every function takes (`series`,
-/// `reference`, `seg_threshold`, `max_memory_gib`, as on the command line).
+/// `reference`, `seg_threshold`, `max_memory_gib`, `mask_series`, as on the
+/// command line).
 #[derive(FromPyObject)]
 #[pyo3(from_item_all)]
 struct ReadArgs {
@@ -51,6 +52,7 @@ struct ReadArgs {
     reference: Option<PathBuf>,
     seg_threshold: f64,
     max_memory_gib: f64,
+    mask_series: bool,
 }
 
 impl ReadArgs {
@@ -61,6 +63,7 @@ impl ReadArgs {
             self.series,
             self.reference,
         )
+        .map(|o| o.with_mask_series(self.mask_series))
         .map_err(|e| to_py(py, e))
     }
 }
