@@ -111,3 +111,78 @@ def test_margin_segments_in_a_slicer_segmentation(tmp_path: Path) -> None:
     assert np.array_equal(data[0] != 0, labels == 9)
     zone_mask = np.asarray(nib.load(zone).dataobj) != 0
     assert np.array_equal(data[2] != 0, (data[1] != 0) & ~zone_mask)
+
+
+def groups_of(path: Path) -> dict[str, dict[str, tuple[float, str]]]:
+    """Every measurement group of an SR read by highdicom: tracking
+    identifier → {measurement → (value, UCUM unit)}."""
+    content = hd.sr.srread(path).content
+    out: dict[str, dict[str, tuple[float, str]]] = {}
+    for g in [*content.get_image_measurement_groups(), *content.get_volumetric_roi_measurement_groups()]:
+        out[g.tracking_identifier] = {m.name.meaning: (float(m.value), m.unit.value) for m in g.get_measurements()}
+    return out
+
+
+def conclusion_of(path: Path) -> str:
+    ds = pydicom.dcmread(path)
+    assert ds.ConceptNameCodeSequence[0].CodeValue == "126000"  # Imaging Measurement Report
+    assert ds.ContentTemplateSequence[0].TemplateIdentifier == "1500"
+    last = ds.ContentSequence[-1]
+    assert last.ConceptNameCodeSequence[0].CodeMeaning == "Qualitative Evaluations"
+    return str(last.ContentSequence[0].TextValue)
+
+
+def test_the_margin_report_holds_the_printed_numbers(tmp_path: Path, cli) -> None:
+    tumor = f"{SAMPLE}:liver_tumor"
+    zone = str(TESTDATA / "sample_case" / "ablation_zone.nii.gz")
+    sr = tmp_path / "m_sr.dcm"
+    run("margin", "--tumor", tumor, "--zone", zone, "--margin-map", str(tmp_path / "m.dcm"), "--sr", str(sr))
+    printed = cli("margin", "--tumor", tumor, "--zone", zone)
+    groups = groups_of(sr)
+    for t in printed["tumors"]:
+        g = groups[f"tumour {t['tumor']}"]
+        assert g["Minimal ablation margin"] == (t["min_margin_mm"], "mm")
+        assert g["Tumor surface with at least 10 mm of margin"] == (t["coverage_ge10_pct"], "%")
+        assert g["Volume"] == (t["tumor_ml"], "ml")
+        assert g["Residual tumor outside the ablation zone"] == (t["residual_tumor_ml"], "ml")
+    assert conclusion_of(sr) == printed["verdict"]
+    # The SR and the SEG of one run share the study, and the SEG is evidence.
+    seg = pydicom.dcmread(tmp_path / "m.dcm", stop_before_pixels=True)
+    ds = pydicom.dcmread(sr)
+    assert ds.StudyInstanceUID == seg.StudyInstanceUID
+    evidence = ds.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]
+    assert evidence.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == seg.SOPInstanceUID
+
+
+def test_remnant_and_pve_reports(tmp_path: Path, cli) -> None:
+    sr = tmp_path / "r_sr.dcm"
+    run("remnant", str(SAMPLE), "--resection", "right-hepatectomy", "--sr", str(sr))
+    printed = cli("remnant", str(SAMPLE), "--resection", "right-hepatectomy")
+    g = groups_of(sr)["liver remnant"]
+    assert g["Volume"] == (printed["remnant_ml"], "ml")
+    assert g["Future liver remnant, % of functional liver"] == (printed["flr_pct"], "%")
+    assert conclusion_of(sr) == printed["verdict"]
+    post = str(TESTDATA / "sample_case" / "post_pve.nii.gz")
+    sr = tmp_path / "p_sr.dcm"
+    run("pve", str(SAMPLE), post, "--resection", "right-hepatectomy", "--days", "28", "--sr", str(sr))
+    printed = cli("pve", str(SAMPLE), post, "--resection", "right-hepatectomy", "--days", "28")
+    g = groups_of(sr)["remnant growth after PVE"]
+    assert g["Kinetic growth rate"] == (printed["kgr_points_per_week"], "%/wk")
+
+
+def test_a_report_on_a_dicom_series_points_to_its_segment(tmp_path: Path, cli) -> None:
+    liver = TESTDATA / "mask_series" / "liver"
+    spleen = TESTDATA / "mask_series" / "spleen"
+    seg, sr = tmp_path / "t.dcm", tmp_path / "t_sr.dcm"
+    args = ["--mask-series", "target", str(liver), "--tumor", str(spleen), "--liver", str(liver)]
+    run(*args, "--out", str(seg), "--sr", str(sr))
+    printed = cli(*args)
+    content = hd.sr.srread(sr).content
+    (group,) = content.get_volumetric_roi_measurement_groups()
+    ref = group.referenced_segment
+    seg_ds = pydicom.dcmread(seg, stop_before_pixels=True)
+    item = ref[0].ReferencedSOPSequence[0]
+    assert item.ReferencedSOPInstanceUID == seg_ds.SOPInstanceUID
+    assert item.ReferencedSegmentNumber == 1
+    measured = {m.name.meaning: float(m.value) for m in group.get_measurements()}
+    assert measured["Volume"] == printed["tumors"][0]["target_ml"]

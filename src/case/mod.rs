@@ -15,6 +15,7 @@ pub mod margin;
 pub mod outputs;
 pub mod protocols;
 pub mod remnant;
+pub mod report_sr;
 pub mod roles;
 pub mod simulate;
 pub mod target;

@@ -16,16 +16,59 @@ use std::path::Path;
 
 use crate::case::roles::Files;
 use crate::error::{Result, Warning};
-use crate::io::dicom::{read_series, SourceSeries};
+use crate::io::dicom::{read_series, write_sr, SegReference, SourceSeries, SrReport};
 use crate::io::nifti::NiftiTemplate;
 use crate::io::output::{write_segments, MaskFormat};
 use crate::io::structure::Segment;
 use crate::volume::Mask;
 
+/// What writing a case's structures gave: a warning for the user, and for
+/// a DICOM SEG what a report written after it refers to.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// For example: the SEG stands alone.
+    pub warning: Option<Warning>,
+    /// The SEG written, when one was.
+    pub seg: Option<SegReference>,
+}
+
+/// The DICOM series DICOM outputs of the case refer to: the case's own, else
+/// the `reference` read option's; `None` (with a warning naming `path`)
+/// when there is neither.
+///
+/// # Errors
+/// Read errors of the reference series.
+fn dicom_source(files: &Files, path: &Path, what: &str) -> Result<(Option<SourceSeries>, Option<Warning>)> {
+    if let Some(s) = files.any_dicom_source() {
+        return Ok((Some(s.clone()), None));
+    }
+    match &files.options().reference {
+        Some(r) => {
+            let series = read_series(
+                std::slice::from_ref(r),
+                files.options().series.as_deref(),
+                files.options(),
+            )?;
+            Ok((Some(series.source()), None))
+        }
+        None => Ok((
+            None,
+            Some(Warning::new(
+                Some(path),
+                "source series",
+                format!(
+                    "the inputs are not DICOM: the {what} stands alone (a new study and frame of reference), \
+                     so PACS will not file it with the scan; give the scan's DICOM series as `reference` to \
+                     join it"
+                ),
+            )),
+        )),
+    }
+}
+
 /// Writes `segments` at `path` for the case: NIfTI on the header of input
 /// `from` (or the first input), DICOM SEG joined to the case's DICOM
-/// series, `.seg.nrrd` as is. Returns a warning for a SEG that refers to no
-/// series.
+/// series, `.seg.nrrd` as is.
 ///
 /// # Errors
 /// Those of [`write_segments`]; read errors of the reference series;
@@ -36,41 +79,23 @@ pub fn write_structures(
     path: &Path,
     segments: &[Segment<'_>],
     description: &str,
-) -> Result<Option<Warning>> {
+) -> Result<Written> {
     let grid = match segments.first() {
         Some(s) => s.mask.grid().clone(),
-        None => return write_segments(path, segments, None, None, description).map(|()| None),
+        None => {
+            write_segments(path, segments, None, None, description)?;
+            return Ok(Written::default());
+        }
     };
     let template = from
         .and_then(|p| files.output_template(p))
         .or_else(|| files.inputs.iter().find_map(|p| files.output_template(p)))
         .unwrap_or_else(|| NiftiTemplate::from_grid(&grid));
-    let mut warning = None;
-    let reference: Option<SourceSeries> = match (MaskFormat::of(path), files.any_dicom_source()) {
-        (MaskFormat::DicomSeg, Some(s)) => Some(s.clone()),
-        (MaskFormat::DicomSeg, None) => match &files.options().reference {
-            Some(r) => {
-                let series = read_series(
-                    std::slice::from_ref(r),
-                    files.options().series.as_deref(),
-                    files.options(),
-                )?;
-                Some(series.source())
-            }
-            None => {
-                warning = Some(Warning::new(
-                    Some(path),
-                    "source series",
-                    "the inputs are not DICOM: the SEG stands alone (a new study and frame of reference), \
-                     so PACS will not overlay it on the scan; give the scan's DICOM series as `reference` \
-                     to join it",
-                ));
-                None
-            }
-        },
-        _ => None,
+    let (reference, warning) = match MaskFormat::of(path) {
+        MaskFormat::DicomSeg => dicom_source(files, path, "SEG")?,
+        _ => (None, None),
     };
-    match &reference {
+    let seg = match &reference {
         Some(src) if src.grid != grid => {
             // The source series' own grid: the masks carried onto it exactly
             // when it samples the same points in another axis order (a NIfTI
@@ -100,9 +125,32 @@ pub fn write_structures(
                     structure: s.structure,
                 })
                 .collect();
-            write_segments(path, &moved, Some(&template), Some(src), description)?;
+            write_segments(path, &moved, Some(&template), Some(src), description)?
         }
         _ => write_segments(path, segments, Some(&template), reference.as_ref(), description)?,
+    };
+    Ok(Written { warning, seg })
+}
+
+/// Writes a command's numbers as a DICOM SR at `path`: in the study of the
+/// case's DICOM series (or `reference`), or of the SEG written in the same
+/// run (`written`), its groups pointing to that SEG's segments. Returns a
+/// warning when the report stands alone.
+///
+/// # Errors
+/// Read errors of the reference series; `Write` errors.
+pub fn write_report_sr(
+    files: &Files,
+    path: &Path,
+    report: &SrReport,
+    written: Option<&Written>,
+) -> Result<Option<Warning>> {
+    let seg = written.and_then(|w| w.seg.as_ref());
+    let (source, mut warning) = dicom_source(files, path, "report")?;
+    if seg.is_some() {
+        // It shares the SEG's study: not alone.
+        warning = None;
     }
+    write_sr(path, report, source.as_ref(), seg)?;
     Ok(warning)
 }

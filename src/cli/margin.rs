@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use liverkit::case::margin::{margin_report, margin_structures, MarginReport};
-use liverkit::case::outputs::write_structures;
+use liverkit::case::outputs::{write_report_sr, write_structures};
+use liverkit::case::report_sr::{margin_sr, target_sr};
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::case::target::{target_report, TargetReport};
 use liverkit::grid::ras_lps_text;
@@ -46,6 +47,11 @@ pub struct TargetArgs {
     /// --reference), or a 3D Slicer segmentation when it ends in .seg.nrrd.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Write the numbers as a DICOM Structured Report (TID 1500 measurement
+    /// report), in the study of the DICOM inputs or --reference, pointing to
+    /// the SEG written in the same run.
+    #[arg(long, value_name = "FILE.dcm")]
+    sr: Option<PathBuf>,
     /// Print one JSON object instead of a table.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -79,6 +85,11 @@ pub struct MarginArgs {
     /// shortfall (the target outside the zone) as segments.
     #[arg(long, value_name = "FILE")]
     margin_map: Option<PathBuf>,
+    /// Write the numbers as a DICOM Structured Report (TID 1500 measurement
+    /// report), in the study of the DICOM inputs or --reference, pointing to
+    /// the SEG written in the same run.
+    #[arg(long, value_name = "FILE.dcm")]
+    sr: Option<PathBuf>,
     /// Print one JSON object instead of a table.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -103,7 +114,7 @@ fn file_spec(role: &str, text: &str) -> Result<RoleSpec, Error> {
 }
 
 pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
-    if let Some(out) = &a.margin_map {
+    for out in a.margin_map.iter().chain(&a.sr) {
         let mut inputs = vec![a.tumor.as_str(), a.zone.as_str()];
         inputs.extend(a.liver.as_deref());
         liverkit::io::atomic::ensure_not_input(out, &inputs)?;
@@ -128,19 +139,25 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         RoleSpec::File { path: src, .. } => Some(src.clone()),
         RoleSpec::Labels(_) => None,
     };
+    let mut written = None;
     if let Some(path) = structures_out {
         let s = margin_structures(&mut files, &tumor, &zone, a.margin_mm)?;
-        let note = write_structures(
+        let w = write_structures(
             &files,
             from.as_deref(),
             path,
             &s.segments(),
             "liverkit margin check",
         )?;
-        report.warnings.extend(note);
+        report.warnings.extend(w.warning.clone());
+        written = Some(w);
     } else if let (Some(path), Some(map)) = (&a.margin_map, &map) {
         let template = from.as_deref().and_then(|src| files.output_template(src));
         write_volume(path, map, template.as_ref())?;
+    }
+    if let Some(sr) = &a.sr {
+        let note = write_report_sr(&files, sr, &margin_sr(&report), written.as_ref())?;
+        report.warnings.extend(note);
     }
     let text = if a.json {
         output::json(&report)?
@@ -234,7 +251,7 @@ fn margin_text(r: &MarginReport) -> String {
 }
 
 pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
-    if let Some(out) = &a.out {
+    for out in a.out.iter().chain(&a.sr) {
         let map = a.label_map.to_string_lossy();
         let mut inputs = vec![map.as_ref()];
         inputs.extend(a.tumor.as_deref());
@@ -259,20 +276,26 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         &a.vessels,
         a.margin_mm,
     )?;
+    let mut written = None;
     if let Some(path) = &a.out {
         let segments = [Segment {
             mask: &plan.target,
             structure: Structure::AblationTarget,
         }];
-        let note = write_structures(
+        let w = write_structures(
             &files,
             Some(&a.label_map),
             path,
             &segments,
             "liverkit ablation target",
         )?;
-        report.warnings.extend(note);
+        report.warnings.extend(w.warning.clone());
+        written = Some(w);
         report.target_file = Some(path.clone());
+    }
+    if let Some(sr) = &a.sr {
+        let note = write_report_sr(&files, sr, &target_sr(&report), written.as_ref())?;
+        report.warnings.extend(note);
     }
     let text = if a.json {
         output::json(&report)?

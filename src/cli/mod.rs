@@ -133,6 +133,10 @@ struct VolumesArgs {
     /// Treat a single file as a mask (all non-zero voxels are one structure).
     #[arg(long)]
     masks: bool,
+    /// Write the volumes as a DICOM Structured Report (TID 1500 measurement
+    /// report), in the study of --reference when given.
+    #[arg(long, value_name = "FILE.dcm")]
+    sr: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

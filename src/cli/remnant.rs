@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use clap::Args;
 use liverkit::vocabulary::Named;
 
-use liverkit::case::outputs::write_structures;
+use liverkit::case::outputs::{write_report_sr, write_structures};
 use liverkit::case::remnant::{
-    assess, assess_case_parts, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport,
+    assess_case_parts, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport,
     RemnantRequest, RemnantSpec, RemnantWords, Threshold,
 };
+use liverkit::case::report_sr::{pve_sr, remnant_sr};
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::io::structure::{Segment, Structure};
 use liverkit::io::ReadOptions;
@@ -83,6 +84,10 @@ pub struct CheckArgs {
     /// Minimum remnant in %, instead of --condition.
     #[arg(long, value_name = "PCT", conflicts_with = "condition")]
     min_flr_pct: Option<f64>,
+    /// Write the numbers as a DICOM Structured Report (TID 1500 measurement
+    /// report), in the study of the DICOM inputs or --reference.
+    #[arg(long, value_name = "FILE.dcm")]
+    sr: Option<PathBuf>,
     /// Print one JSON object instead of a table.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -225,44 +230,47 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
             "a label map, or --liver FILE",
         )));
     }
-    let r = match &a.out {
-        None => assess(&req, &options(&a.check), read)?,
-        Some(out) => {
-            let mut inputs: Vec<String> = a.label_map.iter().map(|p| p.display().to_string()).collect();
-            inputs.extend(a.roles.liver.clone());
-            inputs.extend(a.roles.tumor.clone());
-            inputs.extend(a.def.remnant.clone());
-            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-            liverkit::io::atomic::ensure_not_input(out, &inputs)?;
-            let mut files = Files::new(req.label_map.as_deref(), read.clone())?;
-            let (r, parts) = assess_case_parts(&mut files, &req, &options(&a.check), true)?;
-            let Some((remnant, resected)) = parts else {
-                return Err(Failure::Error(Error::parameter(
-                    "out",
-                    out.display(),
-                    "a remnant to write (give --remnant, --keep, --remove, --resection or --plane)",
-                )));
-            };
-            let segments = [
-                Segment {
-                    mask: &remnant,
-                    structure: Structure::Remnant,
-                },
-                Segment {
-                    mask: &resected,
-                    structure: Structure::ResectedLiver,
-                },
-            ];
-            let from = req.label_map.clone().or_else(|| match &req.liver {
-                Some(RoleSpec::File { path, .. }) => Some(path.clone()),
-                _ => None,
-            });
-            let note = write_structures(&files, from.as_deref(), out, &segments, "liverkit remnant")?;
-            let mut r = r;
-            r.warnings.extend(note);
-            r
-        }
-    };
+    let mut inputs: Vec<String> = a.label_map.iter().map(|p| p.display().to_string()).collect();
+    inputs.extend(a.roles.liver.clone());
+    inputs.extend(a.roles.tumor.clone());
+    inputs.extend(a.def.remnant.clone());
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    for out in a.out.iter().chain(&a.check.sr) {
+        liverkit::io::atomic::ensure_not_input(out, &inputs)?;
+    }
+    let mut files = Files::new(req.label_map.as_deref(), read.clone())?;
+    let (mut r, parts) = assess_case_parts(&mut files, &req, &options(&a.check), a.out.is_some())?;
+    let mut written = None;
+    if let Some(out) = &a.out {
+        let Some((remnant, resected)) = parts else {
+            return Err(Failure::Error(Error::parameter(
+                "out",
+                out.display(),
+                "a remnant to write (give --remnant, --keep, --remove, --resection or --plane)",
+            )));
+        };
+        let segments = [
+            Segment {
+                mask: &remnant,
+                structure: Structure::Remnant,
+            },
+            Segment {
+                mask: &resected,
+                structure: Structure::ResectedLiver,
+            },
+        ];
+        let from = req.label_map.clone().or_else(|| match &req.liver {
+            Some(RoleSpec::File { path, .. }) => Some(path.clone()),
+            _ => None,
+        });
+        let w = write_structures(&files, from.as_deref(), out, &segments, "liverkit remnant")?;
+        r.warnings.extend(w.warning.clone());
+        written = Some(w);
+    }
+    if let Some(sr) = &a.check.sr {
+        let note = write_report_sr(&files, sr, &remnant_sr(&r), written.as_ref())?;
+        r.warnings.extend(note);
+    }
     let text = if a.check.json {
         output::json(&r)?
     } else if a.check.csv {
@@ -305,7 +313,12 @@ pub fn run_pve(a: &PveArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
                 ))),
             },
         };
-    let r = assess_pve(&pre, &post, days, &options(&a.check), read)?;
+    let mut r = assess_pve(&pre, &post, days, &options(&a.check), read)?;
+    if let Some(sr) = &a.check.sr {
+        let files = Files::new(None, read.clone())?;
+        let note = write_report_sr(&files, sr, &pve_sr(&r), None)?;
+        r.warnings.extend(note);
+    }
     let text = if a.check.json {
         output::json(&r)?
     } else if a.check.csv {

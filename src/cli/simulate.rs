@@ -11,8 +11,9 @@ use clap::Args;
 use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
 use liverkit::bioheat::protocols::Library;
 use liverkit::bioheat::tissue::Parameters;
-use liverkit::case::outputs::write_structures;
+use liverkit::case::outputs::{write_report_sr, write_structures};
 use liverkit::case::protocols::{protocols_report, ProtocolsReport, ProtocolsRequest};
+use liverkit::case::report_sr::simulate_sr;
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::case::simulate::{
     simulate_case, simulate_structures, write_outputs, SimulateCase, SimulateReport,
@@ -95,6 +96,11 @@ pub struct SimulateArgs {
     /// inputs or --reference), a 3D Slicer FILE.seg.nrrd, or a NIfTI label map.
     #[arg(long, value_name = "FILE")]
     seg: Option<PathBuf>,
+    /// Write the numbers as a DICOM Structured Report (TID 1500 measurement
+    /// report), in the study of the DICOM inputs or --reference, pointing to
+    /// the segments of --seg FILE.dcm.
+    #[arg(long, value_name = "FILE.dcm")]
+    sr: Option<PathBuf>,
     /// Print one JSON object instead of a table.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -212,7 +218,7 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
             liverkit::io::atomic::ensure_not_input(&dir.join(name), &inputs)?;
         }
     }
-    if let Some(seg) = &a.seg {
+    for seg in a.seg.iter().chain(&a.sr) {
         let map = a.label_map.to_string_lossy();
         let mut inputs = vec![map.as_ref()];
         inputs.extend(a.tumor.as_deref());
@@ -273,6 +279,7 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
             .unwrap_or_else(|| NiftiTemplate::from_grid(outcome.zone70.grid()));
         write_outputs(&mut outcome, dir, &template)?;
     }
+    let mut written = None;
     if let Some(path) = &a.seg {
         let structures = simulate_structures(&outcome)?;
         let segments: Vec<Segment<'_>> = structures
@@ -282,15 +289,21 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
                 structure: *structure,
             })
             .collect();
-        let note = write_structures(
+        let w = write_structures(
             &files,
             Some(&a.label_map),
             path,
             &segments,
             "liverkit ablation simulation",
         )?;
-        outcome.report.warnings.extend(note);
+        outcome.report.warnings.extend(w.warning.clone());
+        written = Some(w);
         outcome.report.outputs.insert("seg".into(), path.clone());
+    }
+    if let Some(sr) = &a.sr {
+        let note = write_report_sr(&files, sr, &simulate_sr(&outcome.report), written.as_ref())?;
+        outcome.report.warnings.extend(note);
+        outcome.report.outputs.insert("sr".into(), sr.clone());
     }
     let report = &outcome.report;
     let text = if a.json {

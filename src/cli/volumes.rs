@@ -10,7 +10,17 @@ use super::output::{self, Align};
 use super::{Failure, VolumesArgs};
 
 pub fn run(args: &VolumesArgs, options: &ReadOptions) -> Result<ExitCode, Failure> {
-    let report = volumes::volumes_of_paths(&args.paths, args.masks, options)?;
+    let mut report = volumes::volumes_of_paths(&args.paths, args.masks, options)?;
+    if let Some(sr) = &args.sr {
+        let files = liverkit::case::roles::Files::new(None, options.clone())?;
+        let note = liverkit::case::outputs::write_report_sr(
+            &files,
+            sr,
+            &liverkit::case::report_sr::volumes_sr(&report),
+            None,
+        )?;
+        report.warnings.extend(note);
+    }
     let text = if args.json {
         output::json(&report)?
     } else if args.csv {

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use crate::error::{parameter_error, Result};
-use crate::io::dicom::{self, SourceSeries};
+use crate::io::dicom::{self, SegReference, SourceSeries};
 use crate::io::nifti::{self, NiftiTemplate};
 use crate::io::nrrd;
 use crate::io::structure::Segment;
@@ -48,6 +48,8 @@ impl MaskFormat {
 /// module). `template` places a NIfTI output; `source` is the DICOM series a
 /// SEG refers to; `description` names the SEG's series.
 ///
+/// Returns, for a DICOM SEG, what a report written with it refers to.
+///
 /// # Errors
 /// Those of the writer; for NIfTI, `Parameter` when several segments
 /// overlap (one label map cannot hold them: write `.seg.nrrd` or `.dcm`).
@@ -57,16 +59,19 @@ pub fn write_segments(
     template: Option<&NiftiTemplate>,
     source: Option<&SourceSeries>,
     description: &str,
-) -> Result<()> {
+) -> Result<Option<SegReference>> {
+    if MaskFormat::of(path) == MaskFormat::DicomSeg {
+        return dicom::write_seg(path, segments, source, description).map(Some);
+    }
     match MaskFormat::of(path) {
-        MaskFormat::DicomSeg => dicom::write_seg(path, segments, source, description),
-        MaskFormat::SegNrrd => nrrd::write_seg_nrrd(path, segments),
+        MaskFormat::DicomSeg | MaskFormat::SegNrrd => nrrd::write_seg_nrrd(path, segments),
         MaskFormat::Nifti => match segments {
             [] => Err(parameter_error("segments", "none", "at least one mask to write")),
             [one] => nifti::write_mask(path, one.mask, template),
             several => nifti::write_label_map(path, &label_map(several)?, template),
         },
     }
+    .map(|()| None)
 }
 
 /// Non-overlapping segments as one label map (1, 2, …).

@@ -44,6 +44,7 @@ pub use seg::{read_seg, Code, SegOptions, SegmentDescription, Segmentation};
 pub use series::{list_series, read_series, DicomSeries, SeriesSummary};
 pub use source::SourceSeries;
 pub use write::seg::write_seg;
+pub use write::sr::{write_sr, SegReference, SrGroup, SrMeasurement, SrReport};
 
 use std::fs::File;
 use std::io::Read;

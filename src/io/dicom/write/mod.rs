@@ -5,6 +5,7 @@
 //! endian).
 
 pub mod seg;
+pub mod sr;
 
 use std::path::Path;
 
@@ -21,7 +22,7 @@ use crate::io::structure::Concept;
 /// Explicit VR little endian.
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 /// liverkit's implementation class UID (a fixed 2.25 UUID-derived UID).
-const IMPLEMENTATION_UID: &str = "2.25.80416885235796028638688517144839039632";
+pub(crate) const IMPLEMENTATION_UID: &str = "2.25.80416885235796028638688517144839039632";
 
 /// A dataset under construction.
 pub(crate) struct Dataset(pub InMemDicomObject);
@@ -80,6 +81,16 @@ impl Dataset {
         self.seq(tag, vec![code_item(c)])
     }
 
+    /// The Frame of Reference module [DICOM PS3.3 C.7.4.1] (images only:
+    /// an SR has none).
+    pub fn frame_of_reference(&mut self, uid: &str) -> &mut Self {
+        self.str(tags::FRAME_OF_REFERENCE_UID, VR::UI, uid).str(
+            tags::POSITION_REFERENCE_INDICATOR,
+            VR::LO,
+            "",
+        )
+    }
+
     pub fn done(self) -> InMemDicomObject {
         self.0
     }
@@ -121,29 +132,38 @@ pub(crate) fn ds_list(v: &[f64]) -> String {
 pub(crate) struct Common {
     pub sop_instance_uid: String,
     pub series_uid: String,
+    pub study_uid: String,
     pub frame_of_reference_uid: String,
 }
 
 impl Common {
-    /// The modules common to every liverkit object, put in `d`.
+    /// The modules common to every liverkit object, put in `d`. The study
+    /// and frame of reference are the source's, else `study` (those of an
+    /// object written in the same run: study UID, frame of reference UID),
+    /// else new.
     pub fn put(
         d: &mut Dataset,
         source: Option<&SourceSeries>,
+        study: Option<(String, String)>,
         sop_class: &str,
         modality: &str,
         description: &str,
     ) -> Common {
         let carried = |tag| source.map(|s| s.carried(tag)).unwrap_or_default();
+        let (fallback_study, fallback_frame) = study.unzip();
         let study_uid = Some(carried(tags::STUDY_INSTANCE_UID))
             .filter(|u| !u.is_empty())
+            .or(fallback_study)
             .unwrap_or_else(new_uid);
         let frame_of_reference_uid = source
             .map(|s| s.frame_of_reference_uid.clone())
             .filter(|u| !u.is_empty())
+            .or(fallback_frame)
             .unwrap_or_else(new_uid);
         let common = Common {
             sop_instance_uid: new_uid(),
             series_uid: new_uid(),
+            study_uid: study_uid.clone(),
             frame_of_reference_uid,
         };
         let now = chrono::Utc::now();
@@ -173,12 +193,6 @@ impl Common {
             .str(tags::SERIES_INSTANCE_UID, VR::UI, common.series_uid.clone())
             .str(tags::SERIES_NUMBER, VR::IS, "900")
             .str(tags::SERIES_DESCRIPTION, VR::LO, description)
-            .str(
-                tags::FRAME_OF_REFERENCE_UID,
-                VR::UI,
-                common.frame_of_reference_uid.clone(),
-            )
-            .str(tags::POSITION_REFERENCE_INDICATOR, VR::LO, "")
             .str(tags::MANUFACTURER, VR::LO, "liverkit")
             .str(tags::MANUFACTURER_MODEL_NAME, VR::LO, "liverkit")
             .str(tags::DEVICE_SERIAL_NUMBER, VR::LO, "liverkit")

@@ -21,6 +21,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use rayon::prelude::*;
 
+use super::sr::SegReference;
 use super::{ds, ds_list, write_part10, Common, Dataset};
 use crate::error::{Error, Result};
 use crate::grid::{ras_to_lps, Grid};
@@ -44,7 +45,8 @@ const SEGMENTATION_DERIVATION: Concept = Concept {
 };
 
 /// Writes `segments` (all on one grid, none empty) as a BINARY DICOM SEG at
-/// `path`, referring to `source` when given.
+/// `path`, referring to `source` when given; returns what a report written
+/// with it refers to.
 ///
 /// # Errors
 /// `Parameter` for no segments; `GridMismatch` when the masks are not on one
@@ -56,7 +58,7 @@ pub fn write_seg(
     segments: &[Segment<'_>],
     source: Option<&SourceSeries>,
     description: &str,
-) -> Result<()> {
+) -> Result<SegReference> {
     let Some(first) = segments.first() else {
         return Err(crate::error::parameter_error(
             "segments",
@@ -95,7 +97,8 @@ pub fn write_seg(
     let pixels = pack_frames(segments, &frames, grid.dims());
 
     let mut d = Dataset::new();
-    let common = Common::put(&mut d, source, SEG_STORAGE, "SEG", description);
+    let common = Common::put(&mut d, source, None, SEG_STORAGE, "SEG", description);
+    d.frame_of_reference(&common.frame_of_reference_uid);
     let [cols, rows, _] = grid.dims();
     d.str(tags::IMAGE_TYPE, VR::CS, "DERIVED\\PRIMARY")
         .str(tags::CONTENT_LABEL, VR::CS, "LIVERKIT")
@@ -159,7 +162,14 @@ pub fn write_seg(
         VR::OB,
         dicom_core::PrimitiveValue::U8(pixels.into()),
     ));
-    write_part10(path, d, SEG_STORAGE, &common.sop_instance_uid)
+    write_part10(path, d, SEG_STORAGE, &common.sop_instance_uid)?;
+    Ok(SegReference {
+        sop_instance_uid: common.sop_instance_uid,
+        series_uid: common.series_uid,
+        study_uid: common.study_uid,
+        frame_of_reference_uid: common.frame_of_reference_uid,
+        segments: segments.iter().map(|s| s.structure).collect(),
+    })
 }
 
 /// The grid as DICOM geometry (LPS).
