@@ -18,7 +18,7 @@ use liverkit::io::dicom::{read_series, write_seg};
 use liverkit::io::structure::{Segment, Structure};
 use liverkit::io::ReadOptions;
 use liverkit::volume::Mask;
-use ndarray::Array3;
+use ndarray::{Array3, ShapeBuilder};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
@@ -37,7 +37,8 @@ fn main() {
     let [ni, nj, nk] = grid.dims();
     let c = [ni as f64 / 2.0, nj as f64 / 2.0, nk as f64 / 2.0];
     let r = [0.35 * ni as f64, 0.25 * nj as f64, 0.37 * nk as f64];
-    let inside = Array3::from_shape_fn((ni, nj, nk), |(i, j, k)| {
+    // Fortran order, as liverkit's readers give masks.
+    let inside = Array3::from_shape_fn((ni, nj, nk).f(), |(i, j, k)| {
         ((i as f64 - c[0]) / r[0]).powi(2)
             + ((j as f64 - c[1]) / r[1]).powi(2)
             + ((k as f64 - c[2]) / r[2]).powi(2)

@@ -342,15 +342,15 @@ fn pack_frames(segments: &[Segment<'_>], frames: &[(usize, usize)], dims: [usize
     let plane = dims[0] * dims[1];
     let total_bits = plane * frames.len();
     let mut bytes = vec![0u8; total_bits.div_ceil(8).next_multiple_of(2)];
-    let frame_bits = |n: usize, k: usize| {
-        let slice = segments[n].mask.data().index_axis(ndarray::Axis(2), k);
-        let mut bits = Vec::with_capacity(plane);
-        for j in 0..dims[1] {
-            for i in 0..dims[0] {
-                bits.push(slice[[i, j]]);
-            }
+    // One frame's pixels, row by row (j), column by column (i) within a
+    // row: the memory order of a Fortran-order mask's slice, used as is
+    // when the slice is contiguous so.
+    let frame_bits = |n: usize, k: usize| -> std::borrow::Cow<'_, [bool]> {
+        let rows = segments[n].mask.data().index_axis(ndarray::Axis(2), k).reversed_axes();
+        match rows.to_slice() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(rows.iter().copied().collect()),
         }
-        bits
     };
     if plane % 8 == 0 {
         // Every frame starts on a byte: pack them in parallel.
@@ -368,7 +368,7 @@ fn pack_frames(segments: &[Segment<'_>], frames: &[(usize, usize)], dims: [usize
             });
     } else {
         for (f, &(n, k)) in frames.iter().enumerate() {
-            for (p, v) in frame_bits(n, k).into_iter().enumerate() {
+            for (p, &v) in frame_bits(n, k).iter().enumerate() {
                 if v {
                     let bit = f * plane + p;
                     bytes[bit / 8] |= 1 << (bit % 8);
