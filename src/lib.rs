@@ -15,6 +15,7 @@ pub mod margin;
 pub mod morphology;
 pub mod progress;
 pub mod remnant;
+pub mod render;
 pub mod roi;
 pub mod vocabulary;
 pub mod volume;

@@ -60,3 +60,6 @@ mod golden;
 
 // DICOM mask series in; DICOM SEG and .seg.nrrd out, read back voxel for voxel.
 mod dicom_out;
+
+// Figures: slices in radiological convention, whatever the storage order.
+mod figures;

@@ -11,6 +11,7 @@
 //! Python module returns. Both front ends call the functions here, so they
 //! give the same numbers. See docs/architecture.md.
 
+pub mod figures;
 pub mod margin;
 pub mod outputs;
 pub mod protocols;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use liverkit::case::figures::centroid_mm;
 use liverkit::case::margin::{margin_report, margin_structures, MarginReport};
 use liverkit::case::outputs::{write_report_sr, write_structures};
 use liverkit::case::report_sr::{margin_sr, target_sr};
@@ -52,6 +53,8 @@ pub struct TargetArgs {
     /// the SEG written in the same run.
     #[arg(long, value_name = "FILE.dcm")]
     sr: Option<PathBuf>,
+    #[command(flatten)]
+    figures: super::figures::FigureArgs,
     /// Print one JSON object instead of a table.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -90,6 +93,8 @@ pub struct MarginArgs {
     /// the SEG written in the same run.
     #[arg(long, value_name = "FILE.dcm")]
     sr: Option<PathBuf>,
+    #[command(flatten)]
+    figures: super::figures::FigureArgs,
     /// Print one JSON object instead of a table.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -140,8 +145,12 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         RoleSpec::Labels(_) => None,
     };
     let mut written = None;
-    if let Some(path) = structures_out {
-        let s = margin_structures(&mut files, &tumor, &zone, a.margin_mm)?;
+    let structures = if structures_out.is_some() || a.figures.png.is_some() {
+        Some(margin_structures(&mut files, &tumor, &zone, a.margin_mm)?)
+    } else {
+        None
+    };
+    if let (Some(path), Some(s)) = (structures_out, &structures) {
         let w = write_structures(
             &files,
             from.as_deref(),
@@ -158,6 +167,20 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
     if let Some(sr) = &a.sr {
         let note = write_report_sr(&files, sr, &margin_sr(&report), written.as_ref())?;
         report.warnings.extend(note);
+    }
+    if let Some(s) = &structures {
+        // Through the point of the smallest margin of the worst tumour.
+        let worst = report
+            .tumors
+            .iter()
+            .min_by(|x, y| x.margins.min_margin_mm.total_cmp(&y.margins.min_margin_mm));
+        let point = worst
+            .map(|t| t.margins.min_margin_at_mm)
+            .or_else(|| centroid_mm(&[&s.tumor]));
+        let (zone_mask, _) = files.resolve("zone", &zone)?;
+        let mut drawn = vec![(&zone_mask, Structure::AblationZone)];
+        drawn.extend(s.segments().iter().map(|g| (g.mask, g.structure)));
+        a.figures.write(read, point.unwrap_or_default(), &drawn)?;
     }
     let text = if a.json {
         output::json(&report)?
@@ -296,6 +319,22 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
     if let Some(sr) = &a.sr {
         let note = write_report_sr(&files, sr, &target_sr(&report), written.as_ref())?;
         report.warnings.extend(note);
+    }
+    if a.figures.png.is_some() {
+        // Through the centre of the largest tumour.
+        let (liver, _) = files.liver(liver_spec.as_ref())?;
+        let tumor = files.tumor(tumor_spec.as_ref())?.map(|(m, _)| m);
+        let largest = report
+            .tumors
+            .iter()
+            .max_by(|x, y| x.tumor_ml.total_cmp(&y.tumor_ml));
+        let point = largest
+            .map(|t| t.centroid_mm)
+            .or_else(|| centroid_mm(&[&plan.target]));
+        let mut drawn = vec![(&liver, Structure::Liver)];
+        drawn.extend(tumor.as_ref().map(|t| (t, Structure::Tumor)));
+        drawn.push((&plan.target, Structure::AblationTarget));
+        a.figures.write(read, point.unwrap_or_default(), &drawn)?;
     }
     let text = if a.json {
         output::json(&report)?

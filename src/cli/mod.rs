@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch for the `liverkit` program.
 
+mod figures;
 mod info;
 mod margin;
 mod output;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use liverkit::vocabulary::Named;
 
+use liverkit::case::figures::centroid_mm;
 use liverkit::case::outputs::{write_report_sr, write_structures};
 use liverkit::case::remnant::{
     assess_case_parts, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport,
@@ -119,6 +120,8 @@ pub struct RemnantArgs {
     /// Slicer segmentation when it ends in .seg.nrrd). Needs a remnant.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    figures: super::figures::FigureArgs,
 }
 
 /// `liverkit pve` arguments.
@@ -239,10 +242,11 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
         liverkit::io::atomic::ensure_not_input(out, &inputs)?;
     }
     let mut files = Files::new(req.label_map.as_deref(), read.clone())?;
-    let (mut r, parts) = assess_case_parts(&mut files, &req, &options(&a.check), a.out.is_some())?;
+    let want_parts = a.out.is_some() || a.figures.png.is_some();
+    let (mut r, parts) = assess_case_parts(&mut files, &req, &options(&a.check), want_parts)?;
     let mut written = None;
     if let Some(out) = &a.out {
-        let Some((remnant, resected)) = parts else {
+        let Some((remnant, resected)) = &parts else {
             return Err(Failure::Error(Error::parameter(
                 "out",
                 out.display(),
@@ -251,11 +255,11 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
         };
         let segments = [
             Segment {
-                mask: &remnant,
+                mask: remnant,
                 structure: Structure::Remnant,
             },
             Segment {
-                mask: &resected,
+                mask: resected,
                 structure: Structure::ResectedLiver,
             },
         ];
@@ -270,6 +274,22 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
     if let Some(sr) = &a.check.sr {
         let note = write_report_sr(&files, sr, &remnant_sr(&r), written.as_ref())?;
         r.warnings.extend(note);
+    }
+    if a.figures.png.is_some() {
+        // Through the centre of the liver: the remnant beside the resected part.
+        let (liver, _) = files.liver(req.liver.as_ref())?;
+        let mut drawn = vec![(&liver, Structure::Liver)];
+        if let Some((remnant, resected)) = &parts {
+            drawn = vec![
+                (remnant, Structure::Remnant),
+                (resected, Structure::ResectedLiver),
+            ];
+        }
+        let parts_drawn: Vec<&liverkit::volume::Mask> = drawn.iter().map(|(m, _)| *m).collect();
+        let point = centroid_mm(&parts_drawn).unwrap_or_default();
+        let tumor = files.tumor(req.tumor.as_ref())?.map(|(m, _)| m);
+        drawn.extend(tumor.as_ref().map(|t| (t, Structure::Tumor)));
+        a.figures.write(read, point, &drawn)?;
     }
     let text = if a.check.json {
         output::json(&r)?

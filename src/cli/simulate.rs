@@ -101,6 +101,8 @@ pub struct SimulateArgs {
     /// the segments of --seg FILE.dcm.
     #[arg(long, value_name = "FILE.dcm")]
     sr: Option<PathBuf>,
+    #[command(flatten)]
+    figures: super::figures::FigureArgs,
     /// Print one JSON object instead of a table.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -280,8 +282,12 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
         write_outputs(&mut outcome, dir, &template)?;
     }
     let mut written = None;
+    let structures = if a.seg.is_some() || a.figures.png.is_some() {
+        simulate_structures(&outcome)?
+    } else {
+        Vec::new()
+    };
     if let Some(path) = &a.seg {
-        let structures = simulate_structures(&outcome)?;
         let segments: Vec<Segment<'_>> = structures
             .iter()
             .map(|(mask, structure)| Segment {
@@ -304,6 +310,19 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
         let note = write_report_sr(&files, sr, &simulate_sr(&outcome.report), written.as_ref())?;
         outcome.report.warnings.extend(note);
         outcome.report.outputs.insert("sr".into(), sr.clone());
+    }
+    if a.figures.png.is_some() {
+        // Through the needle tip, the liver behind the zones.
+        let (liver, _) = files.liver(liver_spec.as_ref())?;
+        let mut drawn = vec![(&liver, liverkit::io::structure::Structure::Liver)];
+        drawn.extend(structures.iter().map(|(m, s)| (m, *s)));
+        for p in a.figures.write(read, case.pose.tip_mm, &drawn)? {
+            let key = p
+                .file_stem()
+                .map(|s| format!("{}_png", s.to_string_lossy()))
+                .unwrap_or_default();
+            outcome.report.outputs.insert(key, p);
+        }
     }
     let report = &outcome.report;
     let text = if a.json {

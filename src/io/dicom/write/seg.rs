@@ -346,7 +346,11 @@ fn pack_frames(segments: &[Segment<'_>], frames: &[(usize, usize)], dims: [usize
     // row: the memory order of a Fortran-order mask's slice, used as is
     // when the slice is contiguous so.
     let frame_bits = |n: usize, k: usize| -> std::borrow::Cow<'_, [bool]> {
-        let rows = segments[n].mask.data().index_axis(ndarray::Axis(2), k).reversed_axes();
+        let rows = segments[n]
+            .mask
+            .data()
+            .index_axis(ndarray::Axis(2), k)
+            .reversed_axes();
         match rows.to_slice() {
             Some(s) => std::borrow::Cow::Borrowed(s),
             None => std::borrow::Cow::Owned(rows.iter().copied().collect()),

@@ -1,0 +1,123 @@
+//! Figures of a case: axial, coronal and sagittal slices through the point
+//! that matters (a tumour's centre, the point of the smallest margin, the
+//! needle tip), the CT behind them in the liver window when given, the
+//! structures in their colours ([`crate::io::structure`]), written as PNG
+//! files for papers, cohort pipelines and a quick look.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::grid::Grid;
+use crate::io::structure::Structure;
+use crate::render::{render, Layer, Plane, LIVER_WINDOW};
+use crate::volume::{Mask, Volume};
+use image::ImageEncoder;
+
+/// How much of a structure's fill shows: organs faintly, what is judged
+/// (tumour, shortfall) strongly, outlines (target, damage) not at all.
+fn fill(s: Structure) -> f32 {
+    match s {
+        Structure::Liver | Structure::Remnant | Structure::ResectedLiver => 0.25,
+        Structure::Tumor | Structure::MarginShortfall => 0.55,
+        Structure::AblationZone => 0.35,
+        Structure::AblationTarget | Structure::ThermalDamage => 0.0,
+    }
+}
+
+/// The CT (or MR) to draw behind the structures: read as an intensity
+/// image and put on the scan's grid — exactly, when it stores the same
+/// points in another axis order.
+///
+/// # Errors
+/// Read errors of the image (a 4-D or RGB file is refused by the reader);
+/// `GridMismatch` when it lies on another grid.
+pub fn background(image: &Path, grid: &Grid, read: &crate::io::ReadOptions) -> Result<Volume<f32>> {
+    let v = crate::io::read_intensity(image, read)?.value;
+    if v.grid() == grid {
+        return Ok(v);
+    }
+    v.on_grid_exactly(grid).ok_or_else(|| {
+        grid.ensure_same(
+            v.grid(),
+            "the scan",
+            &format!("{} (background image)", image.display()),
+        )
+        .err()
+        .unwrap_or_else(|| {
+            crate::error::parameter_error("image", image.display(), "an image on the scan's grid")
+        })
+    })
+}
+
+/// Renders the three planes through `point_mm` and writes them into `dir`
+/// as `axial.png`, `coronal.png` and `sagittal.png`, each atomically;
+/// returns the paths.
+///
+/// # Errors
+/// `GridMismatch` for a structure or background on another grid; `Write`
+/// when the folder or a file cannot be written.
+pub fn write_slices(
+    dir: &Path,
+    grid: &Grid,
+    point_mm: [f64; 3],
+    background: Option<&Volume<f32>>,
+    structures: &[(&Mask, Structure)],
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let layers: Vec<Layer<'_>> = structures
+        .iter()
+        .map(|&(mask, s)| Layer {
+            mask,
+            rgb: s.rgb(),
+            fill: fill(s),
+        })
+        .collect();
+    let mut out = Vec::new();
+    for plane in Plane::ALL {
+        let img = render(
+            grid,
+            point_mm,
+            plane,
+            background.map(|b| (b, LIVER_WINDOW)),
+            &layers,
+        )?;
+        let path = dir.join(format!("{}.png", plane.name()));
+        let mut bytes = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut bytes)
+            .write_image(
+                &img.rgb,
+                img.width as u32,
+                img.height as u32,
+                image::ExtendedColorType::Rgb8,
+            )
+            .map_err(|e| Error::Write {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        crate::io::atomic::write_file(&path, &bytes)?;
+        out.push(path);
+    }
+    Ok(out)
+}
+
+/// The centre of the voxels of some masks on one grid (a voxel in two
+/// counts twice), RAS+ mm; `None` when they are empty.
+pub fn centroid_mm(masks: &[&Mask]) -> Option<[f64; 3]> {
+    let mut sum = [0.0; 3];
+    let mut n = 0u64;
+    for mask in masks {
+        for ((i, j, k), &v) in mask.data().indexed_iter() {
+            if v {
+                sum[0] += i as f64;
+                sum[1] += j as f64;
+                sum[2] += k as f64;
+                n += 1;
+            }
+        }
+    }
+    let grid = masks.first()?.grid();
+    (n > 0).then(|| grid.voxel_to_world(sum.map(|s| s / n as f64)))
+}
