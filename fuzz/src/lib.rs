@@ -38,7 +38,9 @@ pub fn run(target: &str, data: &[u8]) {
             let _ = read_intensity(&p, &options());
         }),
         "dicom_series" => with_file("in.dcm", data, |p| {
-            let _ = liverkit::io::dicom::read_series(&[p], None, &options());
+            let _ = liverkit::io::dicom::read_series(&[p.clone()], None, &options());
+            // The same file read as a mask series (stored values, its folder).
+            let _ = read_label_map(&p, &options().with_mask_series(true));
         }),
         "dicom_seg" => with_file("in.dcm", data, |p| {
             let _ = read_label_map(&p, &options());
