@@ -249,13 +249,7 @@ pub fn simulate_sr(r: &SimulateReport) -> SrReport {
             ],
         ));
     }
-    let conclusion = r.covers_target.map(|covers| {
-        format!(
-            "the predicted 70 C zone {} the tumour and {} mm around it",
-            if covers { "covers" } else { "does NOT cover" },
-            r.margin_mm
-        )
-    });
+    let conclusion = r.covers_target.is_some().then(|| r.verdict());
     SrReport {
         description: "liverkit simulate".into(),
         groups,

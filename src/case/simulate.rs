@@ -484,6 +484,24 @@ pub fn simulate_case(
     })
 }
 
+impl SimulateReport {
+    /// The verdict in words: whether the 70 °C zone covers the tumour and
+    /// its margin.
+    pub fn verdict(&self) -> String {
+        match self.covers_target {
+            Some(true) => format!(
+                "the 70 C zone covers the tumour and {} mm around it",
+                self.margin_mm
+            ),
+            Some(false) => format!(
+                "the 70 C zone does NOT cover the tumour and {} mm around it",
+                self.margin_mm
+            ),
+            None => "no tumour: zone only".to_string(),
+        }
+    }
+}
+
 /// The structures of a simulation, for a segmentation output: the targeted
 /// tumour, its target (tumour + margin), the predicted 70 °C zone, the
 /// predicted thermal damage and the margin shortfall (the target outside the

@@ -380,41 +380,59 @@ pub fn remnant_text(r: &RemnantReport) -> String {
         "remnant      {}\n",
         r.remnant_definition.as_deref().unwrap_or("not defined")
     ));
+    volume_lines(&mut o, r);
+    table_lines(&mut o, r);
+    let basis = if r.threshold_basis == "sflr" {
+        "sFLR"
+    } else {
+        "measured FLR"
+    };
+    let cond = r
+        .condition
+        .map(|c| format!("{} liver", c.name()))
+        .unwrap_or_else(|| "user threshold".into());
+    o.push_str(&format!(
+        "\ncheck        {cond}: minimum {} % of {basis} {}\n",
+        r.threshold_pct,
+        super::flags(&r.threshold_source)
+    ));
+    o.push_str(&format!("verdict      {}\n", r.verdict));
+    o
+}
+
+/// The volumes, the remnant and, with the patient's height and weight, the
+/// standardised remnant.
+fn volume_lines(o: &mut String, r: &RemnantReport) {
     o.push_str("\nvolumes\n");
     line(
-        &mut o,
+        o,
         "total liver (TLV)",
         opt(Some(r.total_liver_ml), 1, "mL"),
         "liver with its tumours",
     );
-    line(&mut o, "tumour", opt(Some(r.tumor_ml), 1, "mL"), "");
+    line(o, "tumour", opt(Some(r.tumor_ml), 1, "mL"), "");
     line(
-        &mut o,
+        o,
         "functional liver",
         opt(Some(r.functional_liver_ml), 1, "mL"),
         "TLV - tumour",
     );
     if r.remnant_ml.is_some() {
         line(
-            &mut o,
+            o,
             "remnant, functional (FLR)",
             opt(r.remnant_ml, 1, "mL"),
             "tumour excluded",
         );
         line(
-            &mut o,
+            o,
             "tumour inside the remnant",
             opt(r.remnant_tumor_ml, 1, "mL"),
             "",
         );
+        line(o, "resected functional liver", opt(r.resected_ml, 1, "mL"), "");
         line(
-            &mut o,
-            "resected functional liver",
-            opt(r.resected_ml, 1, "mL"),
-            "",
-        );
-        line(
-            &mut o,
+            o,
             "measured FLR",
             opt(r.flr_pct, 1, "%"),
             "100 * FLR / functional liver",
@@ -423,17 +441,12 @@ pub fn remnant_text(r: &RemnantReport) -> String {
     if let (Some(h), Some(w)) = (r.height_cm, r.weight_kg) {
         o.push_str(&format!("\npatient      height {h} cm, weight {w} kg\n"));
         let bsa = format!("BSA ({:?})", r.bsa_formula.unwrap_or(BsaFormula::Mosteller));
-        line(&mut o, &bsa, opt(r.bsa_m2, 3, "m2"), "");
+        line(o, &bsa, opt(r.bsa_m2, 3, "m2"), "");
         let telv = format!("TELV ({:?})", r.telv_formula.unwrap_or(TelvFormula::Vauthey));
-        line(
-            &mut o,
-            &telv,
-            opt(r.telv_ml, 1, "mL"),
-            "estimated total liver volume",
-        );
+        line(o, &telv, opt(r.telv_ml, 1, "mL"), "estimated total liver volume");
         if r.remnant_ml.is_some() {
             line(
-                &mut o,
+                o,
                 "standardised FLR (sFLR)",
                 opt(r.sflr_pct, 1, "%"),
                 "100 * FLR / TELV",
@@ -443,9 +456,13 @@ pub fn remnant_text(r: &RemnantReport) -> String {
             } else {
                 "> 0.5 %"
             };
-            line(&mut o, "FLR / body weight", opt(r.flr_bwr_pct, 2, "%"), low);
+            line(o, "FLR / body weight", opt(r.flr_bwr_pct, 2, "%"), low);
         }
     }
+}
+
+/// The per-segment table and the named resections.
+fn table_lines(o: &mut String, r: &RemnantReport) {
     if !r.segments.is_empty() {
         o.push_str("\nsegments (functional liver, tumour excluded)\n");
         let rows: Vec<Vec<String>> = r
@@ -512,22 +529,6 @@ pub fn remnant_text(r: &RemnantReport) -> String {
         );
         o.push_str(&output::indented(&t));
     }
-    let basis = if r.threshold_basis == "sflr" {
-        "sFLR"
-    } else {
-        "measured FLR"
-    };
-    let cond = r
-        .condition
-        .map(|c| format!("{} liver", c.name()))
-        .unwrap_or_else(|| "user threshold".into());
-    o.push_str(&format!(
-        "\ncheck        {cond}: minimum {} % of {basis} {}\n",
-        r.threshold_pct,
-        super::flags(&r.threshold_source)
-    ));
-    o.push_str(&format!("verdict      {}\n", r.verdict));
-    o
 }
 
 fn pve_text(r: &PveReport) -> String {

@@ -343,6 +343,30 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
 
 fn simulate_text(r: &SimulateReport) -> String {
     let mut o = String::new();
+    setup_lines(&mut o, r);
+    zone_lines(&mut o, r);
+    tumour_lines(&mut o, r);
+    for (k, p) in &r.outputs {
+        o.push_str(&format!("output       {k}: {}\n", p.display()));
+    }
+    let verdict = r.verdict();
+    if let Some(c) = r.damage_zone_covers_target {
+        let m = r
+            .damage_zone_min_margin_mm
+            .map(|m| format!("minimal margin {m:.1} mm; "))
+            .unwrap_or_default();
+        o.push_str(&format!(
+            "damage zone  {m}it would {}cover the tumour and {} mm around it (information: the verdict uses the 70 C zone)\n",
+            if c { "" } else { "NOT " },
+            r.margin_mm
+        ));
+    }
+    o.push_str(&format!("\nverdict      {verdict}\n"));
+    o
+}
+
+/// The inputs, the applicator, the lattice, the RF generator and the vessels.
+fn setup_lines(o: &mut String, r: &SimulateReport) {
     let inputs: Vec<String> = r.input.iter().map(|p| p.display().to_string()).collect();
     o.push_str(&format!("input        {}\n", inputs.join(" ")));
     let ap = &r.applicator;
@@ -419,6 +443,10 @@ fn simulate_text(r: &SimulateReport) -> String {
             v.diameter_max_mm
         ));
     }
+}
+
+/// The zones table, the temperature, the energy balance and the reference zone.
+fn zone_lines(o: &mut String, r: &SimulateReport) {
     o.push('\n');
     let rows = vec![
         vec![
@@ -490,6 +518,10 @@ fn simulate_text(r: &SimulateReport) -> String {
             rf.setting, d, l, rf.conditions, m
         ));
     }
+}
+
+/// The targeted tumour: margins, residual tumour, shortfall regions.
+fn tumour_lines(o: &mut String, r: &SimulateReport) {
     if let Some(t) = &r.tumor {
         o.push_str(&format!(
             "\ntumour       {:.2} mL centred at {}\n",
@@ -517,30 +549,6 @@ fn simulate_text(r: &SimulateReport) -> String {
             ));
         }
     }
-    for (k, p) in &r.outputs {
-        o.push_str(&format!("output       {k}: {}\n", p.display()));
-    }
-    let verdict = match r.covers_target {
-        Some(true) => format!("the 70 C zone covers the tumour and {} mm around it", r.margin_mm),
-        Some(false) => format!(
-            "the 70 C zone does NOT cover the tumour and {} mm around it",
-            r.margin_mm
-        ),
-        None => "no tumour: zone only".to_string(),
-    };
-    if let Some(c) = r.damage_zone_covers_target {
-        let m = r
-            .damage_zone_min_margin_mm
-            .map(|m| format!("minimal margin {m:.1} mm; "))
-            .unwrap_or_default();
-        o.push_str(&format!(
-            "damage zone  {m}it would {}cover the tumour and {} mm around it (information: the verdict uses the 70 C zone)\n",
-            if c { "" } else { "NOT " },
-            r.margin_mm
-        ));
-    }
-    o.push_str(&format!("\nverdict      {verdict}\n"));
-    o
 }
 
 fn range_text(r: [f64; 2]) -> String {
