@@ -146,6 +146,23 @@ impl<T: Clone> Volume<T> {
             data: view.to_owned(),
         })
     }
+
+    /// This volume on `target`: as is when the grids are the same (within
+    /// [`Grid::ensure_same`]'s tolerance), exactly carried over when `target`
+    /// samples the same points in another axis order
+    /// ([`Volume::on_grid_exactly`]), refused otherwise.
+    ///
+    /// # Errors
+    /// `GridMismatch` naming both grids (`self_name`, `target_name`).
+    pub fn on_grid(&self, target: &Grid, self_name: &str, target_name: &str) -> Result<Volume<T>> {
+        match target.ensure_same(&self.grid, target_name, self_name) {
+            Ok(()) => Ok(Volume {
+                grid: target.clone(),
+                data: self.data.clone(),
+            }),
+            Err(mismatch) => self.on_grid_exactly(target).ok_or(mismatch),
+        }
+    }
 }
 
 /// The voxels of a label map, in the integer type of the file.

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::io::structure::Structure;
 use crate::render::{render, Layer, Plane, LIVER_WINDOW};
-use crate::volume::{Mask, Volume};
+use crate::volume::{LabelArray, LabelMap, Mask, Volume};
 use image::ImageEncoder;
 
 /// How much of a structure's fill shows: organs faintly, what is judged
@@ -103,21 +103,26 @@ pub fn write_slices(
     Ok(out)
 }
 
-/// The centre of the voxels of some masks on one grid (a voxel in two
-/// counts twice), RAS+ mm; `None` when they are empty.
-pub fn centroid_mm(masks: &[&Mask]) -> Option<[f64; 3]> {
-    let mut sum = [0.0; 3];
-    let mut n = 0u64;
-    for mask in masks {
-        for ((i, j, k), &v) in mask.data().indexed_iter() {
-            if v {
-                sum[0] += i as f64;
-                sum[1] += j as f64;
-                sum[2] += k as f64;
-                n += 1;
-            }
-        }
+/// The centre of the voxels in any of some masks on one grid, RAS+ mm, as
+/// label volumetry measures it ([`crate::volumetry::label_volumes`]);
+/// `None` when they are empty.
+///
+/// # Errors
+/// `GridMismatch` when the masks are not on one grid.
+pub fn centroid_mm(masks: &[&Mask]) -> Result<Option<[f64; 3]>> {
+    let Some(first) = masks.first() else {
+        return Ok(None);
+    };
+    let grid = first.grid();
+    let mut union = first.data().mapv(u8::from);
+    for m in &masks[1..] {
+        grid.ensure_same(m.grid(), "a structure", "another structure")?;
+        ndarray::Zip::from(&mut union)
+            .and(m.data())
+            .for_each(|u, &v| *u |= u8::from(v));
     }
-    let grid = masks.first()?.grid();
-    (n > 0).then(|| grid.voxel_to_world(sum.map(|s| s / n as f64)))
+    let map = LabelMap::new(grid.clone(), LabelArray::U8(union), Default::default())?;
+    Ok(crate::volumetry::label_volumes(&map)?
+        .first()
+        .map(|l| l.centroid_mm))
 }

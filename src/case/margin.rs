@@ -158,17 +158,28 @@ pub fn margin_structures(
 ) -> Result<MarginStructures> {
     let (tumor, _) = files.resolve("tumor", tumor)?;
     let (zone, _) = files.resolve("zone", zone)?;
-    tumor.grid().ensure_same(zone.grid(), "tumor", "zone")?;
-    let target = crate::morphology::dilate_mm(&tumor, margin_mm)?;
-    let mut shortfall = target.clone();
-    ndarray::Zip::from(shortfall.data_mut())
-        .and(zone.data())
-        .for_each(|s, &z| *s &= !z);
+    let (target, shortfall) = target_and_shortfall(&tumor, &zone, margin_mm)?;
     Ok(MarginStructures {
         tumor,
         target,
         shortfall,
     })
+}
+
+/// The ablation target of `tumor` (every voxel centre within `margin_mm`
+/// of it) and its shortfall: the target voxels `zone` does not hold.
+///
+/// # Errors
+/// `GridMismatch` when the masks are not on one grid; those of
+/// [`crate::morphology::dilate_mm`].
+pub fn target_and_shortfall(tumor: &Mask, zone: &Mask, margin_mm: f64) -> Result<(Mask, Mask)> {
+    tumor.grid().ensure_same(zone.grid(), "tumor", "zone")?;
+    let target = crate::morphology::dilate_mm(tumor, margin_mm)?;
+    let mut shortfall = target.clone();
+    ndarray::Zip::from(shortfall.data_mut())
+        .and(zone.data())
+        .for_each(|s, &z| *s &= !z);
+    Ok((target, shortfall))
 }
 
 /// See [`margin_structures`].

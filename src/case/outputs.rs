@@ -30,6 +30,8 @@ pub struct Written {
     pub warning: Option<Warning>,
     /// The SEG written, when one was.
     pub seg: Option<SegReference>,
+    /// The DICOM series it refers to (read once, reused by the SR).
+    pub source: Option<SourceSeries>,
 }
 
 /// The DICOM series DICOM outputs of the case refer to: the case's own, else
@@ -100,22 +102,13 @@ pub fn write_structures(
             // The source series' own grid: the masks carried onto it exactly
             // when it samples the same points in another axis order (a NIfTI
             // in LAS from a DICOM series in LPS); refused otherwise.
+            let name = match &files.options().reference {
+                Some(r) => format!("{} (reference series)", r.display()),
+                None => "the DICOM source series".into(),
+            };
             let moved: Vec<Mask> = segments
                 .iter()
-                .map(|s| {
-                    s.mask.on_grid_exactly(&src.grid).ok_or_else(|| {
-                        let name = match &files.options().reference {
-                            Some(r) => format!("{} (reference series)", r.display()),
-                            None => "the DICOM source series".into(),
-                        };
-                        src.grid
-                            .ensure_same(&grid, &name, &path.display().to_string())
-                            .err()
-                            .unwrap_or_else(|| {
-                                crate::error::parameter_error("reference", name, "the masks' grid")
-                            })
-                    })
-                })
+                .map(|s| s.mask.on_grid(&src.grid, &path.display().to_string(), &name))
                 .collect::<Result<_>>()?;
             let moved: Vec<Segment<'_>> = moved
                 .iter()
@@ -129,7 +122,11 @@ pub fn write_structures(
         }
         _ => write_segments(path, segments, Some(&template), reference.as_ref(), description)?,
     };
-    Ok(Written { warning, seg })
+    Ok(Written {
+        warning,
+        seg,
+        source: reference,
+    })
 }
 
 /// Writes a command's numbers as a DICOM SR at `path`: in the study of the
@@ -145,12 +142,16 @@ pub fn write_report_sr(
     report: &SrReport,
     written: Option<&Written>,
 ) -> Result<Option<Warning>> {
-    let seg = written.and_then(|w| w.seg.as_ref());
-    let (source, mut warning) = dicom_source(files, path, "report")?;
-    if seg.is_some() {
-        // It shares the SEG's study: not alone.
-        warning = None;
+    match written.filter(|w| w.seg.is_some()) {
+        // In the SEG's study, with the source the SEG was written on.
+        Some(w) => {
+            write_sr(path, report, w.source.as_ref(), w.seg.as_ref())?;
+            Ok(None)
+        }
+        None => {
+            let (source, warning) = dicom_source(files, path, "report")?;
+            write_sr(path, report, source.as_ref(), None)?;
+            Ok(warning)
+        }
     }
-    write_sr(path, report, source.as_ref(), seg)?;
-    Ok(warning)
 }

@@ -17,44 +17,36 @@ use crate::case::volumes::VolumeReport;
 use crate::io::dicom::{SrGroup, SrMeasurement, SrReport};
 use crate::io::structure::{Concept, Structure};
 
-const fn c(value: &'static str, scheme: &'static str, meaning: &'static str) -> Concept {
-    Concept {
-        value,
-        scheme,
-        meaning,
-    }
-}
-
-const VOLUME: Concept = c("118565006", "SCT", "Volume");
-const FLR: Concept = c(
+const VOLUME: Concept = Concept::new("118565006", "SCT", "Volume");
+const FLR: Concept = Concept::new(
     "flr-pct",
     "99LIVERKIT",
     "Future liver remnant, % of functional liver",
 );
-const SFLR: Concept = c(
+const SFLR: Concept = Concept::new(
     "sflr-pct",
     "99LIVERKIT",
     "Standardized future liver remnant, % of TELV",
 );
-const TELV: Concept = c("telv-ml", "99LIVERKIT", "Total estimated liver volume");
-const DH: Concept = c("dh-points", "99LIVERKIT", "Degree of hypertrophy");
-const KGR: Concept = c("kgr-pct-week", "99LIVERKIT", "Kinetic growth rate");
-const MIN_MARGIN: Concept = c("min-margin-mm", "99LIVERKIT", "Minimal ablation margin");
-const COVERAGE: Concept = c(
+const TELV: Concept = Concept::new("telv-ml", "99LIVERKIT", "Total estimated liver volume");
+const DH: Concept = Concept::new("dh-points", "99LIVERKIT", "Degree of hypertrophy");
+const KGR: Concept = Concept::new("kgr-pct-week", "99LIVERKIT", "Kinetic growth rate");
+const MIN_MARGIN: Concept = Concept::new("min-margin-mm", "99LIVERKIT", "Minimal ablation margin");
+const COVERAGE: Concept = Concept::new(
     "cov-10mm-pct",
     "99LIVERKIT",
     "Tumor surface with at least 10 mm of margin",
 );
-const RESIDUAL: Concept = c(
+const RESIDUAL: Concept = Concept::new(
     "residual-ml",
     "99LIVERKIT",
     "Residual tumor outside the ablation zone",
 );
-const ML: Concept = c("ml", "UCUM", "milliliter");
-const PCT: Concept = c("%", "UCUM", "percent");
-const MM: Concept = c("mm", "UCUM", "millimeter");
-const PCT_PER_WEEK: Concept = c("%/wk", "UCUM", "percent per week");
-const TISSUE: Concept = c("85756007", "SCT", "Tissue");
+const ML: Concept = Concept::new("ml", "UCUM", "milliliter");
+const PCT: Concept = Concept::new("%", "UCUM", "percent");
+const MM: Concept = Concept::new("mm", "UCUM", "millimeter");
+const PCT_PER_WEEK: Concept = Concept::new("%/wk", "UCUM", "percent per week");
+const TISSUE: Concept = Concept::new("85756007", "SCT", "Tissue");
 
 fn m(name: Concept, value: f64, unit: Concept) -> Option<SrMeasurement> {
     value.is_finite().then_some(SrMeasurement { name, value, unit })

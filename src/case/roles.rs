@@ -126,7 +126,7 @@ pub struct Files {
     grid: Option<(String, Grid)>,
     /// The output header of each file read (see [`Files::output_template`]).
     templates: BTreeMap<PathBuf, NiftiTemplate>,
-    /// The DICOM series each DICOM input lies on (see [`Files::dicom_source`]).
+    /// The DICOM series each DICOM input lies on (see [`Files::any_dicom_source`]).
     sources: BTreeMap<PathBuf, SourceSeries>,
     /// Warnings of every file read.
     pub warnings: Vec<Warning>,
@@ -218,14 +218,9 @@ impl Files {
         self.templates.get(path).cloned()
     }
 
-    /// The DICOM image series input `path` lies on (a mask series, or a
-    /// SEG's `--reference`), for DICOM outputs to refer to; `None` for other
-    /// inputs.
-    pub fn dicom_source(&self, path: &Path) -> Option<&SourceSeries> {
-        self.sources.get(path)
-    }
-
-    /// The DICOM source of the case: that of the first input that has one.
+    /// The DICOM image series the case's inputs lie on (a mask series, or a
+    /// SEG's `--reference`), for DICOM outputs to refer to: that of the
+    /// first input that has one.
     pub fn any_dicom_source(&self) -> Option<&SourceSeries> {
         self.inputs.iter().find_map(|p| self.sources.get(p))
     }

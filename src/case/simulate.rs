@@ -509,16 +509,13 @@ impl SimulateReport {
 ///
 /// # Errors
 /// Those of mapping the damage zone onto the scan and of
-/// [`crate::morphology::dilate_mm`].
+/// [`crate::case::margin::target_and_shortfall`].
 pub fn simulate_structures(outcome: &SimulateOutcome) -> Result<Vec<(Mask, Structure)>> {
     let scan = outcome.zone70.grid();
     let mut out = Vec::new();
     if let Some(t) = &outcome.targeted_tumor {
-        let target = crate::morphology::dilate_mm(t, outcome.margin_mm)?;
-        let mut shortfall = target.clone();
-        ndarray::Zip::from(shortfall.data_mut())
-            .and(outcome.zone70.data())
-            .for_each(|s, &z| *s &= !z);
+        let (target, shortfall) =
+            crate::case::margin::target_and_shortfall(t, &outcome.zone70, outcome.margin_mm)?;
         out.push((t.clone(), Structure::Tumor));
         out.push((target, Structure::AblationTarget));
         out.push((shortfall, Structure::MarginShortfall));

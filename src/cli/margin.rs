@@ -176,7 +176,7 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
             .min_by(|x, y| x.margins.min_margin_mm.total_cmp(&y.margins.min_margin_mm));
         let point = worst
             .map(|t| t.margins.min_margin_at_mm)
-            .or_else(|| centroid_mm(&[&s.tumor]));
+            .map_or_else(|| centroid_mm(&[&s.tumor]), |p| Ok(Some(p)))?;
         let (zone_mask, _) = files.resolve("zone", &zone)?;
         let mut drawn = vec![(&zone_mask, Structure::AblationZone)];
         drawn.extend(s.segments().iter().map(|g| (g.mask, g.structure)));
@@ -330,7 +330,7 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
             .max_by(|x, y| x.tumor_ml.total_cmp(&y.tumor_ml));
         let point = largest
             .map(|t| t.centroid_mm)
-            .or_else(|| centroid_mm(&[&plan.target]));
+            .map_or_else(|| centroid_mm(&[&plan.target]), |p| Ok(Some(p)))?;
         let mut drawn = vec![(&liver, Structure::Liver)];
         drawn.extend(tumor.as_ref().map(|t| (t, Structure::Tumor)));
         drawn.push((&plan.target, Structure::AblationTarget));

@@ -286,7 +286,7 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
             ];
         }
         let parts_drawn: Vec<&liverkit::volume::Mask> = drawn.iter().map(|(m, _)| *m).collect();
-        let point = centroid_mm(&parts_drawn).unwrap_or_default();
+        let point = centroid_mm(&parts_drawn)?.unwrap_or_default();
         let tumor = files.tumor(req.tumor.as_ref())?.map(|(m, _)| m);
         drawn.extend(tumor.as_ref().map(|t| (t, Structure::Tumor)));
         a.figures.write(read, point, &drawn)?;

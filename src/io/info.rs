@@ -305,6 +305,15 @@ impl DicomInfo {
     /// As [`crate::io::dicom::read_series`] and [`crate::io::dicom::read_seg`];
     /// `Parameter` for several paths of which one is a SEG.
     pub fn read(paths: &[PathBuf], options: &crate::io::ReadOptions) -> crate::error::Result<DicomInfo> {
+        Self::read_listed(paths, options, None)
+    }
+
+    /// [`DicomInfo::read`], with the input's series already listed.
+    fn read_listed(
+        paths: &[PathBuf],
+        options: &crate::io::ReadOptions,
+        listed: Option<Vec<crate::io::dicom::SeriesSummary>>,
+    ) -> crate::error::Result<DicomInfo> {
         use crate::io::dicom;
         let path = paths
             .first()
@@ -334,10 +343,11 @@ impl DicomInfo {
                 warnings: seg.warnings.clone(),
             });
         }
-        let all = dicom::list_series(paths)?;
+        let all = match listed {
+            Some(l) => l,
+            None => dicom::list_series(paths)?,
+        };
         let s = dicom::read_series(paths, options.series.as_deref(), options)?;
-        // (read_info lists the series instead when there are several and
-        // none is chosen.)
         let g = s.volume.grid();
         Ok(DicomInfo {
             path: path.to_path_buf(),

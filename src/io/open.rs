@@ -122,7 +122,7 @@ impl Opened {
             Header::DicomSeg => return self.read_seg(),
             Header::DicomSeries if self.options.mask_series => {
                 let read = dicom::read_mask_series(&self.path, &self.options)?;
-                let _ = self.source.set(read.source.source());
+                let _ = self.source.set(read.source);
                 return Ok(read.map);
             }
             Header::DicomSeries => {

@@ -60,18 +60,15 @@ pub fn write_segments(
     source: Option<&SourceSeries>,
     description: &str,
 ) -> Result<Option<SegReference>> {
-    if MaskFormat::of(path) == MaskFormat::DicomSeg {
-        return dicom::write_seg(path, segments, source, description).map(Some);
-    }
     match MaskFormat::of(path) {
-        MaskFormat::DicomSeg | MaskFormat::SegNrrd => nrrd::write_seg_nrrd(path, segments),
+        MaskFormat::DicomSeg => dicom::write_seg(path, segments, source, description).map(Some),
+        MaskFormat::SegNrrd => nrrd::write_seg_nrrd(path, segments).map(|()| None),
         MaskFormat::Nifti => match segments {
             [] => Err(parameter_error("segments", "none", "at least one mask to write")),
-            [one] => nifti::write_mask(path, one.mask, template),
-            several => nifti::write_label_map(path, &label_map(several)?, template),
+            [one] => nifti::write_mask(path, one.mask, template).map(|()| None),
+            several => nifti::write_label_map(path, &label_map(several)?, template).map(|()| None),
         },
     }
-    .map(|()| None)
 }
 
 /// Non-overlapping segments as one label map (1, 2, …).

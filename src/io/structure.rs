@@ -33,46 +33,26 @@ pub struct Concept {
     pub meaning: &'static str,
 }
 
-const ANATOMICAL_STRUCTURE: Concept = Concept {
-    value: "91723000",
-    scheme: "SCT",
-    meaning: "Anatomical Structure",
-};
-const MORPHOLOGICALLY_ABNORMAL: Concept = Concept {
-    value: "49755003",
-    scheme: "SCT",
-    meaning: "Morphologically Abnormal Structure",
-};
-const SPATIAL_CONCEPT: Concept = Concept {
-    value: "309825002",
-    scheme: "SCT",
-    meaning: "Spatial and Relational Concept",
-};
-const LIVER: Concept = Concept {
-    value: "10200004",
-    scheme: "SCT",
-    meaning: "Liver",
-};
-const NEOPLASM: Concept = Concept {
-    value: "108369006",
-    scheme: "SCT",
-    meaning: "Neoplasm",
-};
-const PLANNING_TARGET_VOLUME: Concept = Concept {
-    value: "228793007",
-    scheme: "SCT",
-    meaning: "Planning target volume",
-};
-const NECROSIS: Concept = Concept {
-    value: "6574001",
-    scheme: "SCT",
-    meaning: "Necrosis",
-};
-const REGION_IN_SPACE: Concept = Concept {
-    value: "130488",
-    scheme: "DCM",
-    meaning: "Region in Space",
-};
+impl Concept {
+    /// A concept from its code value, scheme and meaning.
+    pub const fn new(value: &'static str, scheme: &'static str, meaning: &'static str) -> Concept {
+        Concept {
+            value,
+            scheme,
+            meaning,
+        }
+    }
+}
+
+const ANATOMICAL_STRUCTURE: Concept = Concept::new("91723000", "SCT", "Anatomical Structure");
+const MORPHOLOGICALLY_ABNORMAL: Concept =
+    Concept::new("49755003", "SCT", "Morphologically Abnormal Structure");
+const SPATIAL_CONCEPT: Concept = Concept::new("309825002", "SCT", "Spatial and Relational Concept");
+const LIVER: Concept = Concept::new("10200004", "SCT", "Liver");
+const NEOPLASM: Concept = Concept::new("108369006", "SCT", "Neoplasm");
+const PLANNING_TARGET_VOLUME: Concept = Concept::new("228793007", "SCT", "Planning target volume");
+const NECROSIS: Concept = Concept::new("6574001", "SCT", "Necrosis");
+const REGION_IN_SPACE: Concept = Concept::new("130488", "DCM", "Region in Space");
 
 /// A structure liverkit writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

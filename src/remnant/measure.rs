@@ -153,9 +153,27 @@ impl Prepared<'_> {
 /// `Parameter` for an empty liver or an invalid remnant definition.
 pub fn measure(anatomy: &Anatomy, remnant: RemnantRegion<'_>) -> Result<Measurement> {
     let p = prepare(anatomy, remnant)?;
-    let counts = count(&p);
+    Ok(measurement(anatomy, &p))
+}
+
+/// [`measure`], and the remnant and the resected liver as masks exactly as
+/// it counts them (the liver with its attached tumours split by the
+/// remnant rule; `None` without a remnant), from one preparation.
+///
+/// # Errors
+/// As [`measure`].
+pub fn measure_with_parts(
+    anatomy: &Anatomy,
+    remnant: RemnantRegion<'_>,
+) -> Result<(Measurement, Option<(Mask, Mask)>)> {
+    let p = prepare(anatomy, remnant)?;
+    Ok((measurement(anatomy, &p), parts(anatomy, &p)?))
+}
+
+fn measurement(anatomy: &Anatomy, p: &Prepared<'_>) -> Measurement {
+    let counts = count(p);
     let grid = anatomy.liver.grid();
-    Ok(Measurement {
+    Measurement {
         voxel_volume_mm3: grid.voxel_volume_mm3(),
         total_liver_voxels: p.total_liver_voxels,
         tumor_voxels: counts.seg_tumor.iter().sum(),
@@ -169,17 +187,10 @@ pub fn measure(anatomy: &Anatomy, remnant: RemnantRegion<'_>) -> Result<Measurem
         remnant_tumor_voxels: p.has_remnant.then_some(counts.remnant_tumor),
         remnant_outside_voxels: counts.remnant_outside,
         liver_touches_edge: touches_edge(&p.region, p.dims),
-    })
+    }
 }
 
-/// The remnant and the resected liver as masks, exactly as [`measure`]
-/// counts them: the liver with its attached tumours split by the remnant
-/// rule; `None` without a remnant.
-///
-/// # Errors
-/// As [`measure`].
-pub fn remnant_parts(anatomy: &Anatomy, remnant: RemnantRegion<'_>) -> Result<Option<(Mask, Mask)>> {
-    let p = prepare(anatomy, remnant)?;
+fn parts(anatomy: &Anatomy, p: &Prepared<'_>) -> Result<Option<(Mask, Mask)>> {
     if !p.has_remnant {
         return Ok(None);
     }

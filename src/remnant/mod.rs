@@ -24,4 +24,4 @@ pub mod formulas;
 mod measure;
 pub mod resection;
 
-pub use measure::{measure, remnant_parts, Anatomy, Measurement, RemnantRegion};
+pub use measure::{measure, measure_with_parts, Anatomy, Measurement, RemnantRegion};

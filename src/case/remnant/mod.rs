@@ -224,11 +224,10 @@ pub fn assess_case_parts(
         (None, Some(d)) => RemnantRegion::Definition(d),
         (None, None) => RemnantRegion::None,
     };
-    let m = measure(&anatomy, region)?;
-    let split = if parts {
-        crate::remnant::remnant_parts(&anatomy, region)?
+    let (m, split) = if parts {
+        crate::remnant::measure_with_parts(&anatomy, region)?
     } else {
-        None
+        (measure(&anatomy, region)?, None)
     };
     let roles = Roles {
         liver: liver_desc,

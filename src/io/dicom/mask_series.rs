@@ -20,7 +20,7 @@ use std::path::Path;
 use ndarray::Array3;
 
 use super::series::{read_series_values, series_key, Values};
-use super::{read_series, DicomSeries};
+use super::{read_series, DicomSeries, SourceSeries};
 use crate::error::{Error, Result, Warning};
 use crate::io::{Loaded, ReadOptions};
 use crate::volume::{LabelArray, LabelMap, LabelNames};
@@ -35,8 +35,9 @@ const MAX_MASK_VALUES: usize = 16;
 pub struct MaskSeries {
     /// Label 1 where the stored value is non-zero.
     pub map: Loaded<LabelMap>,
-    /// The image series outputs derived from the mask refer to.
-    pub source: DicomSeries,
+    /// The image series outputs derived from the mask refer to (its UIDs
+    /// and grid; the voxels are not kept).
+    pub source: SourceSeries,
 }
 
 /// Reads the DICOM image series at `path` (a directory or one of its files)
@@ -55,8 +56,8 @@ pub fn read_mask_series(path: &Path, options: &ReadOptions) -> Result<MaskSeries
         ),
         None => ([path.to_path_buf()], options.series.clone()),
     };
-    let series = read_series_values(&inputs, key.as_deref(), options, Values::Stored)?;
-    let mut warnings = series.warnings.clone();
+    let mut series = read_series_values(&inputs, key.as_deref(), options, Values::Stored)?;
+    let mut warnings = std::mem::take(&mut series.warnings);
     let values = distinct_values(path, series.volume.data())?;
     let nonzero: Vec<i64> = values.iter().copied().filter(|&v| v != 0).collect();
     if nonzero.len() > 1 {
@@ -86,9 +87,9 @@ pub fn read_mask_series(path: &Path, options: &ReadOptions) -> Result<MaskSeries
                 &path.display().to_string(),
             )?;
             warnings.extend(reference.warnings.iter().cloned());
-            reference
+            reference.source()
         }
-        None => series,
+        None => series.source(),
     };
     Ok(MaskSeries {
         map: Loaded { value: map, warnings },

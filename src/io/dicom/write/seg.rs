@@ -32,17 +32,10 @@ use crate::volume::Mask;
 use dicom_core::VR;
 
 /// "Source image for image processing operation" (DCM 121322).
-const SOURCE_IMAGE_PURPOSE: Concept = Concept {
-    value: "121322",
-    scheme: "DCM",
-    meaning: "Source image for image processing operation",
-};
+const SOURCE_IMAGE_PURPOSE: Concept =
+    Concept::new("121322", "DCM", "Source image for image processing operation");
 /// "Segmentation" (DCM 113076), the derivation.
-const SEGMENTATION_DERIVATION: Concept = Concept {
-    value: "113076",
-    scheme: "DCM",
-    meaning: "Segmentation",
-};
+const SEGMENTATION_DERIVATION: Concept = Concept::new("113076", "DCM", "Segmentation");
 
 /// Writes `segments` (all on one grid, none empty) as a BINARY DICOM SEG at
 /// `path`, referring to `source` when given; returns what a report written

@@ -81,14 +81,6 @@ pub struct SegReference {
     pub segments: Vec<Structure>,
 }
 
-fn concept(value: &'static str, scheme: &'static str, meaning: &'static str) -> Concept {
-    Concept {
-        value,
-        scheme,
-        meaning,
-    }
-}
-
 /// A content item with its relationship, value type and concept name.
 fn item(relationship: &str, value_type: &str, name: Concept) -> Dataset {
     let mut d = Dataset::new();
@@ -160,15 +152,15 @@ fn group_item(g: &SrGroup, seg: Option<&SegReference>, source: Option<&SourceSer
     let mut content = vec![
         text_item(
             "HAS OBS CONTEXT",
-            concept("112039", "DCM", "Tracking Identifier"),
+            Concept::new("112039", "DCM", "Tracking Identifier"),
             &g.tracking_id,
         ),
         uid_item(
             "HAS OBS CONTEXT",
-            concept("112040", "DCM", "Tracking Unique Identifier"),
+            Concept::new("112040", "DCM", "Tracking Unique Identifier"),
             &new_uid(),
         ),
-        code_item("CONTAINS", concept("121071", "DCM", "Finding"), g.finding),
+        code_item("CONTAINS", Concept::new("121071", "DCM", "Finding"), g.finding),
     ];
     // A segment is pointed to with the image series it was made from (TID
     // 1411 needs both): a standalone SEG, from a NIfTI input, has none, and
@@ -195,13 +187,13 @@ fn group_item(g: &SrGroup, seg: Option<&SegReference>, source: Option<&SourceSer
         let mut image = item(
             "CONTAINS",
             "IMAGE",
-            concept("121191", "DCM", "Referenced Segment"),
+            Concept::new("121191", "DCM", "Referenced Segment"),
         );
         image.seq(tags::REFERENCED_SOP_SEQUENCE, vec![r.done()]);
         content.push(image.done());
         content.push(uid_item(
             "CONTAINS",
-            concept("121232", "DCM", "Source series for segmentation"),
+            Concept::new("121232", "DCM", "Source series for segmentation"),
             series,
         ));
     }
@@ -211,7 +203,7 @@ fn group_item(g: &SrGroup, seg: Option<&SegReference>, source: Option<&SourceSer
     let template = if segment.is_some() { "1411" } else { "1501" };
     container(
         Some("CONTAINS"),
-        concept("125007", "DCM", "Measurement Group"),
+        Concept::new("125007", "DCM", "Measurement Group"),
         Some(template),
         content,
     )
@@ -269,32 +261,32 @@ pub fn write_sr(
     let mut content = vec![
         code_item(
             "HAS CONCEPT MOD",
-            concept("121049", "DCM", "Language of Content Item and Descendants"),
-            concept("eng", "RFC5646", "English"),
+            Concept::new("121049", "DCM", "Language of Content Item and Descendants"),
+            Concept::new("eng", "RFC5646", "English"),
         ),
         code_item(
             "HAS OBS CONTEXT",
-            concept("121005", "DCM", "Observer Type"),
-            concept("121007", "DCM", "Device"),
+            Concept::new("121005", "DCM", "Observer Type"),
+            Concept::new("121007", "DCM", "Device"),
         ),
         uid_item(
             "HAS OBS CONTEXT",
-            concept("121012", "DCM", "Device Observer UID"),
+            Concept::new("121012", "DCM", "Device Observer UID"),
             super::IMPLEMENTATION_UID,
         ),
         text_item(
             "HAS OBS CONTEXT",
-            concept("121013", "DCM", "Device Observer Name"),
+            Concept::new("121013", "DCM", "Device Observer Name"),
             "liverkit",
         ),
         code_item(
             "HAS CONCEPT MOD",
-            concept("121058", "DCM", "Procedure reported"),
-            concept("363679005", "SCT", "Imaging procedure"),
+            Concept::new("121058", "DCM", "Procedure reported"),
+            Concept::new("363679005", "SCT", "Imaging procedure"),
         ),
         container(
             Some("CONTAINS"),
-            concept("111028", "DCM", "Image Library"),
+            Concept::new("111028", "DCM", "Image Library"),
             None,
             Vec::new(),
         )
@@ -304,7 +296,7 @@ pub fn write_sr(
     content.push(
         container(
             Some("CONTAINS"),
-            concept("126010", "DCM", "Imaging Measurements"),
+            Concept::new("126010", "DCM", "Imaging Measurements"),
             None,
             groups,
         )
@@ -314,16 +306,20 @@ pub fn write_sr(
         content.push(
             container(
                 Some("CONTAINS"),
-                concept("C0034375", "UMLS", "Qualitative Evaluations"),
+                Concept::new("C0034375", "UMLS", "Qualitative Evaluations"),
                 None,
-                vec![text_item("CONTAINS", concept("121077", "DCM", "Conclusion"), c)],
+                vec![text_item(
+                    "CONTAINS",
+                    Concept::new("121077", "DCM", "Conclusion"),
+                    c,
+                )],
             )
             .done(),
         );
     }
     let root = container(
         None,
-        concept("126000", "DCM", "Imaging Measurement Report"),
+        Concept::new("126000", "DCM", "Imaging Measurement Report"),
         Some("1500"),
         content,
     );
