@@ -73,6 +73,7 @@ __all__ = [
     "simulate",
     "info",
     "protocols",
+    "QUANTITIES",
     "LiverkitError",
     "FileError",
     "WriteError",
@@ -98,6 +99,13 @@ __all__ = [
 ]
 
 __version__: str = _native.version()
+
+#: The numeric options (name → unit, default, accepted range), from the
+#: library's one list; the defaults in the signatures below come from it.
+QUANTITIES: dict[str, dict[str, Any]] = {q["name"]: q for q in json.loads(_native.quantities())}
+_SEG_THRESHOLD: float = QUANTITIES["seg_threshold"]["default"]
+_MAX_MEMORY_GIB: float = QUANTITIES["max_memory_gib"]["default"]
+_MARGIN_MM: float = QUANTITIES["margin_mm"]["default"]
 
 #: A path to an image file or DICOM directory.
 PathLike = Union[str, "os.PathLike[str]"]
@@ -206,8 +214,8 @@ def load(
     kind: Literal["auto", "labels", "image"] = "auto",
     series: str | None = None,
     reference: PathLike | None = None,
-    seg_threshold: float = 0.5,
-    max_memory_gib: float = 16.0,
+    seg_threshold: float = _SEG_THRESHOLD,
+    max_memory_gib: float = _MAX_MEMORY_GIB,
     mask_series: bool = False,
 ) -> Volume:
     """Reads a NIfTI, NRRD or .seg.nrrd file, a DICOM series or a DICOM SEG.
@@ -250,8 +258,8 @@ def volumes(
     threads: int | None = None,
     series: str | None = None,
     reference: PathLike | None = None,
-    seg_threshold: float = 0.5,
-    max_memory_gib: float = 16.0,
+    seg_threshold: float = _SEG_THRESHOLD,
+    max_memory_gib: float = _MAX_MEMORY_GIB,
     mask_series: bool = False,
 ) -> VolumesResult:
     """Volume (mL), bounding box, centroid and edge contact of every label
@@ -320,8 +328,8 @@ def remnant(
     threads: int | None = None,
     series: str | None = None,
     reference: PathLike | None = None,
-    seg_threshold: float = 0.5,
-    max_memory_gib: float = 16.0,
+    seg_threshold: float = _SEG_THRESHOLD,
+    max_memory_gib: float = _MAX_MEMORY_GIB,
     mask_series: bool = False,
 ) -> RemnantResult:
     """The future liver remnant (``liverkit remnant --json``): total,
@@ -401,8 +409,8 @@ def pve(
     threads: int | None = None,
     series: str | None = None,
     reference: PathLike | None = None,
-    seg_threshold: float = 0.5,
-    max_memory_gib: float = 16.0,
+    seg_threshold: float = _SEG_THRESHOLD,
+    max_memory_gib: float = _MAX_MEMORY_GIB,
     mask_series: bool = False,
 ) -> PveResult:
     """Growth of the remnant after portal vein embolisation (``liverkit pve
@@ -468,12 +476,12 @@ def target(
     tumor: Role | None = None,
     liver: Role | None = None,
     vessels: Sequence[int | str] = (),
-    margin_mm: float = 10.0,
+    margin_mm: float = _MARGIN_MM,
     threads: int | None = None,
     series: str | None = None,
     reference: PathLike | None = None,
-    seg_threshold: float = 0.5,
-    max_memory_gib: float = 16.0,
+    seg_threshold: float = _SEG_THRESHOLD,
+    max_memory_gib: float = _MAX_MEMORY_GIB,
     mask_series: bool = False,
 ) -> TargetResult:
     """The ablation target of each tumour: tumour + ``margin_mm`` inside the
@@ -501,14 +509,14 @@ def margin(
     *,
     liver: Role | None = None,
     affine: Affine | None = None,
-    margin_mm: float = 10.0,
+    margin_mm: float = _MARGIN_MM,
     exclude_capsule: bool = False,
     margin_map: bool = False,
     threads: int | None = None,
     series: str | None = None,
     reference: PathLike | None = None,
-    seg_threshold: float = 0.5,
-    max_memory_gib: float = 16.0,
+    seg_threshold: float = _SEG_THRESHOLD,
+    max_memory_gib: float = _MAX_MEMORY_GIB,
     mask_series: bool = False,
 ) -> MarginResult:
     """The margin an ablation zone gives each tumour: minimum, percentiles,
@@ -568,14 +576,14 @@ def simulate(
     protocols: PathLike | None = None,
     allow_outside: bool = False,
     lattice_spacing_mm: float | None = None,
-    margin_mm: float = 10.0,
+    margin_mm: float = _MARGIN_MM,
     exclude_capsule: bool = False,
     out_dir: PathLike | None = None,
     threads: int | None = None,
     series: str | None = None,
     reference: PathLike | None = None,
-    seg_threshold: float = 0.5,
-    max_memory_gib: float = 16.0,
+    seg_threshold: float = _SEG_THRESHOLD,
+    max_memory_gib: float = _MAX_MEMORY_GIB,
     mask_series: bool = False,
 ) -> SimulateResult:
     """Predicts the ablation zone with the bioheat equation on the
@@ -627,8 +635,8 @@ def info(
     *more: PathLike,
     series: str | None = None,
     reference: PathLike | None = None,
-    seg_threshold: float = 0.5,
-    max_memory_gib: float = 16.0,
+    seg_threshold: float = _SEG_THRESHOLD,
+    max_memory_gib: float = _MAX_MEMORY_GIB,
     mask_series: bool = False,
 ) -> InfoResult:
     """The header of an image as liverkit reads it (``liverkit info

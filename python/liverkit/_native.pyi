@@ -14,6 +14,7 @@ __all__ = [
     "margin",
     "protocols",
     "pve",
+    "quantities",
     "remnant",
     "scan_date",
     "simulate",
@@ -109,7 +110,7 @@ def target(
     tumor: Any = None,
     liver: Any = None,
     vessels: list[str] = ...,
-    margin_mm: float = 10.0,
+    margin_mm: float | None = None,
     threads: int | None = None,
     *,
     read: dict[str, Any],
@@ -120,7 +121,7 @@ def margin(
     spacing_mm: list[float] | None = None,
     affine: list[list[float]] | None = None,
     liver: Any = None,
-    margin_mm: float = 10.0,
+    margin_mm: float | None = None,
     exclude_capsule: bool = False,
     margin_map: bool = False,
     threads: int | None = None,
@@ -146,7 +147,7 @@ def simulate(
     protocols: str | None = None,
     allow_outside: bool = False,
     lattice_spacing_mm: float | None = None,
-    margin_mm: float = 10.0,
+    margin_mm: float | None = None,
     exclude_capsule: bool = False,
     out_dir: str | None = None,
     threads: int | None = None,
@@ -167,3 +168,4 @@ def protocols(
 ) -> str: ...
 def scan_date(path: str) -> str | None: ...
 def version() -> str: ...
+def quantities() -> str: ...

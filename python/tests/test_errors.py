@@ -109,3 +109,27 @@ def test_messages_name_the_keyword_not_the_flag():
     assert e.value.field == "exclude_capsule"
     assert "liver=" in (e.value.expected or ""), e.value.expected
     assert "--" not in str(e.value) and "`" not in str(e.value)
+
+
+def test_numeric_options_come_from_one_list():
+    """Each signature default is the library's, and every out-of-range value
+    is refused naming the keyword with the range the list states."""
+    import inspect
+
+    q = liverkit.QUANTITIES
+    assert set(q) >= {"margin_mm", "height_cm", "weight_kg", "seg_threshold", "max_memory_gib"}
+    for fn in (liverkit.target, liverkit.margin, liverkit.simulate):
+        assert inspect.signature(fn).parameters["margin_mm"].default == q["margin_mm"]["default"] == 10.0
+    for fn in (liverkit.load, liverkit.volumes, liverkit.remnant, liverkit.info):
+        params = inspect.signature(fn).parameters
+        assert params["seg_threshold"].default == q["seg_threshold"]["default"] == 0.5
+        assert params["max_memory_gib"].default == q["max_memory_gib"]["default"] == 16.0
+    h = q["height_cm"]
+    for bad in (h["min"] - 1, h["max"] + 1):
+        with pytest.raises(liverkit.ParameterError) as e:
+            liverkit.remnant(PRE, resection="right-hepatectomy", height_cm=bad, weight_kg=75)
+        assert e.value.field == "height_cm"
+        assert f"{h['min']:g}" in e.value.expected and f"{h['max']:g}" in e.value.expected
+    with pytest.raises(liverkit.ParameterError) as e:
+        liverkit.target(PRE, margin_mm=-1)
+    assert e.value.field == "margin_mm" and "mm" in e.value.expected

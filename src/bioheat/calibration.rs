@@ -103,8 +103,8 @@ pub fn read_chart(path: &Path) -> Result<Vec<ChartRow>> {
                 )
             })?;
             let limit = [
-                crate::bioheat::MAX_POWER_W,
-                crate::bioheat::MAX_TIME_S,
+                crate::vocabulary::POWER_W.max,
+                crate::vocabulary::TIME_S.max,
                 150.0,
                 300.0,
             ][k];

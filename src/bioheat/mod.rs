@@ -33,11 +33,13 @@ pub mod damage;
 mod enthalpy;
 mod kernel;
 mod layout;
+mod overrides;
 mod param_table;
 pub mod protocols;
 pub mod rf;
 pub mod setup;
 pub mod solver;
+mod stepper;
 pub mod tissue;
 pub mod vessels;
 pub mod zone;
@@ -47,6 +49,7 @@ use serde::Serialize;
 use crate::error::{parameter_error, Result, Warning};
 use crate::grid::Grid;
 use crate::progress::Progress;
+use crate::vocabulary::{POWER_W, TIME_S};
 use crate::volume::{Mask, Volume};
 
 use applicator::{microwave_power_density, ApplicatorKind, DryingMicrowave, Pose};
@@ -267,41 +270,12 @@ pub fn simulate(
 ) -> Result<Simulation> {
     params.validate()?;
     check_power_time(request.power_w, request.time_s)?;
-    let mut warnings = Vec::new();
-    if !tip_in_liver(tissues, request.pose.tip_mm) {
-        let msg = format!(
-            "({:.1}, {:.1}, {:.1}) mm",
-            request.pose.tip_mm[0], request.pose.tip_mm[1], request.pose.tip_mm[2]
-        );
-        if !request.allow_outside {
-            return Err(parameter_error(
-                "tip",
-                msg,
-                "a tip inside the liver or a tumour (or `allow_outside`)",
-            ));
-        }
-        warnings.push(Warning::new(None, "tip", format!("{msg} is outside the liver")));
-    }
+    let mut warnings = check_tip(tissues, request)?;
     let target = tissues.tumor.and_then(|t| targeted_tumor(t, request.pose.tip_mm));
     let (sim, w) = build_lattice(tissues, target.as_ref().map(|t| &t.0), request, params)?;
     warnings.extend(w);
-    let h_m = sim.lattice.spacing_mm * 1e-3;
-    let settings = RunSettings {
-        heating_s: request.time_s,
-        cooldown_s: params.solver.cooldown_s,
-        stability_safety_frac: params.solver.stability_safety_frac,
-        dt_s: None,
-        blood_c: params.blood.temperature_c,
-        initial_c: params.solver.initial_temperature_c,
-        boiling_c: params.water.boiling_c,
-        isotherm_c: params.damage.isotherm_c,
-        walls: params.solver.walls,
-        damage: params.damage,
-        perfusion_stop_omega: 1.0,
-        snapshots_s: Vec::new(),
-    };
-    let mut rf_summary = None;
-    let fields = match request.applicator {
+    let settings = run_settings(request, params);
+    let (fields, rf_summary) = match request.applicator {
         ApplicatorKind::Mwa => {
             let q = microwave_power_density(&sim.grid, &request.pose, request.power_w, &params.microwave)?;
             let mut source = DryingMicrowave::new(
@@ -309,82 +283,11 @@ pub fn simulate(
                 params.microwave.dry_absorption_frac,
                 params.microwave.update_interval_s,
             );
-            run(&sim.lattice, &settings, &mut source, progress)?
+            (run(&sim.lattice, &settings, &mut source, progress)?, None)
         }
         ApplicatorKind::Rfa => {
-            let electrode = sim.electrode.clone();
-            let first_wall = sim.lattice.materials.len() - sim.vessel_labels.len();
-            let sigma: Vec<f64> = sim
-                .lattice
-                .material
-                .iter()
-                .map(|&m| match m {
-                    SOFT_TISSUE => params.soft_tissue.rf_conductivity_s_m,
-                    LIVER => params.liver.rf_conductivity_s_m,
-                    TUMOR => params.tumor.rf_conductivity_s_m,
-                    // The electrode itself (held at its potential).
-                    v if (v as usize) < first_wall => params.liver.rf_conductivity_s_m,
-                    v => {
-                        let labels = &sim.vessel_labels[v as usize - first_wall];
-                        let l = labels.first().copied().unwrap_or(0);
-                        let name = tissues
-                            .vessels
-                            .iter()
-                            .find(|x| x.label == l)
-                            .and_then(|x| x.name.clone());
-                        params.vessel_wall(l, name.as_deref()).rf_conductivity_s_m
-                    }
-                })
-                .collect();
-            let count = electrode.iter().filter(|&&e| e).count();
-            let mut source = RfSource::new(
-                sim.lattice.dims,
-                sim.lattice.spacing_mm,
-                sigma,
-                electrode,
-                params.rf.conductivity_temp_coeff_per_c,
-                request.power_w,
-                params.rf.update_interval_s,
-            )?
-            .with_max_interval(params.rf.max_update_interval_s)
-            .with_generator(rf::Generator {
-                max_current_a: params.rf.max_current_a,
-                impedance_control: params.rf.impedance_control,
-                target_c: params.rf.control_target_c,
-                blood_c: params.blood.temperature_c,
-                control_s: params.rf.control_interval_s,
-                heat_capacity_j_m3k: params.liver.density_kg_m3 * params.liver.specific_heat_j_kgk,
-                rolloff_rise_ohm: params.rf.rolloff_rise_ohm,
-                rolloff_pause_s: params.rf.rolloff_pause_s,
-            });
-            let f = run(
-                &sim.lattice,
-                &settings,
-                &mut source as &mut dyn HeatSource,
-                progress,
-            )?;
-            let delivery = source.delivery(request.time_s);
-            rf_summary = Some(RfSummary {
-                impedance_start_ohm: source.impedance_ohm.first().copied().unwrap_or(f64::NAN),
-                impedance_end_ohm: source.impedance_ohm.last().copied().unwrap_or(f64::NAN),
-                impedance_min_ohm: source.impedance_ohm.iter().copied().fold(f64::INFINITY, f64::min),
-                solutions: source.impedance_ohm.len(),
-                electrode_voxels: count,
-                iterations: source.iterations.iter().sum(),
-                cooled_electrode: params.rf.cooled,
-                delivered_energy_j: delivery.energy_j,
-                delivered_mean_w: delivery.energy_j / request.time_s,
-                power_on_s: delivery.on_s,
-                rolloffs: delivery.rolloffs,
-                first_rolloff_s: delivery.first_rolloff_s,
-                current_limited: delivery.current_limited,
-                temperature_limited: delivery.temperature_limited,
-            });
-            let mut f = f;
-            if params.rf.cooled {
-                fill_electrode(&mut f, &sim.electrode, sim.lattice.dims);
-            }
-            f
+            let (f, summary) = run_rf(&sim, tissues, request, params, &settings, progress)?;
+            (f, Some(summary))
         }
     };
     let blood = params.blood.temperature_c as f32;
@@ -432,32 +335,12 @@ pub fn simulate(
             ),
         ));
     }
-    // The region is large enough when its faces stayed near body temperature.
-    let d = sim.lattice.dims;
-    let mut edge_max = f32::NEG_INFINITY;
-    for z in 0..d[2] {
-        for y in 0..d[1] {
-            for x in 0..d[0] {
-                let on_face = x == 0 || y == 0 || z == 0 || x == d[0] - 1 || y == d[1] - 1 || z == d[2] - 1;
-                if on_face {
-                    edge_max = edge_max.max(fields.tmax_c[x + d[0] * (y + d[1] * z)]);
-                }
-            }
-        }
-    }
-    if edge_max as f64 > params.blood.temperature_c + 5.0 {
-        warnings.push(Warning::new(
-            None,
-            "region of interest",
-            format!(
-                "its faces reached {:.1} °C: heat reaches the edge of the simulated region, whose \
-                 outer layer is held at body temperature; increase solver.roi_margin_mm",
-                edge_max
-            ),
-        ));
-    }
+    warnings.extend(edge_warning(
+        &sim.lattice,
+        &fields.tmax_c,
+        params.blood.temperature_c,
+    ));
     let deposited_w = fields.energy.deposited_j / request.time_s;
-    let _ = h_m;
     Ok(Simulation {
         sim,
         fields,
@@ -470,6 +353,162 @@ pub fn simulate(
         rf: rf_summary,
         warnings,
     })
+}
+
+/// Refuses a tip outside the liver and its tumours unless allowed; then a
+/// warning says so.
+fn check_tip(tissues: &Tissues, request: &Request) -> Result<Vec<Warning>> {
+    if tip_in_liver(tissues, request.pose.tip_mm) {
+        return Ok(Vec::new());
+    }
+    let [x, y, z] = request.pose.tip_mm;
+    let msg = format!("({x:.1}, {y:.1}, {z:.1}) mm");
+    if !request.allow_outside {
+        return Err(parameter_error(
+            "tip",
+            msg,
+            "a tip inside the liver or a tumour (or `allow_outside`)",
+        ));
+    }
+    Ok(vec![Warning::new(
+        None,
+        "tip",
+        format!("{msg} is outside the liver"),
+    )])
+}
+
+/// The solver settings of a request.
+fn run_settings(request: &Request, params: &Parameters) -> RunSettings {
+    RunSettings {
+        heating_s: request.time_s,
+        cooldown_s: params.solver.cooldown_s,
+        stability_safety_frac: params.solver.stability_safety_frac,
+        dt_s: None,
+        blood_c: params.blood.temperature_c,
+        initial_c: params.solver.initial_temperature_c,
+        boiling_c: params.water.boiling_c,
+        isotherm_c: params.damage.isotherm_c,
+        walls: params.solver.walls,
+        damage: params.damage,
+        perfusion_stop_omega: 1.0,
+        snapshots_s: Vec::new(),
+    }
+}
+
+/// A warning when the faces of the simulated region got more than 5 °C above
+/// body temperature: the region was too small for the heat.
+fn edge_warning(lattice: &Lattice, tmax_c: &[f32], blood_c: f64) -> Option<Warning> {
+    let d = lattice.dims;
+    let mut edge_max = f32::NEG_INFINITY;
+    for z in 0..d[2] {
+        for y in 0..d[1] {
+            for x in 0..d[0] {
+                let on_face = x == 0 || y == 0 || z == 0 || x == d[0] - 1 || y == d[1] - 1 || z == d[2] - 1;
+                if on_face {
+                    edge_max = edge_max.max(tmax_c[x + d[0] * (y + d[1] * z)]);
+                }
+            }
+        }
+    }
+    (edge_max as f64 > blood_c + 5.0).then(|| {
+        Warning::new(
+            None,
+            "region of interest",
+            format!(
+                "its faces reached {:.1} °C: heat reaches the edge of the simulated region, whose \
+                 outer layer is held at body temperature; increase solver.roi_margin_mm",
+                edge_max
+            ),
+        )
+    })
+}
+
+/// The electrical conductivity of every lattice voxel at 37 °C, S/m: its
+/// tissue's, the liver's for the electrode, the blood's for vessel walls.
+fn rf_conductivities(sim: &SimLattice, tissues: &Tissues, params: &Parameters) -> Vec<f64> {
+    let first_wall = sim.lattice.materials.len() - sim.vessel_labels.len();
+    sim.lattice
+        .material
+        .iter()
+        .map(|&m| match m {
+            SOFT_TISSUE => params.soft_tissue.rf_conductivity_s_m,
+            LIVER => params.liver.rf_conductivity_s_m,
+            TUMOR => params.tumor.rf_conductivity_s_m,
+            // The electrode itself (held at its potential).
+            v if (v as usize) < first_wall => params.liver.rf_conductivity_s_m,
+            v => {
+                let labels = &sim.vessel_labels[v as usize - first_wall];
+                let l = labels.first().copied().unwrap_or(0);
+                let name = tissues
+                    .vessels
+                    .iter()
+                    .find(|x| x.label == l)
+                    .and_then(|x| x.name.clone());
+                params.vessel_wall(l, name.as_deref()).rf_conductivity_s_m
+            }
+        })
+        .collect()
+}
+
+/// Runs a radiofrequency ablation: the electrode's potential solved as the
+/// tissue heats, driven by the generator of `params.rf`.
+fn run_rf(
+    sim: &SimLattice,
+    tissues: &Tissues,
+    request: &Request,
+    params: &Parameters,
+    settings: &RunSettings,
+    progress: &dyn Progress,
+) -> Result<(Fields, RfSummary)> {
+    let electrode = sim.electrode.clone();
+    let count = electrode.iter().filter(|&&e| e).count();
+    let mut source = RfSource::new(
+        sim.lattice.dims,
+        sim.lattice.spacing_mm,
+        rf_conductivities(sim, tissues, params),
+        electrode,
+        params.rf.conductivity_temp_coeff_per_c,
+        request.power_w,
+        params.rf.update_interval_s,
+    )?
+    .with_max_interval(params.rf.max_update_interval_s)
+    .with_generator(rf::Generator {
+        max_current_a: params.rf.max_current_a,
+        impedance_control: params.rf.impedance_control,
+        target_c: params.rf.control_target_c,
+        blood_c: params.blood.temperature_c,
+        control_s: params.rf.control_interval_s,
+        heat_capacity_j_m3k: params.liver.density_kg_m3 * params.liver.specific_heat_j_kgk,
+        rolloff_rise_ohm: params.rf.rolloff_rise_ohm,
+        rolloff_pause_s: params.rf.rolloff_pause_s,
+    });
+    let mut f = run(
+        &sim.lattice,
+        settings,
+        &mut source as &mut dyn HeatSource,
+        progress,
+    )?;
+    let delivery = source.delivery(request.time_s);
+    let summary = RfSummary {
+        impedance_start_ohm: source.impedance_ohm.first().copied().unwrap_or(f64::NAN),
+        impedance_end_ohm: source.impedance_ohm.last().copied().unwrap_or(f64::NAN),
+        impedance_min_ohm: source.impedance_ohm.iter().copied().fold(f64::INFINITY, f64::min),
+        solutions: source.impedance_ohm.len(),
+        electrode_voxels: count,
+        iterations: source.iterations.iter().sum(),
+        cooled_electrode: params.rf.cooled,
+        delivered_energy_j: delivery.energy_j,
+        delivered_mean_w: delivery.energy_j / request.time_s,
+        power_on_s: delivery.on_s,
+        rolloffs: delivery.rolloffs,
+        first_rolloff_s: delivery.first_rolloff_s,
+        current_limited: delivery.current_limited,
+        temperature_limited: delivery.temperature_limited,
+    };
+    if params.rf.cooled {
+        fill_electrode(&mut f, &sim.electrode, sim.lattice.dims);
+    }
+    Ok((f, summary))
 }
 
 impl Simulation {
@@ -542,33 +581,13 @@ impl Simulation {
     }
 }
 
-/// The highest generator power liverkit simulates, W. Not a clinical
-/// parameter but a guard against typing errors: five times the top of the
-/// widest device range in the library (200 W), refused even with
-/// `allow_outside`.
-pub const MAX_POWER_W: f64 = 1000.0;
-
-/// The longest heating liverkit simulates, s: two hours, four times the
-/// longest single ablation protocol in the device library.
-pub const MAX_TIME_S: f64 = 7200.0;
-
 /// Checks power and time: finite, positive and within the physical bounds
-/// [`MAX_POWER_W`] and [`MAX_TIME_S`].
+/// of [`POWER_W`] and [`TIME_S`] (refused even with `allow_outside`).
 ///
 /// # Errors
 /// `Parameter` naming `power_w` or `time_s`.
 pub fn check_power_time(power_w: f64, time_s: f64) -> Result<()> {
-    for (name, v, max, unit) in [
-        ("power_w", power_w, MAX_POWER_W, "W"),
-        ("time_s", time_s, MAX_TIME_S, "s"),
-    ] {
-        if !(v.is_finite() && v > 0.0 && v <= max) {
-            return Err(parameter_error(
-                name,
-                v,
-                format!("a positive value of at most {max} {unit}"),
-            ));
-        }
-    }
+    POWER_W.check(power_w)?;
+    TIME_S.check(time_s)?;
     Ok(())
 }

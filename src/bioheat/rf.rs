@@ -246,126 +246,217 @@ impl RfSource {
 
     /// Solves for the potential with V = 1 on the electrode; returns the
     /// dissipated power at 1 V (W) and the power density per volt² (W/m³).
-    ///
-    /// The unknowns live on a lattice padded by one voxel (the grounded
-    /// layer, V = 0); electrode voxels are held at zero in the search
-    /// directions and their known potential enters the right-hand side, so
-    /// every pass is free of branches. An iteration is three fused passes.
     fn solve(&mut self, sigma: &[f64]) -> Result<(f64, Vec<f64>)> {
         let [nx, ny, nz] = self.dims;
-        let (px, py, pz) = (nx + 2, ny + 2, nz + 2);
-        let (sx, sy, sz) = (1usize, px, px * py);
-        let np = px * py * pz;
-        let plane = px * py;
-        let pad = |x: usize, y: usize, z: usize| (x + 1) + px * ((y + 1) + py * (z + 1));
-        // Conductivity on the padded lattice: the grounded layer takes the
-        // conductivity of the voxel next to it (see `face`).
-        let mut sig = vec![0.0f64; np];
-        let mut free = vec![0.0f64; np];
+        let sys = Conduction::new(self.dims, sigma, &self.electrode);
+        // Unknowns: the previous potential on free voxels (warm start).
+        let mut v = vec![0.0f64; sys.np];
+        for z in 0..nz {
+            for y in 0..ny {
+                for x in 0..nx {
+                    let j = sys.pad(x, y, z);
+                    v[j] = sys.free[j] * self.potential[x + nx * (y + ny * z)];
+                }
+            }
+        }
+        let iterations = sys.conjugate_gradient(&mut v)?;
+        self.iterations.push(iterations);
+        // The potential everywhere (electrode at 1 V, grounded layer at 0).
+        for z in 0..nz {
+            for y in 0..ny {
+                for x in 0..nx {
+                    let j = sys.pad(x, y, z);
+                    if sys.free[j] == 0.0 {
+                        v[j] = 1.0;
+                    }
+                }
+            }
+        }
+        let h = self.spacing_m;
+        let (total, qp) = sys.dissipation(&v, h);
+        let voxel_m3 = h * h * h;
+        let mut q = vec![0.0; nx * ny * nz];
         for z in 0..nz {
             for y in 0..ny {
                 for x in 0..nx {
                     let i = x + nx * (y + ny * z);
-                    let j = pad(x, y, z);
-                    sig[j] = sigma[i];
-                    free[j] = if self.electrode[i] { 0.0 } else { 1.0 };
+                    let j = sys.pad(x, y, z);
+                    q[i] = qp[j] / voxel_m3;
+                    self.potential[i] = v[j];
                 }
             }
         }
-        let inside = |j: usize| {
-            let (x, y, z) = (j % px, (j / px) % py, j / plane);
-            x >= 1 && x <= nx && y >= 1 && y <= ny && z >= 1 && z <= nz
+        Ok((total, q))
+    }
+}
+
+/// The discrete conduction problem ∇·(σ∇V) = 0 with V = 1 on the electrode
+/// and V = 0 on a grounded layer one voxel around the lattice.
+///
+/// The unknowns live on the lattice padded by that layer; electrode voxels
+/// are held at zero in the search directions and their known potential
+/// enters the right-hand side, so every pass is free of branches. An
+/// iteration of the conjugate gradient is three fused passes.
+struct Conduction {
+    n: [usize; 3],
+    /// Padded voxels, and voxels per padded plane.
+    np: usize,
+    plane: usize,
+    /// Strides along x, y, z in the padded lattice.
+    strides: [usize; 3],
+    /// 1 for free (tissue) voxels, 0 for the electrode and the padding.
+    free: Vec<f64>,
+    /// Face conductance between j and j + stride, per axis.
+    faces: [Vec<f64>; 3],
+    diag: Vec<f64>,
+    inv_diag: Vec<f64>,
+    /// The right-hand side: conductance to electrode neighbours (V = 1).
+    b: Vec<f64>,
+}
+
+impl Conduction {
+    fn new(dims: [usize; 3], sigma: &[f64], electrode: &[bool]) -> Conduction {
+        let [nx, ny, nz] = dims;
+        let (px, py, pz) = (nx + 2, ny + 2, nz + 2);
+        let mut sys = Conduction {
+            n: dims,
+            np: px * py * pz,
+            plane: px * py,
+            strides: [1, px, px * py],
+            free: vec![0.0f64; px * py * pz],
+            faces: [Vec::new(), Vec::new(), Vec::new()],
+            diag: vec![1.0f64; px * py * pz],
+            inv_diag: Vec::new(),
+            b: vec![0.0f64; px * py * pz],
         };
-        // Face conductance between j and j + stride: harmonic mean inside,
-        // the inner voxel's own conductivity towards the grounded layer.
+        let np = sys.np;
+        // Conductivity on the padded lattice: the grounded layer takes the
+        // conductivity of the voxel next to it (see `face`).
+        let mut sig = vec![0.0f64; np];
+        for z in 0..nz {
+            for y in 0..ny {
+                for x in 0..nx {
+                    let i = x + nx * (y + ny * z);
+                    let j = sys.pad(x, y, z);
+                    sig[j] = sigma[i];
+                    sys.free[j] = if electrode[i] { 0.0 } else { 1.0 };
+                }
+            }
+        }
+        // Face conductance between j and k: harmonic mean inside, the inner
+        // voxel's own conductivity towards the grounded layer.
         let face = |j: usize, k: usize| -> f64 {
-            match (inside(j), inside(k)) {
+            match (sys.inside(j), sys.inside(k)) {
                 (true, true) => 2.0 * sig[j] * sig[k] / (sig[j] + sig[k]),
                 (true, false) => sig[j],
                 (false, true) => sig[k],
                 (false, false) => 0.0,
             }
         };
-        let mut f = [vec![0.0f64; np], vec![0.0f64; np], vec![0.0f64; np]];
-        for (fa, stride) in f.iter_mut().zip([sx, sy, sz]) {
+        let faces = sys.strides.map(|stride| {
+            let mut fa = vec![0.0f64; np];
             for (j, g) in fa.iter_mut().enumerate().take(np - stride) {
                 *g = face(j, j + stride);
             }
-        }
-        let [fx, fy, fz] = &f;
-        let mut diag = vec![1.0f64; np];
-        let mut b = vec![0.0f64; np];
+            fa
+        });
+        sys.faces = faces;
         for z in 0..nz {
             for y in 0..ny {
                 for x in 0..nx {
-                    let j = pad(x, y, z);
-                    if free[j] == 0.0 {
+                    let j = sys.pad(x, y, z);
+                    if sys.free[j] == 0.0 {
                         continue;
                     }
-                    let nb = [
-                        (fx[j], j + sx),
-                        (fx[j - sx], j - sx),
-                        (fy[j], j + sy),
-                        (fy[j - sy], j - sy),
-                        (fz[j], j + sz),
-                        (fz[j - sz], j - sz),
-                    ];
-                    diag[j] = nb.iter().map(|(g, _)| g).sum();
+                    let nb = sys.neighbours(j);
+                    sys.diag[j] = nb.iter().map(|(g, _)| g).sum();
                     // Electrode neighbours (inside, not free) hold V = 1.
-                    b[j] = nb
+                    sys.b[j] = nb
                         .iter()
-                        .filter(|(_, k)| inside(*k) && free[*k] == 0.0)
+                        .filter(|(_, k)| sys.inside(*k) && sys.free[*k] == 0.0)
                         .map(|(g, _)| g)
                         .sum();
                 }
             }
         }
-        let inv_diag: Vec<f64> = diag.iter().zip(&free).map(|(d, f)| f / d).collect();
-        // Unknowns: the previous potential on free voxels (warm start).
-        let mut v = vec![0.0f64; np];
-        for z in 0..nz {
-            for y in 0..ny {
-                for x in 0..nx {
-                    let j = pad(x, y, z);
-                    v[j] = free[j] * self.potential[x + nx * (y + ny * z)];
-                }
-            }
-        }
-        let apply = |p: &[f64], out: &mut [f64]| -> f64 {
-            // out = A p on free voxels; returns p·Ap (sums per plane, in order).
-            let parts: Vec<f64> = out[plane..np - plane]
-                .par_chunks_mut(plane)
-                .enumerate()
-                .map(|(z, o)| {
-                    let base = (z + 1) * plane;
-                    let mut acc = 0.0;
-                    for (k, ok) in o.iter_mut().enumerate() {
-                        let j = base + k;
-                        if j < sz || j + sz >= np {
-                            continue;
-                        }
-                        let a = free[j]
-                            * (diag[j] * p[j]
-                                - fx[j] * p[j + sx]
-                                - fx[j - sx] * p[j - sx]
-                                - fy[j] * p[j + sy]
-                                - fy[j - sy] * p[j - sy]
-                                - fz[j] * p[j + sz]
-                                - fz[j - sz] * p[j - sz]);
-                        *ok = a;
-                        acc += a * p[j];
+        sys.inv_diag = sys.diag.iter().zip(&sys.free).map(|(d, f)| f / d).collect();
+        sys
+    }
+
+    fn pad(&self, x: usize, y: usize, z: usize) -> usize {
+        (x + 1) + self.strides[1] * ((y + 1) + (self.n[1] + 2) * (z + 1))
+    }
+
+    fn inside(&self, j: usize) -> bool {
+        let [nx, ny, nz] = self.n;
+        let px = self.strides[1];
+        let (x, y, z) = (j % px, (j / px) % (ny + 2), j / self.plane);
+        x >= 1 && x <= nx && y >= 1 && y <= ny && z >= 1 && z <= nz
+    }
+
+    /// The six face neighbours of inside voxel `j` with their conductances.
+    fn neighbours(&self, j: usize) -> [(f64, usize); 6] {
+        let [sx, sy, sz] = self.strides;
+        let [fx, fy, fz] = &self.faces;
+        [
+            (fx[j], j + sx),
+            (fx[j - sx], j - sx),
+            (fy[j], j + sy),
+            (fy[j - sy], j - sy),
+            (fz[j], j + sz),
+            (fz[j - sz], j - sz),
+        ]
+    }
+
+    /// out = A p on free voxels; returns p·Ap (sums per plane, in order).
+    fn apply(&self, p: &[f64], out: &mut [f64]) -> f64 {
+        let (np, plane) = (self.np, self.plane);
+        let [sx, sy, sz] = self.strides;
+        let [fx, fy, fz] = &self.faces;
+        let (free, diag) = (&self.free, &self.diag);
+        let parts: Vec<f64> = out[plane..np - plane]
+            .par_chunks_mut(plane)
+            .enumerate()
+            .map(|(z, o)| {
+                let base = (z + 1) * plane;
+                let mut acc = 0.0;
+                for (k, ok) in o.iter_mut().enumerate() {
+                    let j = base + k;
+                    if j < sz || j + sz >= np {
+                        continue;
                     }
-                    acc
-                })
-                .collect();
-            parts.iter().sum()
-        };
-        let mut ap = vec![0.0f64; np];
-        apply(&v, &mut ap);
+                    let a = free[j]
+                        * (diag[j] * p[j]
+                            - fx[j] * p[j + sx]
+                            - fx[j - sx] * p[j - sx]
+                            - fy[j] * p[j + sy]
+                            - fy[j - sy] * p[j - sy]
+                            - fz[j] * p[j + sz]
+                            - fz[j - sz] * p[j - sz]);
+                    *ok = a;
+                    acc += a * p[j];
+                }
+                acc
+            })
+            .collect();
+        parts.iter().sum()
+    }
+
+    /// Solves A v = b from the guess in `v` (Jacobi-preconditioned conjugate
+    /// gradient, to a relative residual of `TOLERANCE`); returns the
+    /// iterations taken.
+    ///
+    /// # Errors
+    /// `Parameter` (`rf potential`) when it does not converge.
+    fn conjugate_gradient(&self, v: &mut [f64]) -> Result<usize> {
+        let plane = self.plane;
+        let (b, inv_diag) = (&self.b, &self.inv_diag);
+        let mut ap = vec![0.0f64; self.np];
+        self.apply(v, &mut ap);
         let mut r: Vec<f64> = b.iter().zip(&ap).map(|(b, a)| b - a).collect();
         let sum_planes =
             |parts: Vec<(f64, f64)>| parts.iter().fold((0.0, 0.0), |s, p| (s.0 + p.0, s.1 + p.1));
-        let mut p: Vec<f64> = r.iter().zip(&inv_diag).map(|(r, d)| r * d).collect();
+        let mut p: Vec<f64> = r.iter().zip(inv_diag).map(|(r, d)| r * d).collect();
         let mut rz: f64 = r.iter().zip(&p).map(|(r, z)| r * z).sum();
         let b_norm = b.iter().map(|x| x * x).sum::<f64>().sqrt();
         let mut r_norm = r.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -378,7 +469,7 @@ impl RfSource {
                     "a converging potential (check the electrode and the conductivities)",
                 ));
             }
-            let pap = apply(&p, &mut ap);
+            let pap = self.apply(&p, &mut ap);
             let alpha = rz / pap;
             let parts: Vec<(f64, f64)> = v
                 .par_chunks_mut(plane)
@@ -412,27 +503,20 @@ impl RfSource {
                 });
             iterations += 1;
         }
-        self.iterations.push(iterations);
-        // The potential everywhere (electrode at 1 V, grounded layer at 0).
-        for z in 0..nz {
-            for y in 0..ny {
-                for x in 0..nx {
-                    let j = pad(x, y, z);
-                    if free[j] == 0.0 {
-                        v[j] = 1.0;
-                    }
-                }
-            }
-        }
-        // Dissipation σ_f h ΔV² of every face, half to each inside voxel; a
-        // face to the grounded layer or to the electrode gives all of it to
-        // the tissue voxel.
-        let h = self.spacing_m;
+        Ok(iterations)
+    }
+
+    /// Dissipation σ_f h ΔV² of every face for potential `v` (W at 1 V),
+    /// half to each inside voxel; a face to the grounded layer or to the
+    /// electrode gives all of it to the tissue voxel. Returns the total and
+    /// each padded voxel's share.
+    fn dissipation(&self, v: &[f64], h: f64) -> (f64, Vec<f64>) {
+        let np = self.np;
         let mut qp = vec![0.0f64; np];
         let mut total = 0.0;
-        for (axis, stride) in [sx, sy, sz].into_iter().enumerate() {
+        for (axis, stride) in self.strides.into_iter().enumerate() {
             for j in 0..np - stride {
-                let g = f[axis][j];
+                let g = self.faces[axis][j];
                 if g == 0.0 {
                     continue;
                 }
@@ -443,9 +527,9 @@ impl RfSource {
                 // Joule heat arises in tissue: a face between the electrode
                 // (a conductor at one potential) and tissue gives all of it
                 // to the tissue side.
-                match (inside(j), inside(k)) {
-                    (true, true) if free[j] == 0.0 => qp[k] += pw,
-                    (true, true) if free[k] == 0.0 => qp[j] += pw,
+                match (self.inside(j), self.inside(k)) {
+                    (true, true) if self.free[j] == 0.0 => qp[k] += pw,
+                    (true, true) if self.free[k] == 0.0 => qp[j] += pw,
                     (true, true) => {
                         qp[j] += 0.5 * pw;
                         qp[k] += 0.5 * pw;
@@ -455,19 +539,7 @@ impl RfSource {
                 }
             }
         }
-        let voxel_m3 = h * h * h;
-        let mut q = vec![0.0; nx * ny * nz];
-        for z in 0..nz {
-            for y in 0..ny {
-                for x in 0..nx {
-                    let i = x + nx * (y + ny * z);
-                    let j = pad(x, y, z);
-                    q[i] = qp[j] / voxel_m3;
-                    self.potential[i] = v[j];
-                }
-            }
-        }
-        Ok((total, q))
+        (total, qp)
     }
 }
 

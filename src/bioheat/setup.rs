@@ -172,6 +172,63 @@ pub fn build_lattice(
     request: &Request,
     params: &Parameters,
 ) -> Result<(SimLattice, Vec<Warning>)> {
+    check_tissues(tissues)?;
+    let (grid, warnings) = region_grid(tissues.liver.grid(), target, request, params)?;
+    let mut materials = tissue_materials(params);
+    let (mut labels, vessel_of) = rasterise(&grid, tissues);
+    // An internally cooled RF electrode: a wall at the coolant's
+    // temperature, before the vessel walls (which stay last).
+    let rfa = request.applicator == ApplicatorKind::Rfa;
+    let cooled = rfa && params.rf.cooled;
+    let electrode = if rfa {
+        electrode_voxels(
+            &grid,
+            &request.pose,
+            params.rf.electrode_radius_mm,
+            params.rf.active_length_mm,
+        )
+    } else {
+        Vec::new()
+    };
+    if cooled {
+        let at = materials.len() as u8;
+        materials.push(wall_material(
+            params,
+            "cooled electrode",
+            f64::INFINITY,
+            Some(params.rf.coolant_c),
+        ));
+        for (l, _) in labels.iter_mut().zip(&electrode).filter(|(_, &e)| e) {
+            *l = at;
+        }
+    }
+    let walls = VesselWalls {
+        grid: &grid,
+        tissues,
+        params,
+        vessel_of: &vessel_of,
+        skip: if cooled { &electrode } else { &[] },
+    };
+    let (vessel_use, vessel_labels) = walls.place(&mut materials, &mut labels, cooled)?;
+    let lattice = Lattice {
+        dims: grid.dims(),
+        spacing_mm: params.solver.spacing_mm,
+        materials,
+        material: labels,
+    };
+    let sim = SimLattice {
+        grid,
+        lattice,
+        vessel_labels,
+        vessel_use,
+        electrode,
+    };
+    Ok((sim, warnings))
+}
+
+/// The masks share the liver's grid, which is not sheared, and the vessel
+/// labels fit the lattice's material indices.
+fn check_tissues(tissues: &Tissues) -> Result<()> {
     let scan = tissues.liver.grid();
     ensure_orthogonal(scan)?;
     if let Some(t) = tissues.tumor {
@@ -187,6 +244,19 @@ pub fn build_lattice(
             "at most 254 vessel labels",
         ));
     }
+    Ok(())
+}
+
+/// The lattice over the region of interest: the applicator's reach and the
+/// expected zone, the target with its margin, and `solver.roi_margin_mm`
+/// around them, refused when it needs more memory than allowed; with a
+/// warning when it reaches beyond the scan.
+fn region_grid(
+    scan: &Grid,
+    target: Option<&Mask>,
+    request: &Request,
+    params: &Parameters,
+) -> Result<(Grid, Vec<Warning>)> {
     let h = params.solver.spacing_mm;
     let s = scan.spacing_mm();
     let dims = scan.dims();
@@ -254,30 +324,48 @@ pub fn build_lattice(
             "extends beyond the scan; tissue there is taken as soft tissue",
         ));
     }
+    Ok((grid, warnings))
+}
 
-    // Materials: soft tissue, liver, tumour, then one per distinct vessel wall.
-    let mut materials = vec![
-        material(params, &params.soft_tissue, "soft_tissue", None),
-        material(params, &params.liver, "liver", None),
-        material(params, &params.tumor, "tumor", None),
-    ];
-    // The three tissues boil into their dried forms, then come the walls.
-    let first_dried = materials.len() as u8;
-    for (i, (t, name)) in [
+/// Soft tissue, liver and tumour (indices [`SOFT_TISSUE`], [`LIVER`],
+/// [`TUMOR`]), each boiling into its dried form, which follow them.
+fn tissue_materials(params: &Parameters) -> Vec<Material> {
+    let tissues = [
         (&params.soft_tissue, "soft_tissue"),
         (&params.liver, "liver"),
         (&params.tumor, "tumor"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        materials[i] = material(params, t, name, Some(first_dried + i as u8));
-        materials.push(dried_material(params, t, name));
+    ];
+    let first_dried = tissues.len() as u8;
+    let mut materials: Vec<Material> = tissues
+        .iter()
+        .enumerate()
+        .map(|(i, (t, name))| material(params, t, name, Some(first_dried + i as u8)))
+        .collect();
+    materials.extend(tissues.iter().map(|(t, name)| dried_material(params, t, name)));
+    materials
+}
+
+/// A wall with blood (or coolant at `wall_c`) behind it.
+fn wall_material(params: &Parameters, name: &str, wall_w_m2k: f64, wall_c: Option<f64>) -> Material {
+    Material {
+        name: name.into(),
+        heat_capacity_j_m3k: params.blood.density_kg_m3 * params.blood.specific_heat_j_kgk,
+        conductivity_w_mk: params.liver.conductivity_w_mk,
+        perfusion_w_m3k: 0.0,
+        wall_w_m2k: Some(wall_w_m2k),
+        wall_c,
+        boiling: None,
     }
+}
+
+/// Each lattice voxel's tissue, from the scan voxel its centre falls in,
+/// and for vessel voxels which vessel (index + 1; empty without vessels).
+fn rasterise(grid: &Grid, tissues: &Tissues) -> (Vec<u8>, Vec<u8>) {
+    use rayon::prelude::*;
+    let scan = tissues.liver.grid();
     let gd = grid.dims();
     let plane_len = gd[0] * gd[1];
     let mut labels = vec![SOFT_TISSUE; plane_len * gd[2]];
-    // For vessel voxels: which vessel (index + 1) and the tissue beneath it.
     let mut vessel_of = vec![
         0u8;
         if tissues.vessels.is_empty() {
@@ -286,37 +374,32 @@ pub fn build_lattice(
             labels.len()
         }
     ];
-    let mut beneath = vec![SOFT_TISSUE; vessel_of.len()];
     let liver = tissues.liver.data();
     let tumor = tissues.tumor.map(|t| t.data());
     let vessels: Vec<_> = tissues.vessels.iter().map(|v| v.mask.data()).collect();
-    let fill = |z: usize, plane: &mut [u8], of: Option<(&mut [u8], &mut [u8])>| {
-        let mut of = of;
+    let fill = |z: usize, plane: &mut [u8], mut of: Option<&mut [u8]>| {
         for y in 0..gd[1] {
             for x in 0..gd[0] {
                 let w = grid.voxel_to_world([x as f64, y as f64, z as f64]);
                 let Some([i, j, k]) = scan.nearest_voxel(w) else {
                     continue;
                 };
-                let tissue = if tumor.is_some_and(|t| t[[i, j, k]]) {
+                let at = x + gd[0] * y;
+                plane[at] = if tumor.is_some_and(|t| t[[i, j, k]]) {
                     TUMOR
                 } else if liver[[i, j, k]] {
                     LIVER
                 } else {
                     SOFT_TISSUE
                 };
-                let at = x + gd[0] * y;
-                plane[at] = tissue;
-                if let Some(vi) = vessels.iter().position(|d| d[[i, j, k]]) {
-                    if let Some((of, below)) = of.as_mut() {
+                if let Some(of) = of.as_mut() {
+                    if let Some(vi) = vessels.iter().position(|d| d[[i, j, k]]) {
                         of[at] = vi as u8 + 1;
-                        below[at] = tissue;
                     }
                 }
             }
         }
     };
-    use rayon::prelude::*;
     if vessel_of.is_empty() {
         labels
             .par_chunks_mut(plane_len)
@@ -325,61 +408,85 @@ pub fn build_lattice(
     } else {
         labels
             .par_chunks_mut(plane_len)
-            .zip(
-                vessel_of
-                    .par_chunks_mut(plane_len)
-                    .zip(beneath.par_chunks_mut(plane_len)),
-            )
+            .zip(vessel_of.par_chunks_mut(plane_len))
             .enumerate()
-            .for_each(|(z, (plane, (of, below)))| fill(z, plane, Some((of, below))));
+            .for_each(|(z, (plane, of))| fill(z, plane, Some(of)));
     }
-    // An internally cooled RF electrode: a wall at the coolant's temperature,
-    // before the vessel walls (which stay last).
-    let cooled = request.applicator == ApplicatorKind::Rfa && params.rf.cooled;
-    let electrode = if request.applicator == ApplicatorKind::Rfa {
-        electrode_voxels(
-            &grid,
-            pose,
-            params.rf.electrode_radius_mm,
-            params.rf.active_length_mm,
-        )
-    } else {
-        Vec::new()
-    };
-    if cooled {
-        let at = materials.len() as u8;
-        materials.push(Material {
-            name: "cooled electrode".into(),
-            heat_capacity_j_m3k: params.blood.density_kg_m3 * params.blood.specific_heat_j_kgk,
-            conductivity_w_mk: params.liver.conductivity_w_mk,
-            perfusion_w_m3k: 0.0,
-            wall_w_m2k: Some(f64::INFINITY),
-            wall_c: Some(params.rf.coolant_c),
-            boiling: None,
-        });
-        for (l, _) in labels.iter_mut().zip(&electrode).filter(|(_, &e)| e) {
-            *l = at;
+    (labels, vessel_of)
+}
+
+/// The vessels of a lattice, before their walls are placed.
+struct VesselWalls<'a> {
+    grid: &'a Grid,
+    tissues: &'a Tissues<'a>,
+    params: &'a Parameters,
+    /// Which vessel each lattice voxel is in (index + 1; empty without vessels).
+    vessel_of: &'a [u8],
+    /// Voxels taken by something else (the cooled electrode).
+    skip: &'a [bool],
+}
+
+impl VesselWalls<'_> {
+    /// Makes the vessel voxels wide enough to act as heat sinks into walls:
+    /// each voxel's heat-transfer coefficient from its vessel's class and the
+    /// local diameter, the coefficients grouped into the materials left.
+    /// Returns what each vessel did and the labels of each wall material.
+    fn place(
+        &self,
+        materials: &mut Vec<Material>,
+        labels: &mut [u8],
+        cooled: bool,
+    ) -> Result<(Vec<VesselUse>, Vec<Vec<i64>>)> {
+        let (tissues, params) = (self.tissues, self.params);
+        let mut vessel_use: Vec<VesselUse> = tissues
+            .vessels
+            .iter()
+            .map(|v| VesselUse {
+                label: v.label,
+                name: v.name.clone(),
+                class: params
+                    .vessel_wall(v.label, v.name.as_deref())
+                    .class
+                    .unwrap_or_else(|| VesselClass::from_name(v.name.as_deref())),
+                sink_ml: 0.0,
+                below_sink_diameter_ml: 0.0,
+                diameter_max_mm: 0.0,
+                heat_transfer_mean_w_m2k: None,
+            })
+            .collect();
+        let mut vessel_labels: Vec<Vec<i64>> = Vec::new();
+        if self.vessel_of.is_empty() {
+            return Ok((vessel_use, vessel_labels));
         }
+        let (sinks, walls) = self.sinks(&mut vessel_use)?;
+        let slots = solver::MAX_MATERIALS - materials.len() - usize::from(cooled);
+        let (levels, index) = quantize_walls(&walls, slots)?;
+        let first_wall = materials.len();
+        for (k, &(coefficient, _)) in levels.iter().enumerate() {
+            materials.push(wall_material(
+                params,
+                &format!("vessel wall {}", k + 1),
+                coefficient,
+                None,
+            ));
+            vessel_labels.push(Vec::new());
+        }
+        for (&i, &k) in sinks.iter().zip(&index) {
+            labels[i] = (first_wall + k) as u8;
+            let label = tissues.vessels[self.vessel_of[i] as usize - 1].label;
+            if !vessel_labels[k].contains(&label) {
+                vessel_labels[k].push(label);
+            }
+        }
+        Ok((vessel_use, vessel_labels))
     }
-    let mut vessel_use: Vec<VesselUse> = tissues
-        .vessels
-        .iter()
-        .map(|v| VesselUse {
-            label: v.label,
-            name: v.name.clone(),
-            class: params
-                .vessel_wall(v.label, v.name.as_deref())
-                .class
-                .unwrap_or_else(|| VesselClass::from_name(v.name.as_deref())),
-            sink_ml: 0.0,
-            below_sink_diameter_ml: 0.0,
-            diameter_max_mm: 0.0,
-            heat_transfer_mean_w_m2k: None,
-        })
-        .collect();
-    let mut vessel_labels: Vec<Vec<i64>> = Vec::new();
-    if !vessel_of.is_empty() {
-        let diameter = super::vessels::local_diameters_mm(&grid, &vessel_of)?;
+
+    /// The voxels that act as heat sinks and their walls, with each vessel's
+    /// volumes, widest diameter and mean coefficient counted in `vessel_use`.
+    fn sinks(&self, vessel_use: &mut [VesselUse]) -> Result<(Vec<usize>, Vec<Wall>)> {
+        let (tissues, params) = (self.tissues, self.params);
+        let diameter = super::vessels::local_diameters_mm(self.grid, self.vessel_of)?;
+        let h = params.solver.spacing_mm;
         let voxel_ml = h * h * h * 1e-3;
         let label_walls: Vec<_> = tissues
             .vessels
@@ -387,11 +494,11 @@ pub fn build_lattice(
             .map(|v| params.vessel_wall(v.label, v.name.as_deref()))
             .collect();
         let mut sinks: Vec<usize> = Vec::new();
-        let mut walls: Vec<(f64, f64)> = Vec::new();
+        let mut walls: Vec<Wall> = Vec::new();
         let mut finite_sum = vec![(0.0f64, 0usize); tissues.vessels.len()];
-        for i in 0..labels.len() {
-            let vi = vessel_of[i] as usize;
-            if vi == 0 || (cooled && electrode[i]) {
+        for (i, &of) in self.vessel_of.iter().enumerate() {
+            let vi = of as usize;
+            if vi == 0 || self.skip.get(i).copied().unwrap_or(false) {
                 continue;
             }
             let (v, w, u) = (
@@ -421,44 +528,8 @@ pub fn build_lattice(
         for (u, (sum, n)) in vessel_use.iter_mut().zip(finite_sum) {
             u.heat_transfer_mean_w_m2k = (n > 0).then(|| sum / n as f64);
         }
-        let slots = solver::MAX_MATERIALS - materials.len() - usize::from(cooled);
-        let (levels, index) = quantize_walls(&walls, slots)?;
-        let first_wall = materials.len();
-        for (k, &(coefficient, _)) in levels.iter().enumerate() {
-            materials.push(Material {
-                name: format!("vessel wall {}", k + 1),
-                heat_capacity_j_m3k: params.blood.density_kg_m3 * params.blood.specific_heat_j_kgk,
-                conductivity_w_mk: params.liver.conductivity_w_mk,
-                perfusion_w_m3k: 0.0,
-                wall_w_m2k: Some(coefficient),
-                wall_c: None,
-                boiling: None,
-            });
-            vessel_labels.push(Vec::new());
-        }
-        for (&i, &k) in sinks.iter().zip(&index) {
-            labels[i] = (first_wall + k) as u8;
-            let label = tissues.vessels[vessel_of[i] as usize - 1].label;
-            if !vessel_labels[k].contains(&label) {
-                vessel_labels[k].push(label);
-            }
-        }
+        Ok((sinks, walls))
     }
-    Ok((
-        SimLattice {
-            grid,
-            lattice: Lattice {
-                dims: gd,
-                spacing_mm: h,
-                materials,
-                material: labels,
-            },
-            vessel_labels,
-            vessel_use,
-            electrode,
-        },
-        warnings,
-    ))
 }
 
 /// Whether the tip lies in the liver or a tumour (nearest scan voxel).

@@ -50,10 +50,8 @@
 //! every sum is taken in a fixed order: results are identical for any number
 //! of threads.
 
-use crate::bioheat::damage::DamageSteps;
-use crate::bioheat::enthalpy::{dry_out, stored_energy, tissue_power, water_left};
-use crate::bioheat::kernel::{step_once, Coeffs, Layout, Losses, Observed, W_EDGE, W_FACE};
-use crate::bioheat::layout::{pair_table, wall_offsets, Plan};
+use crate::bioheat::layout::{pair_table, Plan};
+use crate::bioheat::stepper::{steps_for, too_many_steps, Stepper, DRY_CHECK_STEPS};
 use crate::bioheat::tissue::{DamageModel, Walls};
 use crate::error::{parameter_error, Result};
 use crate::progress::Progress;
@@ -74,9 +72,6 @@ pub const BYTES_PER_VOXEL: u64 = 36;
 /// (a 30-minute run at a 0.1 s step is 18 000), so that a mistyped time
 /// is refused instead of running for hours.
 pub const MAX_STEPS: usize = 100_000;
-
-/// Steps between two looks for voxels that have boiled dry.
-const DRY_CHECK_STEPS: usize = 4;
 
 /// What boiling does to a material.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -339,40 +334,6 @@ pub fn stability_bound_s(lattice: &Lattice, walls: Walls) -> Result<f64> {
     Ok(Plan::new(lattice, &lattice.material, walls, &g).dt_bound_s)
 }
 
-/// The per-step coefficients for time step `dt`.
-fn coefficients(l: &Lattice, g: &[f64], s: &RunSettings, dt: f64) -> Coeffs {
-    let nm = l.materials.len();
-    let mut co = Coeffs {
-        a: [0.0; 512],
-        sink: [0.0; 512],
-        outside: nm as u8,
-        b: [0.0; 16],
-        c: [0.0; 16],
-        latent_k: [0.0; 16],
-        heat_capacity: [0.0; 16],
-        boil_k: (s.boiling_c - s.blood_c) as f32,
-        stop_omega: if s.perfusion_stop_omega.is_finite() {
-            s.perfusion_stop_omega as f32
-        } else {
-            f32::INFINITY
-        },
-    };
-    for (m, mat) in l.materials.iter().enumerate() {
-        let rc = mat.heat_capacity_j_m3k;
-        co.heat_capacity[m] = rc;
-        co.b[m] = (dt * mat.perfusion_w_m3k / rc) as f32;
-        co.c[m] = (dt / rc) as f32;
-        co.latent_k[m] = mat.boiling.map_or(0.0, |b| (b.latent_heat_j_m3 / rc) as f32);
-        for b in 0..=nm {
-            let to_sink = b == nm || l.materials[b].wall_w_m2k.is_some();
-            let table = if to_sink { &mut co.sink } else { &mut co.a };
-            table[m * 16 + b] = (W_FACE * dt * g[m * 16 + b] / rc) as f32;
-            table[256 + m * 16 + b] = (W_EDGE * dt * g[m * 16 + b] / rc) as f32;
-        }
-    }
-    co
-}
-
 /// Checks the settings of a run.
 fn check_settings(s: &RunSettings) -> Result<()> {
     for (name, v, ok) in [
@@ -404,21 +365,6 @@ fn check_settings(s: &RunSettings) -> Result<()> {
     Ok(())
 }
 
-/// The time step and the number of steps for `span_s` at most `bound`.
-fn steps_for(span_s: f64, bound: f64, frac: f64) -> (f64, usize) {
-    let target = (bound * frac).min(span_s);
-    let n = (span_s / target).ceil().max(1.0) as usize;
-    (span_s / n as f64, n)
-}
-
-fn too_many_steps(heating_s: f64, dt: f64) -> crate::error::Error {
-    parameter_error(
-        "time_s",
-        heating_s,
-        format!("a run of at most {MAX_STEPS} time steps (this lattice's step is {dt:.4} s)"),
-    )
-}
-
 /// Runs the simulation: heating for `heating_s`, then cooling.
 ///
 /// # Errors
@@ -433,341 +379,133 @@ pub fn run(
     let s = settings;
     check_settings(s)?;
     check_lattice(lattice)?;
-    let g = pair_table(lattice, s.walls);
-    let mut material = lattice.material.clone();
-    let mut plan = Plan::new(lattice, &material, s.walls, &g);
-    let bound = plan.dt_bound_s;
-    // Heating runs in phases of equal steps; a phase ends early when drying
-    // lowers the stability bound below the step.
-    let (mut dt, mut phase_steps) = match s.dt_s {
-        Some(dt) => {
-            if !(dt.is_finite() && dt > 0.0) || dt > bound {
-                return Err(parameter_error(
-                    "dt_s",
-                    dt,
-                    format!("a time step in (0, {bound:.4}] s, the explicit stability bound of this lattice"),
-                ));
-            }
-            (dt, (s.heating_s / dt).round().max(1.0) as usize)
-        }
-        None => steps_for(s.heating_s, bound, s.stability_safety_frac),
-    };
-    if phase_steps + (s.cooldown_s / dt).round() as usize > MAX_STEPS {
-        return Err(too_many_steps(s.heating_s, dt));
-    }
-
-    let [nx, ny, nz] = lattice.dims;
-    let count = nx * ny * nz;
-    let h_m = lattice.spacing_mm * 1e-3;
-    let voxel_m3 = h_m * h_m * h_m;
-    let nm = lattice.materials.len();
-    let mut co = coefficients(lattice, &g, s, dt);
-    let mut table = DamageSteps::new(&s.damage, dt);
-    // The heat capacity each voxel's latent store is counted in: the wet
-    // material's, also after it dried.
-    let mut latent_rc = [0.0f64; 16];
-    for (i, m) in lattice.materials.iter().enumerate() {
-        if let Some(b) = m.boiling {
-            latent_rc[i] = m.heat_capacity_j_m3k;
-            latent_rc[b.dried as usize] = m.heat_capacity_j_m3k;
-        }
-    }
-    let latent_k = co.latent_k;
-
-    // Temperatures (Θ = T − T_b), padded: the outer layer and vessel voxels stay 0.
-    let theta0 = (s.initial_c - s.blood_c) as f32;
-    let mut a = vec![0.0f32; plan.layout.mat.len()];
-    for (i, v) in a.iter_mut().enumerate() {
-        let m = plan.layout.mat[i] as usize;
-        if m < nm && lattice.materials[m].wall_w_m2k.is_none() {
-            *v = theta0;
-        }
-    }
-    let mut b = a.clone();
-    let initial_j: f64 = stored_energy(&a, &plan.layout, lattice, voxel_m3);
-    let mut obs = Observed {
-        omega: vec![0.0; count],
-        cem: vec![0.0; count],
-        tmax: vec![s.initial_c as f32; count],
-        tiso: vec![-1.0; count],
-        latent: vec![0.0; count],
-    };
-    for (i, t) in obs.tmax.iter_mut().enumerate() {
-        if lattice.materials[lattice.material[i] as usize]
-            .wall_w_m2k
-            .is_some()
-        {
-            *t = s.blood_c as f32;
-        }
-    }
-    let mut q = vec![0.0f32; count];
-    let mut temps = vec![0.0f32; count];
-    let mut water = vec![1.0f32; count];
-    // The source's power for the current state.
-    // The source's power for the current state, plus the constant source of
-    // walls at their own temperature (`offsets`), which is not deposited.
-    let power = |source: &mut dyn HeatSource,
-                 (time_s, step_s): (f64, f64),
-                 offsets: &[(usize, f32)],
-                 a: &[f32],
-                 layout: &Layout,
-                 latent: &[f32],
-                 material: &[u8],
-                 (temps, water, q): (&mut [f32], &mut [f32], &mut [f32])|
-     -> Result<f64> {
-        unpad(a, layout, s.blood_c as f32, temps);
-        water_left(lattice, material, latent, &latent_k, water);
-        let state = SourceState {
-            temperature_c: temps,
-            water_left_frac: water,
-            time_s,
-            step_s,
-        };
-        source.power_w_m3(&state, q)?;
-        let deposited_w = tissue_power(q, lattice, material, voxel_m3);
-        for &(i, o) in offsets {
-            q[i] += o;
-        }
-        Ok(deposited_w)
-    };
-    // Walls at their own temperature (a cooled electrode) pull their
-    // neighbours towards it: a constant source, counted with the walls.
-    let mut offsets = wall_offsets(lattice, &material, &g, s.blood_c);
-    let mut q_tissue_w = power(
-        source,
-        (0.0, dt),
-        &offsets,
-        &a,
-        &plan.layout,
-        &obs.latent,
-        &material,
-        (&mut temps, &mut water, &mut q),
-    )?;
-    let mut cool_q = vec![0.0f32; count];
-    for &(i, o) in &offsets {
-        cool_q[i] += o;
-    }
-    let mut offsets_w: f64 = offsets.iter().map(|&(_, o)| o as f64).sum::<f64>() * voxel_m3;
-    let mut to_coolant = 0.0f64;
-    let mut updates = 1usize;
-    let mut since_update_s = 0.0f64;
-    let mut boiled_since_update = false;
-    let mut boiled_since_check = false;
-    let mut deposited = 0.0f64;
-    let mut lost = Losses::default();
-    let mut boundary_explicit = 0.0f64;
-    let mut vapour = 0.0f64;
-    let mut dried_voxels = 0usize;
-    let mut snapshots_due: Vec<f64> = s.snapshots_s.clone();
-    snapshots_due.sort_by(f64::total_cmp);
-    snapshots_due.dedup();
-    let mut snapshots = Vec::new();
-
-    let expected = phase_steps + (s.cooldown_s / dt).round() as usize;
+    let (mut run, heating_steps) = Stepper::new(lattice, s)?;
+    run.update_power(source, 0.0)?;
+    let mut clock = Clock::new(s, heating_steps);
+    let expected = heating_steps + (s.cooldown_s / run.dt).round() as usize;
     let report_every = (expected / 200).max(1);
     progress.start("heating", expected as u64);
-    let mut t = 0.0f64;
-    let mut steps = 0usize;
-    let mut heating = true;
-    let mut step_in_phase = 0usize;
-    let mut cool_steps = 0usize;
-    loop {
-        if heating && step_in_phase == phase_steps {
-            heating = false;
-            cool_steps = (s.cooldown_s / dt).round() as usize;
-            step_in_phase = 0;
+    while clock.next_phase(s, run.dt) {
+        if clock.heating
+            && clock.since_update_s > 0.0
+            && source.stale(clock.since_update_s, clock.boiled_since_update)
+        {
+            run.update_power(source, clock.t)?;
+            clock.since_update_s = 0.0;
+            clock.boiled_since_update = false;
         }
-        if !heating && step_in_phase >= cool_steps {
-            break;
-        }
-        if heating && since_update_s > 0.0 && source.stale(since_update_s, boiled_since_update) {
-            q_tissue_w = power(
-                source,
-                (t, dt),
-                &offsets,
-                &a,
-                &plan.layout,
-                &obs.latent,
-                &material,
-                (&mut temps, &mut water, &mut q),
-            )?;
-            updates += 1;
-            since_update_s = 0.0;
-            boiled_since_update = false;
-        }
-        let qs: &[f32] = if heating { &q } else { &cool_q };
-        to_coolant -= offsets_w * dt;
-        if heating {
-            deposited += q_tissue_w * dt;
-        }
-        for &(i, g_out) in plan.open.iter().flatten() {
-            boundary_explicit += g_out * dt * a[i as usize] as f64;
-        }
-        let step_lost = step_once(
-            &plan.layout,
-            &co,
-            &table,
-            &a,
-            &mut b,
-            &mut obs,
-            qs,
-            s.blood_c as f32,
-            s.isotherm_c as f32,
-            t,
-            dt,
-        );
-        let boiled = step_lost.latent > 0.0;
-        boiled_since_update |= boiled;
-        boiled_since_check |= boiled;
-        lost += step_lost;
-        std::mem::swap(&mut a, &mut b);
-        t += dt;
-        steps += 1;
-        step_in_phase += 1;
-        if heating {
-            since_update_s += dt;
-            while snapshots_due.first().is_some_and(|&ts| t >= ts - 1e-9 * ts) {
-                snapshots.push(Snapshot {
-                    time_s: t,
-                    tmax_c: obs.tmax.clone(),
-                    damage_omega: obs.omega.clone(),
-                });
-                snapshots_due.remove(0);
+        let boiled = run.step(clock.t, clock.heating);
+        clock.tick(run.dt, boiled);
+        if clock.heating {
+            while clock
+                .snapshots_due
+                .first()
+                .is_some_and(|&ts| clock.t >= ts - 1e-9 * ts)
+            {
+                clock.snapshots.push(run.snapshot(clock.t));
+                clock.snapshots_due.remove(0);
             }
         }
-        if steps > MAX_STEPS {
-            return Err(too_many_steps(s.heating_s, dt));
+        if clock.steps > MAX_STEPS {
+            return Err(too_many_steps(s.heating_s, run.dt));
         }
-        if steps % DRY_CHECK_STEPS == 0 && boiled_since_check {
-            boiled_since_check = false;
-            let (changed, vapour_j_m3) = dry_out(
-                lattice,
-                &mut material,
-                &mut a,
-                &plan.layout,
-                &obs.latent,
-                &latent_k,
-                co.boil_k,
-            );
-            if !changed.is_empty() {
-                dried_voxels += changed.len();
-                vapour += vapour_j_m3;
-                plan.change(lattice, s.walls, &g, &changed);
-                if !offsets.is_empty() {
-                    for &(i, o) in &offsets {
-                        q[i] -= o;
-                        cool_q[i] -= o;
-                    }
-                    offsets = wall_offsets(lattice, &material, &g, s.blood_c);
-                    for &(i, o) in &offsets {
-                        q[i] += o;
-                        cool_q[i] += o;
-                    }
-                    offsets_w = offsets.iter().map(|&(_, o)| o as f64).sum::<f64>() * voxel_m3;
-                }
-                if s.dt_s.is_none() && plan.dt_bound_s * s.stability_safety_frac < dt * (1.0 - 1e-9) {
-                    // Shorten the step for the rest of this phase.
-                    let left_s = if heating {
-                        (phase_steps - step_in_phase) as f64 * dt
-                    } else {
-                        (cool_steps - step_in_phase) as f64 * dt
-                    };
-                    if left_s > 0.0 {
-                        let (new_dt, n) = steps_for(left_s, plan.dt_bound_s, s.stability_safety_frac);
-                        dt = new_dt;
-                        step_in_phase = 0;
-                        if heating {
-                            phase_steps = n;
-                        } else {
-                            cool_steps = n;
-                        }
-                        co = coefficients(lattice, &g, s, dt);
-                        table = DamageSteps::new(&s.damage, dt);
-                    }
-                } else if s.dt_s.is_some() && plan.dt_bound_s < dt {
-                    return Err(parameter_error(
-                        "dt_s",
-                        dt,
-                        format!(
-                            "a time step below {:.4} s, the stability bound once tissue has dried",
-                            plan.dt_bound_s
-                        ),
-                    ));
-                }
+        if clock.steps % DRY_CHECK_STEPS == 0 && clock.boiled_since_check {
+            clock.boiled_since_check = false;
+            if let Some(bound) = run.dry() {
+                shorten_step(&mut run, &mut clock, s, bound)?;
             }
         }
-        if steps % report_every == 0 {
+        if clock.steps % report_every == 0 {
             progress.advance(report_every as u64);
         }
     }
     progress.finish();
     // Snapshots asked for past the end of heating get the final state.
-    for ts in snapshots_due {
+    for &ts in &clock.snapshots_due {
         if ts <= s.heating_s * (1.0 + 1e-9) {
-            snapshots.push(Snapshot {
-                time_s: s.heating_s,
-                tmax_c: obs.tmax.clone(),
-                damage_omega: obs.omega.clone(),
-            });
+            clock.snapshots.push(run.snapshot(s.heating_s));
         }
     }
-
-    let mut final_c = vec![0.0f32; count];
-    unpad(&a, &plan.layout, s.blood_c as f32, &mut final_c);
-    let stored = stored_energy(&a, &plan.layout, lattice, voxel_m3) - initial_j;
-    let latent_j = (obs
-        .latent
-        .iter()
-        .zip(&material)
-        .map(|(&l, &m)| l as f64 * latent_rc[m as usize])
-        .sum::<f64>()
-        + vapour)
-        * voxel_m3;
-    let perfusion_j = lost.perfusion * voxel_m3;
-    let vessels_j = lost.vessels * voxel_m3 + to_coolant;
-    let boundary_j = (lost.outside + boundary_explicit) * voxel_m3;
-    let mut vaporised_frac = vec![0.0f32; count];
-    let cap = latent_k;
-    for ((v, &m0), &l) in vaporised_frac.iter_mut().zip(&lattice.material).zip(&obs.latent) {
-        if cap[m0 as usize] > 0.0 {
-            *v = (l / cap[m0 as usize]).min(1.0);
-        }
-    }
-    Ok(Fields {
-        tmax_c: obs.tmax,
-        time_to_isotherm_s: obs.tiso,
-        damage_omega: obs.omega,
-        cem43_min: obs.cem,
-        final_c,
-        vaporised_frac,
-        dried_voxels,
-        steps,
-        dt_s: dt,
-        dt_bound_s: bound,
-        energy: EnergyBudget {
-            deposited_j: deposited,
-            stored_j: stored,
-            latent_j,
-            perfusion_j,
-            vessels_j,
-            boundary_j,
-            residual_j: deposited - stored - latent_j - perfusion_j - vessels_j - boundary_j,
-        },
-        source_updates: updates,
-        snapshots,
-    })
+    Ok(run.finish(clock.steps, clock.snapshots))
 }
 
-fn unpad(theta: &[f32], layout: &Layout, blood_c: f32, out: &mut [f32]) {
-    let [nx, ny, nz] = layout.n;
-    let [px, py, _] = layout.p;
-    for z in 0..nz {
-        for y in 0..ny {
-            let s = 1 + px * (y + 1 + py * (z + 1));
-            let d = nx * (y + ny * z);
-            for (o, &t) in out[d..d + nx].iter_mut().zip(&theta[s..s + nx]) {
-                *o = blood_c + t;
-            }
+/// Where a run is in time: the phase (heating, then cooling), its steps,
+/// and what is due.
+struct Clock {
+    t: f64,
+    steps: usize,
+    heating: bool,
+    step_in_phase: usize,
+    /// Steps of the current phase at the current time step.
+    phase_steps: usize,
+    since_update_s: f64,
+    boiled_since_update: bool,
+    boiled_since_check: bool,
+    snapshots_due: Vec<f64>,
+    snapshots: Vec<Snapshot>,
+}
+
+impl Clock {
+    fn new(s: &RunSettings, heating_steps: usize) -> Clock {
+        let mut snapshots_due: Vec<f64> = s.snapshots_s.clone();
+        snapshots_due.sort_by(f64::total_cmp);
+        snapshots_due.dedup();
+        Clock {
+            t: 0.0,
+            steps: 0,
+            heating: true,
+            step_in_phase: 0,
+            phase_steps: heating_steps,
+            since_update_s: 0.0,
+            boiled_since_update: false,
+            boiled_since_check: false,
+            snapshots_due,
+            snapshots: Vec::new(),
         }
     }
+
+    /// Moves from heating to cooling when the heating steps are done;
+    /// false once the cooling steps are done too.
+    fn next_phase(&mut self, s: &RunSettings, dt: f64) -> bool {
+        if self.heating && self.step_in_phase == self.phase_steps {
+            self.heating = false;
+            self.phase_steps = (s.cooldown_s / dt).round() as usize;
+            self.step_in_phase = 0;
+        }
+        self.heating || self.step_in_phase < self.phase_steps
+    }
+
+    fn tick(&mut self, dt: f64, boiled: bool) {
+        self.boiled_since_update |= boiled;
+        self.boiled_since_check |= boiled;
+        self.t += dt;
+        self.steps += 1;
+        self.step_in_phase += 1;
+        if self.heating {
+            self.since_update_s += dt;
+        }
+    }
+}
+
+/// After tissue dried and the stability bound fell to `bound`: shortens the
+/// automatic step for the rest of the phase, or refuses a fixed step now
+/// above the bound.
+fn shorten_step(run: &mut Stepper<'_>, clock: &mut Clock, s: &RunSettings, bound: f64) -> Result<()> {
+    let dt = run.dt;
+    if s.dt_s.is_none() && bound * s.stability_safety_frac < dt * (1.0 - 1e-9) {
+        let left_s = (clock.phase_steps - clock.step_in_phase) as f64 * dt;
+        if left_s > 0.0 {
+            let (new_dt, n) = steps_for(left_s, bound, s.stability_safety_frac);
+            run.set_step(new_dt);
+            clock.step_in_phase = 0;
+            clock.phase_steps = n;
+        }
+    } else if s.dt_s.is_some() && bound < dt {
+        return Err(parameter_error(
+            "dt_s",
+            dt,
+            format!("a time step below {bound:.4} s, the stability bound once tissue has dried"),
+        ));
+    }
+    Ok(())
 }

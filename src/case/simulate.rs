@@ -14,13 +14,13 @@ use crate::case::target::resolve_vessels;
 use crate::error::{Error, Result, Warning};
 use crate::io::nifti::{write_mask, write_volume, NiftiTemplate};
 use crate::io::structure::Structure;
-use crate::margin::target::{vessels_near_segment, ApplicatorVessel, APPLICATOR_VESSEL_WARN_MM};
+use crate::margin::target::{vessels_near_segment, ApplicatorVessel, VesselInput, APPLICATOR_VESSEL_WARN_MM};
 use crate::margin::{assess_margins, MarginOptions, Shortfall, SurfaceMargins};
 use crate::progress::Progress;
 use crate::volume::Mask;
 
 use crate::bioheat::applicator::{ApplicatorKind, Pose};
-use crate::bioheat::protocols::{range_warnings, Library};
+use crate::bioheat::protocols::{range_warnings, Device, Library, Setting};
 use crate::bioheat::solver::EnergyBudget;
 use crate::bioheat::tissue::{ParameterValue, Parameters};
 use crate::bioheat::{
@@ -248,55 +248,12 @@ pub fn simulate_case(
     params.validate()?;
     let device = lib.device(case.device.as_deref(), case.applicator)?;
     let params = &device.apply(params);
-    crate::bioheat::check_power_time(case.power_w, case.time_s)?;
-    let mut warnings = range_warnings(device, case.power_w, case.time_s);
-    if !case.allow_outside {
-        if let Some(w) = warnings.first() {
-            return Err(Error::parameter(
-                w.field.clone(),
-                if w.field == "power_w" {
-                    case.power_w
-                } else {
-                    case.time_s
-                },
-                format!(
-                    "a value within the device's range ({}; or `allow_outside` to extrapolate)",
-                    w.message
-                ),
-            ));
-        }
-    }
+    let mut warnings = check_device_range(device, case)?;
     let (liver, _) = files.liver(liver)?;
     let tumor = files.tumor(tumor)?.map(|(m, _)| m);
     let vessels = resolve_vessels(files, vessels)?;
     warnings.extend(files.warnings.iter().cloned());
-    // The active part: the radiating section behind a microwave tip (its
-    // Gaussian's centre plus two widths), the exposed electrode of an RF one.
-    let active_mm = match case.applicator {
-        ApplicatorKind::Mwa => params.microwave.axial_centre_mm + 2.0 * params.microwave.axial_width_mm,
-        ApplicatorKind::Rfa => params.rf.active_length_mm,
-    };
-    let applicator_vessels = vessels_near_segment(
-        liver.grid(),
-        &vessels,
-        case.pose.tip_mm,
-        case.pose.behind(active_mm),
-        APPLICATOR_VESSEL_WARN_MM,
-    );
-    for v in &applicator_vessels {
-        warnings.push(Warning::about(
-            "applicator_vessels",
-            format!(
-                "the applicator's active part (tip to {active_mm:.0} mm behind it) lies {:.1} mm from vessel {}{}, \
-                 {:.1} mm wide, at {}: it will draw heat from the zone at its source, and its wall may be injured",
-                v.distance_mm,
-                v.label,
-                v.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
-                v.diameter_mm,
-                crate::grid::ras_lps_text(v.closest_mm)
-            ),
-        ));
-    }
+    let applicator_vessels = applicator_vessels(liver.grid(), &vessels, case, params, &mut warnings);
     if tumor.is_none() {
         warnings.push(Warning::about(
             "tumor",
@@ -304,37 +261,7 @@ pub fn simulate_case(
         ));
     }
 
-    // The expected reach sizes the region: the device's reference zone scaled
-    // by the cube root of the energy, at least 15 mm.
-    // The reference: the device's setting closest in energy.
-    let energy_of = |st: &&crate::bioheat::protocols::Setting| match (st.power_w, st.time_s) {
-        (Some(p), Some(t)) => ((p * t) / (case.power_w * case.time_s)).ln().abs(),
-        _ => f64::INFINITY,
-    };
-    let reference = lib
-        .settings_of(&device.id)
-        .min_by(|a, b| energy_of(a).total_cmp(&energy_of(b)));
-    let expected_radius_mm = match reference {
-        Some(s) => {
-            let d = s.zone_diameter_mm.map(|r| r[1]).unwrap_or(40.0);
-            let energy = match (s.power_w, s.time_s) {
-                (Some(p), Some(t)) => (case.power_w * case.time_s / (p * t)).cbrt(),
-                _ => 1.0,
-            };
-            (0.5 * d * energy).clamp(15.0, 60.0)
-        }
-        None => 25.0,
-    };
-    let request = Request {
-        applicator: case.applicator,
-        power_w: case.power_w,
-        time_s: case.time_s,
-        pose: case.pose,
-        allow_outside: case.allow_outside,
-        max_bytes: files.options().max_bytes,
-        margin_mm: case.margin_mm,
-        expected_radius_mm,
-    };
+    let (reference, expected_radius_mm) = expected_reach(lib, device, case);
     let tissues = Tissues {
         liver: &liver,
         tumor: tumor.as_ref(),
@@ -347,20 +274,7 @@ pub fn simulate_case(
             })
             .collect(),
     };
-    let main = files
-        .inputs
-        .first()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    let sim = simulate(&tissues, &request, params, progress).map_err(|e| match e {
-        // Name the label map the liver came from.
-        Error::Parameter { name, value, .. } if name == "tip" => Error::Parameter {
-            name,
-            value,
-            expected: format!("a tip inside the liver or a tumour of {main} (or `allow_outside`)"),
-        },
-        e => e,
-    })?;
+    let sim = run_simulation(files, &tissues, case, params, expected_radius_mm, progress)?;
     warnings.extend(sim.warnings.iter().cloned());
 
     let scan = liver.grid();
@@ -389,30 +303,10 @@ pub fn simulate_case(
         .as_ref()
         .map(|t| t.margins.as_ref().is_some_and(|m| m.sufficient) && t.residual_tumor_ml == 0.0);
     // The same check on the damage zone, for information (not the verdict).
-    let mut damage_check = (None, None);
-    if let Some((target, _)) = &targeted {
-        let damage = sim.zone_damage_mask(scan)?;
-        let options = MarginOptions {
-            margin_mm: case.margin_mm,
-            exclude_capsule: case.exclude_capsule,
-            margin_map: false,
-        };
-        if damage.data().iter().any(|&v| v) {
-            let m = assess_margins(target, &damage, Some(&liver), &options)?;
-            if let Some(tm) = m.tumors.first() {
-                let margins = match (&tm.capsule_excluded, case.exclude_capsule) {
-                    (Some(c), true) => c.margins.as_ref().unwrap_or(&tm.margins),
-                    _ => &tm.margins,
-                };
-                damage_check = (
-                    Some(margins.min_margin_mm),
-                    Some(margins.sufficient && tm.residual_tumor_ml == 0.0),
-                );
-            }
-        } else {
-            damage_check = (None, Some(false));
-        }
-    }
+    let damage_check = match &targeted {
+        Some((target, _)) => damage_zone_check(&sim, target, &liver, case)?,
+        None => (None, None),
+    };
     let g = &sim.sim.grid;
     let report = SimulateReport {
         input: files.inputs.clone(),
@@ -481,6 +375,169 @@ pub fn simulate_case(
         zone70: zone,
         targeted_tumor: targeted.map(|(t, _)| t),
         margin_mm: case.margin_mm,
+    })
+}
+
+/// Simulates the case; a tip outside the liver is refused naming the label
+/// map the liver came from.
+fn run_simulation(
+    files: &Files,
+    tissues: &Tissues,
+    case: &SimulateCase,
+    params: &Parameters,
+    expected_radius_mm: f64,
+    progress: &dyn Progress,
+) -> Result<Simulation> {
+    let request = Request {
+        applicator: case.applicator,
+        power_w: case.power_w,
+        time_s: case.time_s,
+        pose: case.pose,
+        allow_outside: case.allow_outside,
+        max_bytes: files.options().max_bytes,
+        margin_mm: case.margin_mm,
+        expected_radius_mm,
+    };
+    let main = files
+        .inputs
+        .first()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    simulate(tissues, &request, params, progress).map_err(|e| match e {
+        Error::Parameter { name, value, .. } if name == "tip" => Error::Parameter {
+            name,
+            value,
+            expected: format!("a tip inside the liver or a tumour of {main} (or `allow_outside`)"),
+        },
+        e => e,
+    })
+}
+
+/// Power and time within the device's range, or outside it with
+/// `allow_outside` (then with a warning).
+///
+/// # Errors
+/// `Parameter` (`power_w`, `time_s`) outside the physical bounds, or
+/// outside the device's range without `allow_outside`.
+fn check_device_range(device: &Device, case: &SimulateCase) -> Result<Vec<Warning>> {
+    crate::bioheat::check_power_time(case.power_w, case.time_s)?;
+    let warnings = range_warnings(device, case.power_w, case.time_s);
+    if !case.allow_outside {
+        if let Some(w) = warnings.first() {
+            return Err(Error::parameter(
+                w.field.clone(),
+                if w.field == "power_w" {
+                    case.power_w
+                } else {
+                    case.time_s
+                },
+                format!(
+                    "a value within the device's range ({}; or `allow_outside` to extrapolate)",
+                    w.message
+                ),
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+/// The vessels near the applicator's active part: the radiating section
+/// behind a microwave tip (its Gaussian's centre plus two widths), the
+/// exposed electrode of an RF one; each with a warning.
+fn applicator_vessels(
+    scan: &crate::grid::Grid,
+    vessels: &[VesselInput],
+    case: &SimulateCase,
+    params: &Parameters,
+    warnings: &mut Vec<Warning>,
+) -> Vec<ApplicatorVessel> {
+    let active_mm = match case.applicator {
+        ApplicatorKind::Mwa => params.microwave.axial_centre_mm + 2.0 * params.microwave.axial_width_mm,
+        ApplicatorKind::Rfa => params.rf.active_length_mm,
+    };
+    let near = vessels_near_segment(
+        scan,
+        vessels,
+        case.pose.tip_mm,
+        case.pose.behind(active_mm),
+        APPLICATOR_VESSEL_WARN_MM,
+    );
+    for v in &near {
+        warnings.push(Warning::about(
+            "applicator_vessels",
+            format!(
+                "the applicator's active part (tip to {active_mm:.0} mm behind it) lies {:.1} mm from vessel {}{}, \
+                 {:.1} mm wide, at {}: it will draw heat from the zone at its source, and its wall may be injured",
+                v.distance_mm,
+                v.label,
+                v.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
+                v.diameter_mm,
+                crate::grid::ras_lps_text(v.closest_mm)
+            ),
+        ));
+    }
+    near
+}
+
+/// The device's setting closest in energy to the case, and the expected
+/// reach that sizes the simulated region: that setting's zone scaled by the
+/// cube root of the energy, 15 to 60 mm (25 mm without a setting).
+fn expected_reach<'l>(
+    lib: &'l Library,
+    device: &'l Device,
+    case: &SimulateCase,
+) -> (Option<&'l Setting>, f64) {
+    let energy_of = |st: &&Setting| match (st.power_w, st.time_s) {
+        (Some(p), Some(t)) => ((p * t) / (case.power_w * case.time_s)).ln().abs(),
+        _ => f64::INFINITY,
+    };
+    let reference = lib
+        .settings_of(&device.id)
+        .min_by(|a, b| energy_of(a).total_cmp(&energy_of(b)));
+    let radius_mm = match reference {
+        Some(s) => {
+            let d = s.zone_diameter_mm.map(|r| r[1]).unwrap_or(40.0);
+            let energy = match (s.power_w, s.time_s) {
+                (Some(p), Some(t)) => (case.power_w * case.time_s / (p * t)).cbrt(),
+                _ => 1.0,
+            };
+            (0.5 * d * energy).clamp(15.0, 60.0)
+        }
+        None => 25.0,
+    };
+    (reference, radius_mm)
+}
+
+/// The margin check on the damage zone (Ω ≥ 1): its minimal margin and
+/// whether it covers the target, for information beside the verdict.
+fn damage_zone_check(
+    sim: &Simulation,
+    target: &Mask,
+    liver: &Mask,
+    case: &SimulateCase,
+) -> Result<(Option<f64>, Option<bool>)> {
+    let damage = sim.zone_damage_mask(liver.grid())?;
+    if !damage.data().iter().any(|&v| v) {
+        return Ok((None, Some(false)));
+    }
+    let options = MarginOptions {
+        margin_mm: case.margin_mm,
+        exclude_capsule: case.exclude_capsule,
+        margin_map: false,
+    };
+    let m = assess_margins(target, &damage, Some(liver), &options)?;
+    Ok(match m.tumors.first() {
+        Some(tm) => {
+            let margins = match (&tm.capsule_excluded, case.exclude_capsule) {
+                (Some(c), true) => c.margins.as_ref().unwrap_or(&tm.margins),
+                _ => &tm.margins,
+            };
+            (
+                Some(margins.min_margin_mm),
+                Some(margins.sufficient && tm.residual_tumor_ml == 0.0),
+            )
+        }
+        None => (None, None),
     })
 }
 

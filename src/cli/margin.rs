@@ -17,7 +17,8 @@ use liverkit::io::nifti::write_volume;
 use liverkit::io::output::MaskFormat;
 use liverkit::io::structure::{Segment, Structure};
 use liverkit::io::ReadOptions;
-use liverkit::margin::{MarginOptions, DEFAULT_MARGIN_MM};
+use liverkit::margin::MarginOptions;
+use liverkit::vocabulary::MARGIN_MM;
 use liverkit::Error;
 
 use super::output::{self, Align};
@@ -41,7 +42,7 @@ pub struct TargetArgs {
     #[arg(long, value_name = "V,...", value_delimiter = ',')]
     vessels: Vec<String>,
     /// The margin around each tumour, mm.
-    #[arg(long, value_name = "MM", default_value_t = DEFAULT_MARGIN_MM)]
+    #[arg(long, value_name = "MM", default_value_t = MARGIN_MM.default_value())]
     margin_mm: f64,
     /// Write the target zones (union) on the input grid: a NIfTI mask, a DICOM
     /// SEG when FILE ends in .dcm (joined to the DICOM series of the inputs or
@@ -80,7 +81,7 @@ pub struct MarginArgs {
     #[arg(long)]
     exclude_capsule: bool,
     /// The margin required everywhere, mm.
-    #[arg(long, value_name = "MM", default_value_t = DEFAULT_MARGIN_MM)]
+    #[arg(long, value_name = "MM", default_value_t = MARGIN_MM.default_value())]
     margin_mm: f64,
     /// Write the signed margin on the tumour surface as NIfTI (mm, NaN
     /// elsewhere); or, when FILE ends in .dcm (DICOM SEG) or .seg.nrrd (3D

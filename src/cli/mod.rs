@@ -33,7 +33,7 @@ pub struct Cli {
         global = true,
         help_heading = "Global options",
         value_name = "GIB",
-        default_value_t = 16.0
+        default_value_t = liverkit::vocabulary::MAX_MEMORY_GIB.default_value()
     )]
     max_memory_gib: f64,
 
@@ -54,7 +54,7 @@ pub struct Cli {
         global = true,
         help_heading = "Global options",
         value_name = "F",
-        default_value_t = 0.5
+        default_value_t = liverkit::vocabulary::SEG_THRESHOLD.default_value()
     )]
     seg_threshold: f64,
 

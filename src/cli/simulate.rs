@@ -22,8 +22,8 @@ use liverkit::grid::ras_lps_text;
 use liverkit::io::nifti::NiftiTemplate;
 use liverkit::io::structure::Segment;
 use liverkit::io::ReadOptions;
-use liverkit::margin::DEFAULT_MARGIN_MM;
 use liverkit::progress::{NoProgress, Progress};
+use liverkit::vocabulary::MARGIN_MM;
 use liverkit::Error;
 
 use super::output::{self, Align};
@@ -81,7 +81,7 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "MM")]
     spacing_mm: Option<f64>,
     /// The margin the zone must give the tumour, mm.
-    #[arg(long, value_name = "MM", default_value_t = DEFAULT_MARGIN_MM)]
+    #[arg(long, value_name = "MM", default_value_t = MARGIN_MM.default_value())]
     margin_mm: f64,
     /// Judge the verdict without the tumour surface next to the liver capsule.
     #[arg(long)]

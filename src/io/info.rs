@@ -305,13 +305,19 @@ impl DicomInfo {
     /// As [`crate::io::dicom::read_series`] and [`crate::io::dicom::read_seg`];
     /// `Parameter` for several paths of which one is a SEG.
     pub fn read(paths: &[PathBuf], options: &crate::io::ReadOptions) -> crate::error::Result<DicomInfo> {
-        Self::read_listed(paths, options, None)
+        let seg = match paths {
+            [one] => crate::io::dicom::input_is_seg(one)?,
+            _ => false,
+        };
+        Self::read_listed(paths, options, seg, None)
     }
 
-    /// [`DicomInfo::read`], with the input's series already listed.
-    fn read_listed(
+    /// [`DicomInfo::read`] of an input known to be a SEG or not (one path
+    /// for a SEG), with its series already listed when `listed` holds them.
+    pub(crate) fn read_listed(
         paths: &[PathBuf],
         options: &crate::io::ReadOptions,
+        seg: bool,
         listed: Option<Vec<crate::io::dicom::SeriesSummary>>,
     ) -> crate::error::Result<DicomInfo> {
         use crate::io::dicom;
@@ -319,7 +325,7 @@ impl DicomInfo {
             .first()
             .map(PathBuf::as_path)
             .unwrap_or(std::path::Path::new("."));
-        if paths.len() == 1 && dicom::input_is_seg(path)? {
+        if seg {
             let seg = dicom::read_seg(path, None, &dicom::SegOptions::default(), options)?;
             let g = seg.map.grid();
             return Ok(DicomInfo {
@@ -413,10 +419,11 @@ pub fn read_info(paths: &[PathBuf], options: &crate::io::ReadOptions) -> crate::
             "a file or a DICOM directory",
         ));
     };
-    let dicom = paths.len() > 1 || crate::io::format_of(first) == crate::io::Format::Dicom;
-    if dicom && options.series.is_none() && !crate::io::dicom::input_is_seg(first)? {
+    // A series input lists its series once; several without a choice are
+    // listed for the user, one is described with that list.
+    let series_input = |paths: &[PathBuf]| -> crate::Result<Info> {
         let series = crate::io::dicom::list_series(paths)?;
-        if series.len() > 1 {
+        if options.series.is_none() && series.len() > 1 {
             return Ok(Info::DicomSeriesList(SeriesList {
                 path: first.clone(),
                 format: "DICOM series list",
@@ -427,9 +434,19 @@ pub fn read_info(paths: &[PathBuf], options: &crate::io::ReadOptions) -> crate::
                         .into(),
             }));
         }
-    }
+        Ok(Info::Dicom(DicomInfo::read_listed(
+            paths,
+            options,
+            false,
+            Some(series),
+        )?))
+    };
     if paths.len() > 1 {
-        return Ok(Info::Dicom(DicomInfo::read(paths, options)?));
+        return series_input(paths);
     }
-    crate::io::open(first, options)?.info()
+    let opened = crate::io::open(first, options)?;
+    if opened.format() == crate::io::Format::Dicom && !opened.is_dicom_seg() {
+        return series_input(paths);
+    }
+    opened.info()
 }

@@ -199,10 +199,10 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            max_bytes: 16 << 30,
+            max_bytes: (crate::vocabulary::MAX_MEMORY_GIB.default_value() * crate::error::GIB) as u64,
             series: None,
             reference: None,
-            seg_threshold: 0.5,
+            seg_threshold: crate::vocabulary::SEG_THRESHOLD.default_value(),
             mask_series: false,
         }
     }
@@ -220,20 +220,8 @@ impl ReadOptions {
         series: Option<String>,
         reference: Option<std::path::PathBuf>,
     ) -> Result<ReadOptions> {
-        if !(max_memory_gib.is_finite() && max_memory_gib > 0.0) {
-            return Err(crate::error::parameter_error(
-                "max_memory_gib",
-                max_memory_gib,
-                "a positive number of GiB",
-            ));
-        }
-        if !(seg_threshold > 0.0 && seg_threshold <= 1.0) {
-            return Err(crate::error::parameter_error(
-                "seg_threshold",
-                seg_threshold,
-                "a fraction in (0, 1]",
-            ));
-        }
+        crate::vocabulary::MAX_MEMORY_GIB.check(max_memory_gib)?;
+        crate::vocabulary::SEG_THRESHOLD.check(seg_threshold)?;
         Ok(ReadOptions {
             max_bytes: (max_memory_gib * crate::error::GIB) as u64,
             series,

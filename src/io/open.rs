@@ -249,9 +249,12 @@ impl Opened {
         Ok(match &self.header {
             Header::Nifti(f) => Info::Nifti(ImageInfo::of_nifti(f)),
             Header::Nrrd(f) => Info::Nrrd(NrrdInfo::of_nrrd(f)),
-            Header::DicomSeg | Header::DicomSeries => {
-                Info::Dicom(DicomInfo::read(std::slice::from_ref(&self.path), &self.options)?)
-            }
+            Header::DicomSeg | Header::DicomSeries => Info::Dicom(DicomInfo::read_listed(
+                std::slice::from_ref(&self.path),
+                &self.options,
+                self.is_dicom_seg(),
+                None,
+            )?),
         })
     }
 

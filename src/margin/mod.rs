@@ -47,9 +47,6 @@ use surface::{Fields, Patch, SurfacePoint};
 /// Clinical margin thresholds reported as coverage, mm [Shady2018], [Meta2023].
 pub const COVERAGE_THRESHOLDS_MM: [f64; 3] = [0.0, 5.0, 10.0];
 
-/// The default required margin, mm (docs/references.md).
-pub const DEFAULT_MARGIN_MM: f64 = 10.0;
-
 /// How to assess margins.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MarginOptions {
@@ -65,7 +62,7 @@ pub struct MarginOptions {
 impl Default for MarginOptions {
     fn default() -> Self {
         MarginOptions {
-            margin_mm: DEFAULT_MARGIN_MM,
+            margin_mm: crate::vocabulary::MARGIN_MM.default_value(),
             exclude_capsule: false,
             margin_map: false,
         }
@@ -189,10 +186,7 @@ pub fn assess_margins(
         grid.ensure_same(l.grid(), "tumour", "liver")?;
     }
     ensure_orthogonal(grid)?;
-    let m = options.margin_mm;
-    if !(m.is_finite() && m > 0.0) {
-        return Err(parameter_error("margin_mm", m, "a required margin > 0 mm"));
-    }
+    crate::vocabulary::MARGIN_MM.check(options.margin_mm)?;
     if options.exclude_capsule && liver.is_none() {
         return Err(parameter_error(
             "exclude_capsule",
@@ -306,28 +300,8 @@ pub(crate) fn patch_around(
     (patch, lo, hi)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn assess_one(
-    grid: &Grid,
-    comps: &BoxedComponents,
-    id: u32,
-    bbox: VoxelBox,
-    zone: &[bool],
-    exterior: Option<(&[bool], &[bool])>,
-    options: &MarginOptions,
-    vv_ml: f64,
-) -> Result<(TumorMargin, Assessed)> {
-    let dims = grid.dims();
-    let spacing = grid.spacing_mm();
-    let pad = surface::padding(spacing);
-    let in_comp = |n: usize| comps.at(n) == id;
-
-    // The tumour's own surface.
-    let (tpatch, tlo, thi) = patch_around(dims, bbox, [1; 3], pad, in_comp);
-    let tfields = Fields::new(&tpatch, spacing);
-    let points = surface::surface_points(&tpatch, &tfields, grid, tlo, thi);
-
-    // Tumour voxels (for volumes and the centroid).
+/// The voxels of the component `in_comp` inside `bbox`.
+fn component_voxels(dims: [usize; 3], bbox: VoxelBox, in_comp: impl Fn(usize) -> bool) -> Vec<[usize; 3]> {
     let mut voxels: Vec<[usize; 3]> = Vec::new();
     for k in bbox.start[2]..bbox.start[2] + bbox.dims[2] {
         for j in bbox.start[1]..bbox.start[1] + bbox.dims[1] {
@@ -338,15 +312,27 @@ fn assess_one(
             }
         }
     }
-    let n = voxels.len() as f64;
-    let mean = [0, 1, 2].map(|a| voxels.iter().map(|v| v[a] as f64).sum::<f64>() / n);
-    let centroid_mm = grid.voxel_to_world(mean);
+    voxels
+}
 
+/// The signed margin from each tumour surface point, and from each tumour
+/// voxel centre, to the zone's surface (positive inside the zone).
+fn margins_to_zone(
+    grid: &Grid,
+    bbox: VoxelBox,
+    zone: &[bool],
+    points: &[SurfacePoint],
+    voxels: &[[usize; 3]],
+    margin_mm: f64,
+) -> (Vec<f64>, Vec<f64>) {
+    let dims = grid.dims();
+    let spacing = grid.spacing_mm();
+    let pad = surface::padding(spacing);
     // Zone surface in a box that grows until it holds every nearest point.
     // Start a little beyond the required margin; the box doubles when a
     // nearest zone point may lie outside it.
-    let mut reach_mm = options.margin_mm + 5.0;
-    let (margins, voxel_margins) = loop {
+    let mut reach_mm = margin_mm + 5.0;
+    loop {
         let grow = [0, 1, 2].map(|a| (reach_mm / spacing[a]).ceil() as usize);
         let roi = bbox.grown_by(grow, dims);
         let whole = roi.start == [0; 3] && roi.dims == dims;
@@ -389,7 +375,7 @@ fn assess_one(
         };
         let mut enough = !tree.is_empty();
         let mut margins = Vec::with_capacity(points.len());
-        for p in &points {
+        for p in points {
             match measure(p.position, None) {
                 Some((mg, spare)) => {
                     enough &= spare >= 0.0;
@@ -408,7 +394,7 @@ fn assess_one(
             let depth2 = squared_edt_in_box(&outside_zone, roi.dims, spacing);
             let diagonal = (spacing[0].powi(2) + spacing[1].powi(2) + spacing[2].powi(2)).sqrt();
             let deep = COVERAGE_THRESHOLDS_MM[2] + diagonal;
-            for v in &voxels {
+            for v in voxels {
                 let inside = zone[v[0] + dims[0] * (v[1] + dims[1] * v[2])];
                 let depth = (depth2[roi.index([0, 1, 2].map(|a| v[a] - roi.start[a]))] as f64).sqrt();
                 if !inside {
@@ -429,7 +415,37 @@ fn assess_one(
             break (margins, vm);
         }
         reach_mm *= 2.0;
-    };
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn assess_one(
+    grid: &Grid,
+    comps: &BoxedComponents,
+    id: u32,
+    bbox: VoxelBox,
+    zone: &[bool],
+    exterior: Option<(&[bool], &[bool])>,
+    options: &MarginOptions,
+    vv_ml: f64,
+) -> Result<(TumorMargin, Assessed)> {
+    let dims = grid.dims();
+    let spacing = grid.spacing_mm();
+    let pad = surface::padding(spacing);
+    let in_comp = |n: usize| comps.at(n) == id;
+
+    // The tumour's own surface.
+    let (tpatch, tlo, thi) = patch_around(dims, bbox, [1; 3], pad, in_comp);
+    let tfields = Fields::new(&tpatch, spacing);
+    let points = surface::surface_points(&tpatch, &tfields, grid, tlo, thi);
+
+    // Tumour voxels (for volumes and the centroid).
+    let voxels = component_voxels(dims, bbox, in_comp);
+    let n = voxels.len() as f64;
+    let mean = [0, 1, 2].map(|a| voxels.iter().map(|v| v[a] as f64).sum::<f64>() / n);
+    let centroid_mm = grid.voxel_to_world(mean);
+
+    let (margins, voxel_margins) = margins_to_zone(grid, bbox, zone, &points, &voxels, options.margin_mm);
 
     // Capsule: surface points within the required margin of the liver's outside.
     let capsule = exterior.map(|(liver, tumor)| {

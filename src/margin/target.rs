@@ -128,9 +128,7 @@ pub fn plan_targets(
         grid.ensure_same(v.mask.grid(), "tumour", &format!("vessel {}", v.label))?;
     }
     ensure_orthogonal(grid)?;
-    if !(margin_mm.is_finite() && margin_mm > 0.0) {
-        return Err(parameter_error("margin_mm", margin_mm, "a margin > 0 mm"));
-    }
+    crate::vocabulary::MARGIN_MM.check(margin_mm)?;
     let dims = grid.dims();
     let spacing = grid.spacing_mm();
     let vv_ml = grid.voxel_volume_mm3() / 1000.0;

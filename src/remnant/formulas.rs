@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use crate::error::{parameter_error, Result};
-use crate::vocabulary::{from_str_by_name, Named};
+use crate::error::Result;
+use crate::vocabulary::{from_str_by_name, Named, HEIGHT_CM, WEIGHT_KG};
 
 /// Body-surface-area formula.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,33 +29,14 @@ pub enum TelvFormula {
     Heinemann,
 }
 
-/// Accepted human height range in cm (neonate to the tallest recorded adults).
-pub const HEIGHT_RANGE_CM: (f64, f64) = (40.0, 250.0);
-/// Accepted human weight range in kg.
-pub const WEIGHT_RANGE_KG: (f64, f64) = (2.0, 350.0);
-
 /// Checks height and weight against the human range.
 ///
 /// # Errors
-/// `Parameter` (`height_cm`, `weight_kg`) outside [`HEIGHT_RANGE_CM`] or
-/// [`WEIGHT_RANGE_KG`], or not finite.
+/// `Parameter` (`height_cm`, `weight_kg`) outside the ranges of
+/// [`HEIGHT_CM`] and [`WEIGHT_KG`], or not finite.
 pub fn check_body(height_cm: f64, weight_kg: f64) -> Result<()> {
-    let (hmin, hmax) = HEIGHT_RANGE_CM;
-    if !(height_cm.is_finite() && (hmin..=hmax).contains(&height_cm)) {
-        return Err(parameter_error(
-            "height_cm",
-            height_cm,
-            format!("a human height from {hmin} to {hmax} cm"),
-        ));
-    }
-    let (wmin, wmax) = WEIGHT_RANGE_KG;
-    if !(weight_kg.is_finite() && (wmin..=wmax).contains(&weight_kg)) {
-        return Err(parameter_error(
-            "weight_kg",
-            weight_kg,
-            format!("a human weight from {wmin} to {wmax} kg"),
-        ));
-    }
+    HEIGHT_CM.check(height_cm)?;
+    WEIGHT_KG.check(weight_kg)?;
     Ok(())
 }
 

@@ -110,14 +110,7 @@ pub fn check_pve_request(pre: &RemnantRequest, post: &RemnantRequest, days: f64)
 }
 
 fn check_days(days: f64) -> Result<()> {
-    if !(days.is_finite() && days > 0.0) {
-        return Err(parameter_error(
-            "days",
-            days,
-            "a positive number of days from PVE to the post-PVE scan",
-        ));
-    }
-    Ok(())
+    crate::vocabulary::DAYS.check(days).map(|_| ())
 }
 
 /// The growth between two remnant assessments of one patient, before and

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::error::{parameter_error, Result, Warning};
+use crate::error::{Result, Warning};
 
 use super::{AssessOptions, Threshold};
 use crate::remnant::formulas::{self, BsaFormula, FormulaUse, LiverCondition, TelvFormula};
@@ -156,9 +156,7 @@ pub fn report(
     let (threshold_pct, condition, threshold_source) = match options.threshold {
         Threshold::Condition(c) => (c.min_remnant_pct(), Some(c), c.source().to_string()),
         Threshold::MinPct(p) => {
-            if !(p.is_finite() && (0.0..=100.0).contains(&p)) {
-                return Err(parameter_error("min_flr_pct", p, "a percentage from 0 to 100"));
-            }
+            crate::vocabulary::MIN_FLR_PCT.check(p)?;
             (p, None, "chosen by the user (`min_flr_pct`)".to_string())
         }
     };
@@ -213,45 +211,20 @@ pub fn report(
     // short by percentage while FLR/BW is above it.
     let disagree = sufficient.zip(flr_bwr_low).map(|(s, low)| s == low);
     let borderline = near_threshold.map(|n| n || disagree == Some(true));
-    let mut verdict = match (checked_pct, sufficient) {
-        (Some(v), Some(ok)) => {
-            let (word, rel, side) = if ok {
-                (
-                    "SUFFICIENT",
-                    ">=",
-                    format!("{:.1} points above", v - threshold_pct),
-                )
-            } else {
-                (
-                    "INSUFFICIENT",
-                    "<",
-                    format!("{:.1} points short", threshold_pct - v),
-                )
-            };
-            let mut text =
-                format!("{basis_name} {v:.1} % {rel} {threshold_pct} % ({condition_text}), {side}");
-            let mut why = Vec::new();
-            if near_threshold == Some(true) {
-                why.push(format!(
-                    "within the volumetry's uncertainty of +/-{:.1} points (6.3 % of the value [CTtoSpecimen2019])",
-                    uncertainty_points.unwrap_or(0.0)
-                ));
-            }
-            if disagree == Some(true) {
-                why.push(format!(
-                    "the FLR-to-body-weight ratio {:.2} % says otherwise (limit 0.5 % [Truant2007])",
-                    flr_bwr_pct.unwrap_or(0.0)
-                ));
-            }
-            if why.is_empty() {
-                text = format!("{word}: {text}");
-            } else {
-                text = format!("BORDERLINE ({}): {text}; {}", word.to_lowercase(), why.join("; "));
-            }
-            text
-        }
-        _ => "no remnant defined: volumes only".to_string(),
-    };
+    let mut why = Vec::new();
+    if near_threshold == Some(true) {
+        why.push(format!(
+            "within the volumetry's uncertainty of +/-{:.1} points (6.3 % of the value [CTtoSpecimen2019])",
+            uncertainty_points.unwrap_or(0.0)
+        ));
+    }
+    if disagree == Some(true) {
+        why.push(format!(
+            "the FLR-to-body-weight ratio {:.2} % says otherwise (limit 0.5 % [Truant2007])",
+            flr_bwr_pct.unwrap_or(0.0)
+        ));
+    }
+    let mut verdict = verdict_text(checked_pct, threshold_pct, basis_name, &condition_text, &why);
     if m.liver_touches_edge && sufficient.is_some() {
         verdict.push_str("; the liver reaches the edge of the scan, so the total liver volume is a lower bound and the FLR % is uncertain");
     }
@@ -263,27 +236,7 @@ pub fn report(
         Vec::new()
     };
 
-    let mut used = vec![formulas::VOLUME, formulas::FUNCTIONAL_LIVER];
-    if remnant_ml.is_some() || !resections.is_empty() {
-        used.push(formulas::FLR_PCT);
-    }
-    if options.patient.is_some() {
-        used.extend([
-            options.bsa.usage(),
-            options.telv.usage(),
-            formulas::SFLR_PCT,
-            formulas::FLR_BWR,
-        ]);
-    }
-    used.push(FormulaUse {
-        quantity: "threshold_pct",
-        formula: "minimum remnant: normal liver 20 %, after chemotherapy 30 %, cirrhosis 40 %",
-        source: match condition {
-            Some(c) => c.source(),
-            None => "user (`min_flr_pct`)",
-        },
-    });
-
+    let used = formulas_used(options, condition, remnant_ml.is_some() || !resections.is_empty());
     Ok(RemnantReport {
         input,
         roles,
@@ -323,6 +276,68 @@ pub fn report(
         warnings,
         formulas: used,
     })
+}
+
+/// The verdict in words: `checked_pct` of `basis` (FLR or sFLR) against
+/// `threshold_pct`, BORDERLINE with the reasons in `why` when there are any.
+fn verdict_text(
+    checked_pct: Option<f64>,
+    threshold_pct: f64,
+    basis: &str,
+    condition_text: &str,
+    why: &[String],
+) -> String {
+    let Some(v) = checked_pct else {
+        return "no remnant defined: volumes only".to_string();
+    };
+    let (word, rel, side) = if v >= threshold_pct {
+        (
+            "SUFFICIENT",
+            ">=",
+            format!("{:.1} points above", v - threshold_pct),
+        )
+    } else {
+        (
+            "INSUFFICIENT",
+            "<",
+            format!("{:.1} points short", threshold_pct - v),
+        )
+    };
+    let text = format!("{basis} {v:.1} % {rel} {threshold_pct} % ({condition_text}), {side}");
+    if why.is_empty() {
+        format!("{word}: {text}")
+    } else {
+        format!("BORDERLINE ({}): {text}; {}", word.to_lowercase(), why.join("; "))
+    }
+}
+
+/// The formulas a report used, with their sources.
+fn formulas_used(
+    options: &AssessOptions,
+    condition: Option<LiverCondition>,
+    remnant: bool,
+) -> Vec<FormulaUse> {
+    let mut used = vec![formulas::VOLUME, formulas::FUNCTIONAL_LIVER];
+    if remnant {
+        used.push(formulas::FLR_PCT);
+    }
+    if options.patient.is_some() {
+        used.extend([
+            options.bsa.usage(),
+            options.telv.usage(),
+            formulas::SFLR_PCT,
+            formulas::FLR_BWR,
+        ]);
+    }
+    used.push(FormulaUse {
+        quantity: "threshold_pct",
+        formula: "minimum remnant: normal liver 20 %, after chemotherapy 30 %, cirrhosis 40 %",
+        source: match condition {
+            Some(c) => c.source(),
+            None => "user (`min_flr_pct`)",
+        },
+    });
+    used
 }
 
 /// What the user must know about the inputs and the result: tumour outside
