@@ -143,18 +143,8 @@ fn png_slices_on_the_real_ct_and_a_background_on_another_grid() {
         assert!(img.width() > 100 && img.height() > 10, "{plane}");
     }
     let axial = image::open(png.join("axial.png")).unwrap().to_rgb8();
-    let liver_rgb = liverkit::io::structure::Structure::Liver.rgb();
-    let (mut su, mut n) = (0.0, 0.0);
-    for (u, _, p) in axial.enumerate_pixels() {
-        if p.0 == liver_rgb {
-            su += u as f64;
-            n += 1.0;
-        }
-    }
-    assert!(
-        n > 50.0 && su / n < axial.width() as f64 / 2.0,
-        "liver contour on the image's left"
-    );
+    let (u, n) = mean_column(&axial, liverkit::io::structure::Structure::Liver.rgb());
+    assert!(n > 50 && u < 0.5, "liver contour on the image's left");
     // A background on another grid: a clear error, the mask still written.
     let out = dir.path().join("t.nii.gz");
     let (code, _, err) = run_cli(&[
@@ -173,4 +163,160 @@ fn png_slices_on_the_real_ct_and_a_background_on_another_grid() {
         "{err}"
     );
     assert!(out.exists(), "the command's own output is written");
+}
+
+/// The mean column of the pixels of colour `rgb`, as a fraction of the
+/// width, and their count.
+fn mean_column(img: &image::RgbImage, rgb: [u8; 3]) -> (f64, usize) {
+    let columns: Vec<u32> = img
+        .enumerate_pixels()
+        .filter(|(_, _, p)| p.0 == rgb)
+        .map(|(u, _, _)| u)
+        .collect();
+    let mean = columns.iter().map(|&u| u as f64).sum::<f64>() / columns.len().max(1) as f64;
+    (mean / img.width() as f64, columns.len())
+}
+
+/// The `data:image/png;base64,` images of an HTML page, decoded.
+fn page_images(html: &str) -> Vec<image::RgbImage> {
+    use base64::Engine as _;
+    html.split("src=\"data:image/png;base64,")
+        .skip(1)
+        .map(|rest| {
+            let b64 = &rest[..rest.find('"').unwrap()];
+            let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+            image::load_from_memory(&bytes).unwrap().to_rgb8()
+        })
+        .collect()
+}
+
+#[test]
+fn html_report_is_self_contained_shows_the_remnant_and_agrees_with_the_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("remnant.html");
+    let map = data("sample_case/pre_pve.nii.gz");
+    let args = [
+        "remnant",
+        map.to_str().unwrap(),
+        "--resection",
+        "right-hepatectomy",
+        "--height-cm",
+        "175",
+        "--weight-kg",
+        "75",
+    ];
+    let (code, json, err) = run_cli(&[&args[..], &["--json", "--report", page.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for outside in ["src=\"http", "href=", "src=\"/", "url("] {
+        assert!(
+            !html.contains(outside),
+            "the page loads nothing from outside: {outside}"
+        );
+    }
+    // The verdict and the numbers are the JSON's.
+    let verdict = r["verdict"]
+        .as_str()
+        .unwrap()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    assert!(html.contains(&verdict), "verdict");
+    let tone = if r["borderline"] == true {
+        "borderline"
+    } else if r["sufficient"] == true {
+        "pass"
+    } else {
+        "fail"
+    };
+    assert!(html.contains(&format!("class=\"verdict {tone}\"")), "tone {tone}");
+    let remnant = format!("{:.1} mL", r["remnant_ml"].as_f64().unwrap());
+    assert!(html.contains(&remnant), "remnant {remnant}");
+    assert_eq!(html.matches("<svg").count(), 2, "sFLR and segment charts");
+    // Three slices; a right hepatectomy keeps the left liver, which a
+    // radiologist sees on the image's right in the axial slice.
+    let images = page_images(&html);
+    assert_eq!(images.len(), 3);
+    let (u, n) = mean_column(&images[0], liverkit::io::structure::Structure::Remnant.rgb());
+    assert!(n > 50 && u > 0.5, "remnant on the image's right");
+
+    // An unwritable report path: a clear error naming it; the PNGs asked
+    // for alongside are still written.
+    let png = dir.path().join("png");
+    let bad = dir.path().join("no_such_dir").join("r.html");
+    let (code, _, err) = run_cli(
+        &[
+            &args[..],
+            &["--png", png.to_str().unwrap(), "--report", bad.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no_such_dir"), "{err}");
+    assert!(png.join("axial.png").exists());
+}
+
+#[test]
+fn margin_report_draws_the_surface_histogram_and_the_failed_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("margin.html");
+    let (code, json, _) = run_cli(&[
+        "margin",
+        "--tumor",
+        &format!("{}:liver_tumor", data("sample_case/pre_pve.nii.gz").display()),
+        "--zone",
+        data("sample_case/ablation_zone.nii.gz").to_str().unwrap(),
+        "--json",
+        "--report",
+        page.to_str().unwrap(),
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(code == 0, r["sufficient"] == true);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let tone = if r["sufficient"] == true { "pass" } else { "fail" };
+    assert!(html.contains(&format!("class=\"verdict {tone}\"")));
+    assert!(html.contains("<svg") && html.contains("margin (mm)"));
+    let min = format!("{:.2} mm", r["tumors"][0]["min_margin_mm"].as_f64().unwrap());
+    assert!(html.contains(&min), "{min}");
+    assert_eq!(page_images(&html).len(), 3);
+}
+
+#[test]
+fn pve_report_shows_before_and_after_against_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("pve.html");
+    let (code, json, err) = run_cli(&[
+        "pve",
+        data("sample_case/pre_pve.nii.gz").to_str().unwrap(),
+        data("sample_case/post_pve.nii.gz").to_str().unwrap(),
+        "--resection",
+        "right-hepatectomy",
+        "--height-cm",
+        "175",
+        "--weight-kg",
+        "75",
+        "--days",
+        "28",
+        "--json",
+        "--report",
+        page.to_str().unwrap(),
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let tone = if r["sufficient"] == true { "pass" } else { "fail" };
+    assert!(html.contains(&format!("class=\"verdict {tone}\"")), "{tone}");
+    let kgr = format!("{:.2} points/week", r["kgr_points_per_week"].as_f64().unwrap());
+    assert!(html.contains(&kgr), "{kgr}");
+    // Both remnants, before and after, as the two scans' reports give them.
+    for scan in ["pre", "post"] {
+        let ml = format!("{:.1} mL", r[scan]["remnant_ml"].as_f64().unwrap());
+        assert!(html.contains(&ml), "{scan} {ml}");
+    }
+    assert_eq!(html.matches("<svg").count(), 2);
+    assert!(!html.contains("src=\"http") && !html.contains("href="));
 }

@@ -1,8 +1,8 @@
 //! Figures of a case: axial, coronal and sagittal slices through the point
 //! that matters (a tumour's centre, the point of the smallest margin, the
 //! needle tip), the CT behind them in the liver window when given, the
-//! structures in their colours ([`crate::io::structure`]), written as PNG
-//! files for papers, cohort pipelines and a quick look.
+//! structures in their colours ([`crate::io::structure`]), as PNG files for
+//! papers, cohort pipelines and a quick look, and for the HTML report.
 
 use std::path::{Path, PathBuf};
 
@@ -49,24 +49,17 @@ pub fn background(image: &Path, grid: &Grid, read: &crate::io::ReadOptions) -> R
     })
 }
 
-/// Renders the three planes through `point_mm` and writes them into `dir`
-/// as `axial.png`, `coronal.png` and `sagittal.png`, each atomically;
-/// returns the paths.
+/// Renders the three planes through `point_mm` as PNG files in memory:
+/// (plane, PNG bytes) for axial, coronal and sagittal.
 ///
 /// # Errors
-/// `GridMismatch` for a structure or background on another grid; `Write`
-/// when the folder or a file cannot be written.
-pub fn write_slices(
-    dir: &Path,
+/// `GridMismatch` for a structure or background on another grid.
+pub fn render_pngs(
     grid: &Grid,
     point_mm: [f64; 3],
     background: Option<&Volume<f32>>,
     structures: &[(&Mask, Structure)],
-) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+) -> Result<Vec<(Plane, Vec<u8>)>> {
     let layers: Vec<Layer<'_>> = structures
         .iter()
         .map(|&(mask, s)| Layer {
@@ -84,7 +77,6 @@ pub fn write_slices(
             background.map(|b| (b, LIVER_WINDOW)),
             &layers,
         )?;
-        let path = dir.join(format!("{}.png", plane.name()));
         let mut bytes = Vec::new();
         image::codecs::png::PngEncoder::new(&mut bytes)
             .write_image(
@@ -94,13 +86,46 @@ pub fn write_slices(
                 image::ExtendedColorType::Rgb8,
             )
             .map_err(|e| Error::Write {
-                path: path.clone(),
+                path: format!("{}.png", plane.name()).into(),
                 source: std::io::Error::other(e.to_string()),
             })?;
-        crate::io::atomic::write_file(&path, &bytes)?;
+        out.push((plane, bytes));
+    }
+    Ok(out)
+}
+
+/// Writes slices from [`render_pngs`] into `dir` as `axial.png`,
+/// `coronal.png` and `sagittal.png`, each atomically; returns the paths.
+///
+/// # Errors
+/// `Write` when the folder or a file cannot be written.
+pub fn write_pngs(dir: &Path, pngs: &[(Plane, Vec<u8>)]) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (plane, bytes) in pngs {
+        let path = dir.join(format!("{}.png", plane.name()));
+        crate::io::atomic::write_file(&path, bytes)?;
         out.push(path);
     }
     Ok(out)
+}
+
+/// Renders the three planes through `point_mm` and writes them into `dir`
+/// ([`render_pngs`], [`write_pngs`]).
+///
+/// # Errors
+/// As those two.
+pub fn write_slices(
+    dir: &Path,
+    grid: &Grid,
+    point_mm: [f64; 3],
+    background: Option<&Volume<f32>>,
+    structures: &[(&Mask, Structure)],
+) -> Result<Vec<PathBuf>> {
+    write_pngs(dir, &render_pngs(grid, point_mm, background, structures)?)
 }
 
 /// The centre of the voxels in any of some masks on one grid, RAS+ mm, as

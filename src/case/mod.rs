@@ -14,8 +14,10 @@
 pub mod figures;
 pub mod margin;
 pub mod outputs;
+pub mod pages;
 pub mod protocols;
 pub mod remnant;
+pub mod report_html;
 pub mod report_sr;
 pub mod roles;
 pub mod simulate;

@@ -9,6 +9,7 @@ use clap::Args;
 use liverkit::case::figures::centroid_mm;
 use liverkit::case::margin::{margin_report, margin_structures, MarginReport};
 use liverkit::case::outputs::{write_report_sr, write_structures};
+use liverkit::case::pages::{margin_page, target_page};
 use liverkit::case::report_sr::{margin_sr, target_sr};
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::case::target::{target_report, TargetReport};
@@ -137,7 +138,7 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
     let options = MarginOptions {
         margin_mm: a.margin_mm,
         exclude_capsule: a.exclude_capsule,
-        margin_map: a.margin_map.is_some() && structures_out.is_none(),
+        margin_map: (a.margin_map.is_some() && structures_out.is_none()) || a.figures.report.is_some(),
     };
     let mut files = Files::new(None, read.clone())?;
     let (mut report, map) = margin_report(&mut files, &tumor, &zone, liver.as_ref(), &options)?;
@@ -146,7 +147,7 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         RoleSpec::Labels(_) => None,
     };
     let mut written = None;
-    let structures = if structures_out.is_some() || a.figures.png.is_some() {
+    let structures = if structures_out.is_some() || a.figures.wanted() {
         Some(margin_structures(&mut files, &tumor, &zone, a.margin_mm)?)
     } else {
         None
@@ -181,7 +182,8 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         let (zone_mask, _) = files.resolve("zone", &zone)?;
         let mut drawn = vec![(&zone_mask, Structure::AblationZone)];
         drawn.extend(s.segments().iter().map(|g| (g.mask, g.structure)));
-        a.figures.write(read, point.unwrap_or_default(), &drawn)?;
+        let page = || margin_page(&report, map.as_ref());
+        a.figures.write(read, point.unwrap_or_default(), &drawn, page)?;
     }
     let text = if a.json {
         output::json(&report)?
@@ -321,7 +323,7 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         let note = write_report_sr(&files, sr, &target_sr(&report), written.as_ref())?;
         report.warnings.extend(note);
     }
-    if a.figures.png.is_some() {
+    if a.figures.wanted() {
         // Through the centre of the largest tumour.
         let (liver, _) = files.liver(liver_spec.as_ref())?;
         let tumor = files.tumor(tumor_spec.as_ref())?.map(|(m, _)| m);
@@ -335,7 +337,8 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         let mut drawn = vec![(&liver, Structure::Liver)];
         drawn.extend(tumor.as_ref().map(|t| (t, Structure::Tumor)));
         drawn.push((&plan.target, Structure::AblationTarget));
-        a.figures.write(read, point.unwrap_or_default(), &drawn)?;
+        a.figures
+            .write(read, point.unwrap_or_default(), &drawn, || target_page(&report))?;
     }
     let text = if a.json {
         output::json(&report)?

@@ -9,10 +9,12 @@ use liverkit::vocabulary::Named;
 
 use liverkit::case::figures::centroid_mm;
 use liverkit::case::outputs::{write_report_sr, write_structures};
+use liverkit::case::pages::{pve_page, remnant_page};
 use liverkit::case::remnant::{
     assess_case_parts, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport,
     RemnantRequest, RemnantSpec, RemnantWords, Threshold,
 };
+use liverkit::case::report_html::write_page;
 use liverkit::case::report_sr::{pve_sr, remnant_sr};
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::io::structure::{Segment, Structure};
@@ -155,6 +157,10 @@ pub struct PveArgs {
     /// Date of the post-PVE scan, YYYY-MM-DD.
     #[arg(long, value_name = "DATE", requires = "pre_date")]
     post_date: Option<String>,
+    /// Write a one-page, self-contained HTML report: the verdict, the
+    /// numbers before and after, and the growth charts.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
 }
 
 fn options(c: &CheckArgs) -> AssessOptions {
@@ -242,7 +248,7 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
         liverkit::io::atomic::ensure_not_input(out, &inputs)?;
     }
     let mut files = Files::new(req.label_map.as_deref(), read.clone())?;
-    let want_parts = a.out.is_some() || a.figures.png.is_some();
+    let want_parts = a.out.is_some() || a.figures.wanted();
     let (mut r, parts) = assess_case_parts(&mut files, &req, &options(&a.check), want_parts)?;
     let mut written = None;
     if let Some(out) = &a.out {
@@ -275,7 +281,7 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
         let note = write_report_sr(&files, sr, &remnant_sr(&r), written.as_ref())?;
         r.warnings.extend(note);
     }
-    if a.figures.png.is_some() {
+    if a.figures.wanted() {
         // Through the centre of the liver: the remnant beside the resected part.
         let (liver, _) = files.liver(req.liver.as_ref())?;
         let mut drawn = vec![(&liver, Structure::Liver)];
@@ -289,7 +295,7 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
         let point = centroid_mm(&parts_drawn)?.unwrap_or_default();
         let tumor = files.tumor(req.tumor.as_ref())?.map(|(m, _)| m);
         drawn.extend(tumor.as_ref().map(|t| (t, Structure::Tumor)));
-        a.figures.write(read, point, &drawn)?;
+        a.figures.write(read, point, &drawn, || remnant_page(&r))?;
     }
     let text = if a.check.json {
         output::json(&r)?
@@ -338,6 +344,9 @@ pub fn run_pve(a: &PveArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
         let files = Files::new(None, read.clone())?;
         let note = write_report_sr(&files, sr, &pve_sr(&r), None)?;
         r.warnings.extend(note);
+    }
+    if let Some(path) = &a.report {
+        write_page(path, &pve_page(&r)?)?;
     }
     let text = if a.check.json {
         output::json(&r)?

@@ -12,6 +12,7 @@ use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
 use liverkit::bioheat::protocols::Library;
 use liverkit::bioheat::tissue::Parameters;
 use liverkit::case::outputs::{write_report_sr, write_structures};
+use liverkit::case::pages::simulate_page;
 use liverkit::case::protocols::{protocols_report, ProtocolsReport, ProtocolsRequest};
 use liverkit::case::report_sr::simulate_sr;
 use liverkit::case::roles::{Files, RoleSpec};
@@ -282,7 +283,7 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
         write_outputs(&mut outcome, dir, &template)?;
     }
     let mut written = None;
-    let structures = if a.seg.is_some() || a.figures.png.is_some() {
+    let structures = if a.seg.is_some() || a.figures.wanted() {
         simulate_structures(&outcome)?
     } else {
         Vec::new()
@@ -311,16 +312,20 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
         outcome.report.warnings.extend(note);
         outcome.report.outputs.insert("sr".into(), sr.clone());
     }
-    if a.figures.png.is_some() {
+    if a.figures.wanted() {
         // Through the needle tip, the liver behind the zones.
         let (liver, _) = files.liver(liver_spec.as_ref())?;
         let mut drawn = vec![(&liver, liverkit::io::structure::Structure::Liver)];
         drawn.extend(structures.iter().map(|(m, s)| (m, *s)));
-        for p in a.figures.write(read, case.pose.tip_mm, &drawn)? {
-            let key = p
-                .file_stem()
-                .map(|s| format!("{}_png", s.to_string_lossy()))
-                .unwrap_or_default();
+        let page = || simulate_page(&outcome.report);
+        for p in a.figures.write(read, case.pose.tip_mm, &drawn, page)? {
+            let key = match p.extension().and_then(|e| e.to_str()) {
+                Some("png") => p
+                    .file_stem()
+                    .map(|s| format!("{}_png", s.to_string_lossy()))
+                    .unwrap_or_default(),
+                _ => "report".to_string(),
+            };
             outcome.report.outputs.insert(key, p);
         }
     }
