@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::case::margin::MarginReport;
 use crate::case::remnant::{PveReport, RemnantReport};
-use crate::case::report_html::{bar_chart, histogram_mm, Chart, Page, Tone};
+use crate::case::report_html::{bar_chart, histogram_mm, Chart, Page, Tone, FAIL_RGB};
 use crate::case::simulate::SimulateReport;
 use crate::case::target::TargetReport;
 use crate::error::{Error, Result, Warning};
@@ -99,13 +99,8 @@ fn inputs(paths: &[std::path::PathBuf]) -> Vec<String> {
     paths.iter().map(|p| p.display().to_string()).collect()
 }
 
-/// The remnant report: FLR/sFLR against the threshold, segment bars
-/// coloured remnant or resected.
-///
-/// # Errors
-/// Internal errors of the charts.
-pub fn remnant_page(r: &RemnantReport) -> Result<Page> {
-    let v = json(r)?;
+/// The remnant definition and the threshold with its source.
+fn remnant_request(r: &RemnantReport) -> Vec<(String, String)> {
     let mut parameters = Vec::new();
     if let Some(d) = &r.remnant_definition {
         parameters.push(("remnant".to_string(), d.clone()));
@@ -114,21 +109,36 @@ pub fn remnant_page(r: &RemnantReport) -> Result<Page> {
         "threshold".into(),
         format!("{} % ({})", r.threshold_pct, r.threshold_source),
     ));
+    parameters
+}
+
+/// The remnant's colour when it is enough, red when it is not.
+fn verdict_rgb(sufficient: Option<bool>) -> [u8; 3] {
+    if sufficient == Some(true) {
+        Structure::Remnant.rgb()
+    } else {
+        FAIL_RGB
+    }
+}
+
+/// The remnant report: FLR/sFLR against the threshold, segment bars
+/// coloured remnant or resected.
+///
+/// # Errors
+/// Internal errors of the charts.
+pub fn remnant_page(r: &RemnantReport) -> Result<Page> {
+    let v = json(r)?;
+    let mut parameters = remnant_request(r);
     if let (Some(h), Some(w)) = (r.height_cm, r.weight_kg) {
         parameters.push(("patient".into(), format!("{h} cm, {w} kg")));
     }
     let mut charts = Vec::new();
     if let Some(c) = r.checked_pct {
         let basis = if r.sflr_pct.is_some() { "sFLR" } else { "FLR" };
-        let colour = if r.sufficient == Some(true) {
-            Structure::Remnant.rgb()
-        } else {
-            [198, 40, 40]
-        };
         charts.push(Chart {
             title: format!("{basis} against the threshold"),
             svg: bar_chart(
-                &[(basis.to_string(), c, colour)],
+                &[(basis.to_string(), c, verdict_rgb(r.sufficient))],
                 Some((r.threshold_pct, "threshold")),
                 "%",
             )?,
@@ -246,21 +256,14 @@ pub fn pve_page(r: &PveReport) -> Result<Page> {
     numbers.extend(key_numbers(&v["pre"], REMNANT_KEYS, "before · "));
     numbers.extend(key_numbers(&v["post"], REMNANT_KEYS, "after · "));
     let basis = if r.pre.sflr_pct.is_some() { "sFLR" } else { "FLR" };
-    let colour = |ok: Option<bool>| {
-        if ok == Some(true) {
-            Structure::Remnant.rgb()
-        } else {
-            [198, 40, 40]
-        }
-    };
     let mut charts = Vec::new();
     if let (Some(a), Some(b)) = (r.pre.checked_pct, r.post.checked_pct) {
         charts.push(Chart {
             title: format!("{basis} before and after PVE, against the threshold"),
             svg: bar_chart(
                 &[
-                    ("before".into(), a, colour(r.pre.sufficient)),
-                    ("after".into(), b, colour(r.post.sufficient)),
+                    ("before".into(), a, verdict_rgb(r.pre.sufficient)),
+                    ("after".into(), b, verdict_rgb(r.post.sufficient)),
                 ],
                 Some((r.threshold_pct, "threshold")),
                 "%",
@@ -285,14 +288,7 @@ pub fn pve_page(r: &PveReport) -> Result<Page> {
     warnings.extend(words(&r.warnings));
     let mut inputs = inputs(&r.pre.input);
     inputs.extend(r.post.input.iter().map(|p| p.display().to_string()));
-    let mut parameters = Vec::new();
-    if let Some(d) = &r.pre.remnant_definition {
-        parameters.push(("remnant".to_string(), d.clone()));
-    }
-    parameters.push((
-        "threshold".into(),
-        format!("{} % ({})", r.threshold_pct, r.pre.threshold_source),
-    ));
+    let parameters = remnant_request(&r.pre);
     Ok(Page {
         command: "pve".into(),
         title: "Remnant growth after portal vein embolisation".into(),
@@ -375,8 +371,20 @@ pub fn margin_page(r: &MarginReport, margin_map: Option<&Volume<f32>>) -> Result
             .collect();
         if !values.is_empty() {
             charts.push(Chart {
-                title: "Margin over the tumour surface (per surface voxel; lines at 0, 5, 10 mm)".into(),
-                svg: histogram_mm(&values, &[0.0, 5.0, 10.0], "margin (mm)")?,
+                title: format!(
+                    "Margin over the tumour surface, per surface voxel (lines at {} mm [Shady2018]; \
+                     amber below the required {} mm)",
+                    crate::margin::COVERAGE_THRESHOLDS_MM
+                        .map(|t| t.to_string())
+                        .join(", "),
+                    r.margin_mm
+                ),
+                svg: histogram_mm(
+                    &values,
+                    &crate::margin::COVERAGE_THRESHOLDS_MM,
+                    r.margin_mm,
+                    "margin (mm)",
+                )?,
             });
         }
     }

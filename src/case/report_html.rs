@@ -16,6 +16,14 @@ use plotters::prelude::*;
 use crate::error::{Error, Result};
 use crate::io::structure::Structure;
 
+/// The colour of what failed its check, in charts (the banner's red).
+pub const FAIL_RGB: [u8; 3] = [198, 40, 40];
+/// The colour of what falls short of the required margin but is not
+/// negative (the borderline banner's amber).
+pub const SHORT_RGB: [u8; 3] = [230, 161, 0];
+/// The colour of what passed its check (the pass banner's green).
+pub const PASS_RGB: [u8; 3] = [46, 125, 50];
+
 /// How the verdict reads: the colour of its banner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -186,9 +194,12 @@ pub fn render_page(page: &Page) -> String {
                 escape(s.label())
             );
         }
-        h.push_str(
+        let w = crate::render::LIVER_WINDOW;
+        let _ = writeln!(
+            h,
             "</p>\n<p class=\"small\">Radiological convention: the patient's right on the image's left \
-             (axial, coronal), anterior on the left (sagittal). CT in the liver window (W 150 / L 30 HU) when given.</p>\n",
+             (axial, coronal), anterior on the left (sagittal). CT in the liver window (W {} / L {} HU) when given.</p>",
+            w.width, w.center
         );
     }
     if !page.charts.is_empty() {
@@ -326,12 +337,14 @@ pub fn bar_chart(
     Ok(svg)
 }
 
-/// A histogram of `values` (mm) in 1 mm bins from the smallest to the
-/// largest value (at least −5 to 15 mm), with vertical lines at `lines`.
+/// A histogram of margins `values` (mm) in 1 mm bins from the smallest to
+/// the largest value (at least −5 to 15 mm), with vertical lines at
+/// `lines`: bins below 0 in red, below `required_mm` in amber, the rest in
+/// green.
 ///
 /// # Errors
 /// `Write` when plotters fails to draw (an internal error).
-pub fn histogram_mm(values: &[f64], lines: &[f64], x_desc: &str) -> Result<String> {
+pub fn histogram_mm(values: &[f64], lines: &[f64], required_mm: f64, x_desc: &str) -> Result<String> {
     let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     let lo = finite.iter().copied().fold(-5.0f64, f64::min).floor() as i32;
     let hi = finite.iter().copied().fold(15.0f64, f64::max).ceil() as i32;
@@ -362,13 +375,14 @@ pub fn histogram_mm(values: &[f64], lines: &[f64], x_desc: &str) -> Result<Strin
         chart
             .draw_series(counts.iter().enumerate().map(|(i, &c)| {
                 let x0 = (lo + i as i32) as f64;
-                let colour = if x0 < 0.0 {
-                    RGBColor(198, 40, 40)
-                } else if x0 < 10.0 {
-                    RGBColor(230, 161, 0)
+                let [r, g, b] = if x0 < 0.0 {
+                    FAIL_RGB
+                } else if x0 < required_mm {
+                    SHORT_RGB
                 } else {
-                    RGBColor(46, 125, 50)
+                    PASS_RGB
                 };
+                let colour = RGBColor(r, g, b);
                 Rectangle::new([(x0, 0.0), (x0 + 1.0, c as f64 / total * 100.0)], colour.filled())
             }))
             .map_err(chart_error)?;

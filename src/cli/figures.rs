@@ -68,7 +68,7 @@ impl FigureArgs {
             page.figures = pngs
                 .into_iter()
                 .map(|(plane, png)| Figure {
-                    caption: caption(plane).into(),
+                    caption: caption(plane),
                     png,
                 })
                 .collect();
@@ -87,10 +87,8 @@ impl FigureArgs {
     }
 }
 
-fn caption(plane: Plane) -> &'static str {
-    match plane {
-        Plane::Axial => "Axial",
-        Plane::Coronal => "Coronal",
-        Plane::Sagittal => "Sagittal",
-    }
+/// "Axial", "Coronal", "Sagittal": the plane's file name, capitalised.
+fn caption(plane: Plane) -> String {
+    let name = plane.name();
+    name[..1].to_uppercase() + &name[1..]
 }
