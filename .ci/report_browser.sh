@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Opens each HTML report liverkit writes for the README sample commands in
 # headless Chromium (Debian's `chromium`), and fails on a console error, on a
-# slice image that did not decode, or on a page that loads anything from
-# outside itself. Saves a screenshot of each under $OUT (default
+# slice image that did not decode, on a blank or missing 3D view (WebGL
+# through Chromium's software renderer), or on a page that loads anything
+# from outside itself. Saves a screenshot of each under $OUT (default
 # target/report-screens) for a look.
 #
 #     bash .ci/report_browser.sh            # after `cargo build --release`
@@ -21,6 +22,7 @@ S=testdata/sample_case
 CT=testdata/totalsegmentator
 # Each report: the command (exit 0 or 1: a clinical "no" still writes it).
 run() { "$BIN" "$@" >/dev/null 2>&1 || [ $? -eq 1 ]; }
+run volumes $CT/example_seg.nii.gz --image $CT/example_ct_sm.nii.gz --report "$OUT/volumes.html"
 run remnant $S/pre_pve.nii.gz --resection right-hepatectomy --height-cm 175 --weight-kg 75 --report "$OUT/remnant.html"
 run pve $S/pre_pve.nii.gz $S/post_pve.nii.gz --resection right-hepatectomy --height-cm 175 --weight-kg 75 --days 28 \
     --report "$OUT/pve.html"
@@ -64,11 +66,18 @@ for page in "$OUT"/*.html; do
                 status=1
             fi ;;
     esac
+    # The 3D view marks the page data-canvas="drawn N" once it has drawn N
+    # non-white pixels of a thumbnail; "blank" or "no-webgl" otherwise.
+    canvas=$(printf '%s' "$dom" | grep -o 'data-canvas="[^"]*"' | head -1 | cut -d'"' -f2)
+    case "$canvas" in
+        "drawn "*) ;;
+        *) echo "FAIL $name: the 3D view was not drawn (${canvas:-no mark})" >&2; status=1 ;;
+    esac
     if [ ! -s "$OUT/$name.png" ]; then
         echo "FAIL $name: no screenshot" >&2
         status=1
     fi
-    echo "$name: images $images, $(du -k "$page" | cut -f1) kB"
+    echo "$name: images $images, 3D ${canvas:-none}, $(du -k "$page" | cut -f1) kB"
 done
 if [ "$status" = 0 ]; then echo "reports in the browser: ok"; fi
 exit "$status"

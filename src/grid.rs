@@ -133,6 +133,39 @@ impl Grid {
         voxels as f64 * self.voxel_volume_mm3() / MM3_PER_ML
     }
 
+    /// The part of this grid from voxel `lo` to `hi` (inclusive): the same
+    /// axes and spacing, voxel (0, 0, 0) at `lo`.
+    ///
+    /// # Errors
+    /// `Parameter` when `hi` is below `lo` or outside the grid.
+    pub fn crop(&self, lo: [usize; 3], hi: [usize; 3]) -> Result<Grid> {
+        if (0..3).any(|a| hi[a] < lo[a] || hi[a] >= self.dims[a]) {
+            return Err(crate::error::parameter_error(
+                "crop",
+                format!("{lo:?}..{hi:?}"),
+                format!("voxels inside {:?}", self.dims),
+            ));
+        }
+        let mut a = self.affine;
+        let o = self.voxel_to_world(lo.map(|v| v as f64));
+        for r in 0..3 {
+            a[(r, 3)] = o[r];
+        }
+        Grid::new([0, 1, 2].map(|x| hi[x] - lo[x] + 1), a)
+    }
+
+    /// Where this grid's voxel (0, 0, 0) lies in `parent` when this grid is
+    /// a part of it ([`Grid::crop`]: the same axes and spacing, an integer
+    /// offset, within 10⁻⁴ voxel), else `None`.
+    pub fn offset_within(&self, parent: &Grid) -> Option<[isize; 3]> {
+        let same_axes =
+            (0..3).all(|r| (0..3).all(|c| (self.affine[(r, c)] - parent.affine[(r, c)]).abs() < 1e-6));
+        let o = parent.world_to_voxel(self.origin_mm());
+        let off = o.map(|v| v.round());
+        let integral = (0..3).all(|a| (o[a] - off[a]).abs() < 1e-4);
+        (same_axes && integral).then(|| off.map(|v| v as isize))
+    }
+
     /// World position (mm) of the centre of voxel (0, 0, 0).
     pub fn origin_mm(&self) -> [f64; 3] {
         [self.affine[(0, 3)], self.affine[(1, 3)], self.affine[(2, 3)]]

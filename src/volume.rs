@@ -333,6 +333,25 @@ impl LabelMap {
         &self.names
     }
 
+    /// The voxels holding any of `values` within voxels `lo..=hi`
+    /// (inclusive), as a mask on that part of the grid ([`Grid::crop`]):
+    /// a structure cut to its bounding box.
+    ///
+    /// # Errors
+    /// `Parameter` when the box is not inside the grid.
+    pub fn mask_of_within(&self, values: &[i64], lo: [usize; 3], hi: [usize; 3]) -> Result<Mask> {
+        let grid = self.grid.crop(lo, hi)?;
+        let mut out = Array3::from_elem(grid.dims().f(), false);
+        for layer in self.layers() {
+            with_label_array!(layer, a => {
+                let wanted: Vec<_> = values.iter().filter_map(|&l| from_label_like(a, l)).collect();
+                let part = a.slice(ndarray::s![lo[0]..=hi[0], lo[1]..=hi[1], lo[2]..=hi[2]]);
+                ndarray::Zip::from(&mut out).and(&part).par_for_each(|o, v| *o |= wanted.contains(v));
+            });
+        }
+        Ok(Volume { grid, data: out })
+    }
+
     /// The mask of voxels whose label is one of `values` (in any layer).
     pub fn mask_of(&self, values: &[i64]) -> Mask {
         let dims = self.grid.dims();

@@ -190,6 +190,32 @@ fn page_images(html: &str) -> Vec<image::RgbImage> {
         .collect()
 }
 
+/// The 3D view's scene: the JSON the page carries for its viewer.
+fn page_scene(html: &str) -> serde_json::Value {
+    let open = "<script type=\"application/json\" id=\"scene3d\">";
+    let start = html.find(open).expect("a 3D scene") + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap()
+}
+
+/// The vertices (RAS mm) of the scene's mesh named `name`.
+fn mesh_vertices(scene: &serde_json::Value, name: &str) -> Vec<[f32; 3]> {
+    use base64::Engine as _;
+    let mesh = scene["meshes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no mesh {name}"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(mesh["positions"].as_str().unwrap())
+        .unwrap();
+    bytes
+        .chunks_exact(12)
+        .map(|c| [0, 4, 8].map(|o| f32::from_le_bytes(c[o..o + 4].try_into().unwrap())))
+        .collect()
+}
+
 #[test]
 fn html_report_is_self_contained_shows_the_remnant_and_agrees_with_the_json() {
     let dir = tempfile::tempdir().unwrap();
@@ -243,6 +269,16 @@ fn html_report_is_self_contained_shows_the_remnant_and_agrees_with_the_json() {
     assert_eq!(images.len(), 3);
     let (u, n) = mean_column(&images[0], liverkit::io::structure::Structure::Remnant.rgb());
     assert!(n > 50 && u > 0.5, "remnant on the image's right");
+    // The 3D view: the remnant's surface on the patient's left (RAS −x) of
+    // the resected part's.
+    let scene = page_scene(&html);
+    let mean_x = |name: &str| {
+        let v = mesh_vertices(&scene, name);
+        assert!(v.len() > 100, "{name} has a surface");
+        v.iter().map(|p| p[0] as f64).sum::<f64>() / v.len() as f64
+    };
+    assert!(mean_x("Liver remnant") < mean_x("Resected liver") - 20.0);
+    assert!(html.len() < 5_000_000, "page {} bytes", html.len());
 
     // An unwritable report path: a clear error naming it; the PNGs asked
     // for alongside are still written.
@@ -283,6 +319,15 @@ fn margin_report_draws_the_surface_histogram_and_the_failed_verdict() {
     let min = format!("{:.2} mm", r["tumors"][0]["min_margin_mm"].as_f64().unwrap());
     assert!(html.contains(&min), "{min}");
     assert_eq!(page_images(&html).len(), 3);
+    // The tumour surface in 3D, one margin colour per vertex.
+    let scene = page_scene(&html);
+    let tumor = scene["meshes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Tumor")
+        .unwrap();
+    assert!(tumor["colors"].is_string());
 }
 
 #[test]
@@ -319,4 +364,134 @@ fn pve_report_shows_before_and_after_against_the_threshold() {
     }
     assert_eq!(html.matches("<svg").count(), 2);
     assert!(!html.contains("src=\"http") && !html.contains("href="));
+    // Slices of both scans, and those slices as PNG files with --png.
+    assert_eq!(page_images(&html).len(), 6);
+    let png = dir.path().join("png");
+    let (code, _, err) = run_cli(&[
+        "pve",
+        data("sample_case/pre_pve.nii.gz").to_str().unwrap(),
+        data("sample_case/post_pve.nii.gz").to_str().unwrap(),
+        "--resection",
+        "right-hepatectomy",
+        "--days",
+        "28",
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    for scan in ["pre", "post"] {
+        for plane in ["axial", "coronal", "sagittal"] {
+            assert!(png.join(format!("{scan}_{plane}.png")).exists(), "{scan}_{plane}");
+        }
+    }
+}
+
+#[test]
+fn volumes_report_draws_the_largest_labels_where_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("volumes.html");
+    let seg = data("totalsegmentator/example_seg.nii.gz");
+    let (code, json, err) = run_cli(&[
+        "volumes",
+        seg.to_str().unwrap(),
+        "--json",
+        "--report",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let labels = r["labels"].as_array().unwrap();
+    assert!(html.contains(&format!("{} labels", labels.len())));
+    assert_eq!(page_images(&html).len(), 3);
+    let scene = page_scene(&html);
+    assert_eq!(scene["meshes"].as_array().unwrap().len(), 12, "the 12 largest");
+    // Each surface lies around its label's centroid from the JSON: the
+    // spleen on the patient's left (RAS −x) of the liver.
+    let centroid_x = |name: &str| {
+        labels.iter().find(|l| l["name"] == name).unwrap()["centroid_mm"][0]
+            .as_f64()
+            .unwrap()
+    };
+    let mean_x = |name: &str| {
+        let v = mesh_vertices(&scene, name);
+        v.iter().map(|p| p[0] as f64).sum::<f64>() / v.len() as f64
+    };
+    for organ in ["liver", "spleen"] {
+        assert!(
+            (mean_x(organ) - centroid_x(organ)).abs() < 25.0,
+            "{organ}: surface {} vs centroid {}",
+            mean_x(organ),
+            centroid_x(organ)
+        );
+    }
+    assert!(mean_x("spleen") < mean_x("liver") - 100.0);
+}
+
+/// The longest vertical run of pixels of colour `rgb`.
+fn longest_column_run(img: &image::RgbImage, rgb: [u8; 3]) -> u32 {
+    let mut best = 0;
+    for x in 0..img.width() {
+        let mut run = 0;
+        for y in 0..img.height() {
+            if img.get_pixel(x, y).0 == rgb {
+                run += 1;
+                best = best.max(run);
+            } else {
+                run = 0;
+            }
+        }
+    }
+    best
+}
+
+#[test]
+fn simulate_slices_show_the_needle_and_remnant_slices_the_cutting_plane() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = data("sample_case/pre_pve.nii.gz");
+    let png = dir.path().join("sim");
+    let (code, _, err) = run_cli(&[
+        "simulate",
+        sample.to_str().unwrap(),
+        "--applicator",
+        "mwa",
+        "--power-w",
+        "50",
+        "--time-s",
+        "600",
+        "--tip",
+        "70,-30,-45",
+        "--direction",
+        "0,0,-1",
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    // The needle points inferior: on the coronal slice it is a vertical
+    // white line 80 mm long (over 60 pixels of at most 1.3 mm), longer
+    // than any letter.
+    let coronal = image::open(png.join("coronal.png")).unwrap().to_rgb8();
+    let run = longest_column_run(&coronal, liverkit::case::figures::NEEDLE_RGB);
+    assert!(run > 60, "needle run {run} px");
+    // A sagittal cutting plane crosses the axial slice as a vertical
+    // dashed cyan line.
+    let png = dir.path().join("rem");
+    let (code, _, err) = run_cli(&[
+        "remnant",
+        sample.to_str().unwrap(),
+        "--plane",
+        "60,0,0:-1,0,0",
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    let axial = image::open(png.join("axial.png")).unwrap().to_rgb8();
+    let cyan = axial.pixels().filter(|p| p.0 == liverkit::case::figures::PLANE_RGB).count();
+    assert!(cyan > 40, "{cyan} plane pixels");
+    let sagittal = image::open(png.join("sagittal.png")).unwrap().to_rgb8();
+    assert_eq!(
+        sagittal.pixels().filter(|p| p.0 == liverkit::case::figures::PLANE_RGB).count(),
+        0,
+        "the sagittal slice through the liver's centre lies beside the plane, which never crosses it"
+    );
 }

@@ -273,7 +273,7 @@ def volumes(
         src: Any = [os.fspath(p) for p in source]
     else:
         src = _source(source)
-    text = _native.volumes(
+    text, page = _native.volumes(
         src,
         _spacing(spacing_mm),
         _affine(affine),
@@ -281,7 +281,7 @@ def volumes(
         threads,
         **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
-    return VolumesResult(json.loads(text))
+    return VolumesResult(json.loads(text), {"report_html": page})
 
 
 def _defs(
@@ -344,7 +344,7 @@ def remnant(
     line exits with status 1.
     """
     defs = _defs(remnant, keep, remove, resection, plane, with_caudate)
-    text = _native.remnant(
+    text, page = _native.remnant(
         _source(labels) if labels is not None else None,
         defs,
         _spacing(spacing_mm),
@@ -356,7 +356,7 @@ def remnant(
         check=_check(height_cm, weight_kg, bsa, telv, condition, min_flr_pct),
         **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
-    return RemnantResult(json.loads(text))
+    return RemnantResult(json.loads(text), {"report_html": page})
 
 
 def _days(days: float | None, pre_date: str | None, post_date: str | None, pre: Any, post: Any) -> float:
@@ -429,7 +429,7 @@ def pve(
         post_s,
     )
     defs = _defs(None, keep, remove, resection, plane, with_caudate)
-    text = _native.pve(
+    text, page = _native.pve(
         pre_s,
         post_s,
         d,
@@ -444,7 +444,7 @@ def pve(
         check=_check(height_cm, weight_kg, bsa, telv, condition, min_flr_pct),
         **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
-    return PveResult(json.loads(text))
+    return PveResult(json.loads(text), {"report_html": page})
 
 
 def distance_transform(
@@ -488,7 +488,7 @@ def target(
     liver, the healthy liver it takes, room at the capsule and nearby
     vessels (``liverkit target --json``); ``result.target_mask`` is the
     union of the targets on the input grid."""
-    text, mask = _native.target(
+    text, page, mask = _native.target(
         _source(labels),
         _spacing(spacing_mm),
         _affine(affine),
@@ -499,7 +499,7 @@ def target(
         threads=threads,
         **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
-    return TargetResult(json.loads(text), {"target_mask": mask})
+    return TargetResult(json.loads(text), {"target_mask": mask, "report_html": page})
 
 
 def margin(
@@ -527,7 +527,7 @@ def margin(
     where the command line exits with status 1; with ``margin_map=True``,
     ``result.margin_map`` holds the signed margin on the tumour surface.
     """
-    text, mmap = _native.margin(
+    text, page, mmap = _native.margin(
         _role(tumor),
         _role(zone),
         _spacing(spacing_mm),
@@ -539,7 +539,7 @@ def margin(
         threads=threads,
         **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
-    return MarginResult(json.loads(text), {"margin_map": mmap})
+    return MarginResult(json.loads(text), {"margin_map": mmap, "report_html": page})
 
 
 def _params_json(params: Mapping[str, Any]) -> str:
@@ -602,7 +602,7 @@ def simulate(
         json_params = _params_json(params)
     elif params is not None:
         file_params = os.fspath(params)
-    text, zone = _native.simulate(
+    text, page, zone = _native.simulate(
         _source(labels),
         applicator,
         float(power_w),
@@ -627,7 +627,7 @@ def simulate(
         threads=threads,
         **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
     )
-    return SimulateResult(json.loads(text), {"zone70_mask": zone})
+    return SimulateResult(json.loads(text), {"zone70_mask": zone, "report_html": page})
 
 
 def info(

@@ -66,7 +66,7 @@ def volumes(
     threads: int | None = None,
     *,
     read: dict[str, Any],
-) -> str: ...
+) -> tuple[str, str]: ...
 def distance_transform(
     mask: Any,
     spacing_mm: list[float] | None = None,
@@ -86,7 +86,7 @@ def remnant(
     *,
     check: dict[str, Any],
     read: dict[str, Any],
-) -> str: ...
+) -> tuple[str, str]: ...
 def pve(
     pre: Any,
     post: Any,
@@ -102,7 +102,7 @@ def pve(
     *,
     check: dict[str, Any],
     read: dict[str, Any],
-) -> str: ...
+) -> tuple[str, str]: ...
 def target(
     labels: Any,
     spacing_mm: list[float] | None = None,
@@ -114,7 +114,7 @@ def target(
     threads: int | None = None,
     *,
     read: dict[str, Any],
-) -> tuple[str, np.ndarray]: ...
+) -> tuple[str, str, np.ndarray]: ...
 def margin(
     tumor: Any,
     zone: Any,
@@ -127,7 +127,7 @@ def margin(
     threads: int | None = None,
     *,
     read: dict[str, Any],
-) -> tuple[str, np.ndarray | None]: ...
+) -> tuple[str, str, np.ndarray | None]: ...
 def simulate(
     labels: Any,
     applicator: str,
@@ -153,7 +153,7 @@ def simulate(
     threads: int | None = None,
     *,
     read: dict[str, Any],
-) -> tuple[str, np.ndarray]: ...
+) -> tuple[str, str, np.ndarray]: ...
 def days_between(pre: str, post: str) -> float: ...
 def info(paths: list[str], *, read: dict[str, Any]) -> str: ...
 def protocols(

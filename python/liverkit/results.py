@@ -8,12 +8,20 @@ every number carries its unit in its name (``volume_ml``, ``min_margin_mm``,
 command line prints for the same inputs. Arrays that the command line
 writes to files (the target mask, the margin map, the 70 °C zone) are extra
 attributes, outside ``to_dict()``.
+
+The results of ``volumes``, ``remnant``, ``pve``, ``target``, ``margin`` and
+``simulate`` also carry the command's HTML report (``report_html``: the
+verdict, the key numbers, the charts and the warnings of ``--report``; the
+slices and the 3D view need the command line). Jupyter shows it
+(``_repr_html_``) and ``write_report(path)`` saves it.
 """
 
 from __future__ import annotations
 
 import copy
+import html
 import json
+import os
 from typing import Any, ClassVar, Iterator, Mapping
 
 import numpy as np
@@ -101,6 +109,36 @@ class Record:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self._data, self._arrays))
+
+    def _repr_html_(self) -> str | None:
+        """The report's page in Jupyter, in a frame of its own (its styles
+        stay inside), or None (plain repr) for a result without one."""
+        page = object.__getattribute__(self, "_arrays").get("report_html")
+        if page is None:
+            return None
+        return (
+            f'<iframe srcdoc="{html.escape(page, quote=True)}" '
+            'style="width:100%;height:640px;border:1px solid #ccc"></iframe>'
+        )
+
+    def write_report(self, path: str | os.PathLike[str]) -> str:
+        """Writes the HTML report (what ``report_html`` holds) to ``path``,
+        through a temporary file in the same folder, so that a failed write
+        leaves no half page; returns the path."""
+        page = object.__getattribute__(self, "_arrays").get("report_html")
+        if page is None:
+            raise TypeError(f"{type(self).__name__} has no HTML report")
+        target = os.fspath(path)
+        tmp = os.path.join(os.path.dirname(target) or ".", f".{os.path.basename(target)}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(page)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        return target
 
     def keys(self) -> list[str]:
         """The report's keys, in the command line's order."""

@@ -21,7 +21,11 @@ use liverkit::{Error, Grid};
 use crate::convert::{self, Geometry};
 use crate::errors::to_py;
 use crate::threads::run_detached;
-use crate::{case_files, main_grid, role_spec, to_json, ReadArgs};
+use crate::{case_files, json_and_page, main_grid, role_spec, to_json, ReadArgs};
+use liverkit::case::pages::{margin_page, simulate_page, target_page};
+
+/// A report as JSON, its HTML page, and the array the command writes.
+type Reported<A> = (String, String, A);
 
 /// The margin given, or the library's default.
 fn margin_or_default(margin_mm: Option<f64>) -> f64 {
@@ -44,7 +48,7 @@ pub(crate) fn target<'py>(
     margin_mm: Option<f64>,
     threads: Option<usize>,
     read: ReadArgs,
-) -> PyResult<(String, Bound<'py, PyArray3<bool>>)> {
+) -> PyResult<Reported<Bound<'py, PyArray3<bool>>>> {
     let read = read.options(py)?;
     let geometry = Geometry { spacing_mm, affine };
     let mut files = case_files(py, Some(labels), &geometry, &read)?;
@@ -60,9 +64,9 @@ pub(crate) fn target<'py>(
             margin_or_default(margin_mm),
         )
     })?;
-    let json = to_json(&report)?;
+    let (json, page) = json_and_page(py, &report, target_page(&report))?;
     let (_, data) = plan.target.into_parts();
-    Ok((json, PyArray3::from_owned_array(py, data)))
+    Ok((json, page, PyArray3::from_owned_array(py, data)))
 }
 
 /// A margin role of `liverkit margin`: a file (FILE or FILE:LABEL), a Volume
@@ -111,7 +115,7 @@ pub(crate) fn margin<'py>(
     margin_map: bool,
     threads: Option<usize>,
     read: ReadArgs,
-) -> PyResult<(String, Option<Bound<'py, PyArray3<f32>>>)> {
+) -> PyResult<Reported<Option<Bound<'py, PyArray3<f32>>>>> {
     let read = read.options(py)?;
     let geometry = Geometry { spacing_mm, affine };
     let mut files = Files::new(None, read).map_err(|e| to_py(py, e))?;
@@ -153,9 +157,9 @@ pub(crate) fn margin<'py>(
     let (report, map) = run_detached(py, threads, move || {
         margin_report(&mut files, &t, &z, l.as_ref(), &options)
     })?;
-    let json = to_json(&report)?;
+    let (json, page) = json_and_page(py, &report, margin_page(&report, map.as_ref()))?;
     let map = map.map(|m| PyArray3::from_owned_array(py, m.into_parts().1));
-    Ok((json, map))
+    Ok((json, page, map))
 }
 
 /// Parameters from a file (TOML or JSON) or JSON text in the file's layout
@@ -216,7 +220,7 @@ pub(crate) fn simulate<'py>(
     out_dir: Option<PathBuf>,
     threads: Option<usize>,
     read: ReadArgs,
-) -> PyResult<(String, Bound<'py, PyArray3<bool>>)> {
+) -> PyResult<Reported<Bound<'py, PyArray3<bool>>>> {
     let read = read.options(py)?;
     let kind: ApplicatorKind = applicator.parse().map_err(|e| to_py(py, e))?;
     let pose = match (direction, entry_mm) {
@@ -280,9 +284,9 @@ pub(crate) fn simulate<'py>(
         }
         Ok(outcome)
     })?;
-    let json = to_json(&outcome.report)?;
+    let (json, page) = json_and_page(py, &outcome.report, simulate_page(&outcome.report))?;
     let (_, zone) = outcome.zone70.into_parts();
-    Ok((json, PyArray3::from_owned_array(py, zone)))
+    Ok((json, page, PyArray3::from_owned_array(py, zone)))
 }
 
 /// The device library as `liverkit protocols --json` prints it, with the

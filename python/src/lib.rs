@@ -17,6 +17,7 @@ mod threads;
 
 use std::path::PathBuf;
 
+use liverkit::case::pages::volumes_page;
 use numpy::{PyArray2, PyArray3};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -61,6 +62,17 @@ impl ReadArgs {
 #[pyfunction]
 fn quantities() -> PyResult<String> {
     to_json(&liverkit::vocabulary::QUANTITIES)
+}
+
+/// The report as JSON with its HTML page (`--report`, without the slices
+/// and the 3D view, which need the command line's masks).
+pub(crate) fn json_and_page<T: serde::Serialize>(
+    py: Python<'_>,
+    report: &T,
+    page: liverkit::Result<liverkit::case::report_html::Page>,
+) -> PyResult<(String, String)> {
+    let page = page.map_err(|e| to_py(py, e))?;
+    Ok((to_json(report)?, liverkit::case::report_html::render_page(&page)))
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
@@ -220,7 +232,7 @@ fn volumes(
     masks: bool,
     threads: Option<usize>,
     read: ReadArgs,
-) -> PyResult<String> {
+) -> PyResult<(String, String)> {
     let read = read.options(py)?;
     let geometry = Geometry { spacing_mm, affine };
     // A list of paths: mask files, as on the command line.
@@ -229,7 +241,7 @@ fn volumes(
             let r = run_detached(py, threads, move || {
                 liverkit::case::volumes::volumes_of_paths(&paths, true, &read)
             })?;
-            return to_json(&r);
+            return json_and_page(py, &r, volumes_page(&r));
         }
     }
     let r = match Source::of(py, source, "labels", &geometry, None)? {
@@ -243,7 +255,7 @@ fn volumes(
             })?
         }
     };
-    to_json(&r)
+    json_and_page(py, &r, volumes_page(&r))
 }
 
 pub(crate) fn binarize(py: Python<'_>, map: &convert::MapRef<'_>) -> PyResult<convert::MapRef<'static>> {

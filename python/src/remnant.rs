@@ -15,7 +15,8 @@ use liverkit::Error;
 use crate::convert::{self, Geometry};
 use crate::errors::to_py;
 use crate::threads::run_detached;
-use crate::{case_files, is_text_role, main_grid, role_spec, to_json, ReadArgs};
+use crate::{case_files, is_text_role, json_and_page, main_grid, role_spec, ReadArgs};
+use liverkit::case::pages::{pve_page, remnant_page};
 
 /// The patient and the threshold: the `check` dict of `remnant` and `pve`
 /// (`height_cm`, `weight_kg`, `bsa`, `telv`, `condition`, `min_flr_pct`, as
@@ -175,7 +176,7 @@ pub(crate) fn remnant(
     threads: Option<usize>,
     check: CheckArgs,
     read: ReadArgs,
-) -> PyResult<String> {
+) -> PyResult<(String, String)> {
     let read = read.options(py)?;
     let options = check.options().map_err(|e| to_py(py, e))?;
     let geometry = Geometry { spacing_mm, affine };
@@ -187,7 +188,7 @@ pub(crate) fn remnant(
     }
     let (mut files, request) = remnant_case(py, labels, &geometry, liver, tumor, segments, defs, &read)?;
     let r = run_detached(py, threads, move || assess_case(&mut files, &request, &options))?;
-    to_json(&r)
+    json_and_page(py, &r, remnant_page(&r))
 }
 
 /// Growth after portal vein embolisation: the JSON of `liverkit pve --json`.
@@ -210,7 +211,7 @@ pub(crate) fn pve(
     threads: Option<usize>,
     check: CheckArgs,
     read: ReadArgs,
-) -> PyResult<String> {
+) -> PyResult<(String, String)> {
     let read = read.options(py)?;
     let options = check.options().map_err(|e| to_py(py, e))?;
     let geometry = Geometry { spacing_mm, affine };
@@ -242,5 +243,5 @@ pub(crate) fn pve(
         let b = assess_case(&mut post_files, &post_req, &options)?;
         pve_report(a, b, days, &options)
     })?;
-    to_json(&r)
+    json_and_page(py, &r, pve_page(&r))
 }

@@ -205,3 +205,34 @@ def test_info_and_protocols_equal_the_command_line(cli):
     # The shipped microwave device is the published table [He2010]: 18 settings.
     he2010 = [s for s in lib.settings if s.device == "mwa-2450-cooled"]
     assert len(he2010) == 18 and all(s.source for s in he2010)
+
+
+def _section(page: str, tag_id: str) -> str:
+    start = page.index(f'id="{tag_id}"')
+    return page[start : page.index("</table>", start)]
+
+
+def test_reports_show_in_jupyter_and_match_the_command_line(cli, tmp_path):
+    """The page a result carries has the command line's verdict and key
+    numbers; Jupyter shows it in a frame; write_report saves it whole or
+    not at all."""
+    args = ["--resection", "right-hepatectomy", "--height-cm", "175", "--weight-kg", "75"]
+    r = liverkit.remnant(PRE, resection="right-hepatectomy", height_cm=175, weight_kg=75)
+    cli_page = tmp_path / "cli.html"
+    cli("remnant", PRE, *args, "--report", str(cli_page))
+    cli_html = cli_page.read_text(encoding="utf-8")
+    assert _section(r.report_html, "numbers") == _section(cli_html, "numbers")
+    assert f"{r.remnant_ml:.1f} mL" in r.report_html
+    shown = r._repr_html_()
+    assert shown.startswith("<iframe srcdoc=") and "&lt;!DOCTYPE html&gt;" in shown
+    out = r.write_report(tmp_path / "py.html")
+    assert (tmp_path / "py.html").read_text(encoding="utf-8") == r.report_html and out.endswith("py.html")
+    with pytest.raises(OSError):
+        r.write_report(tmp_path / "no_such_dir" / "r.html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.html", "py.html"]
+    m = liverkit.margin(f"{PRE}:liver_tumor", ZONE)
+    assert m.verdict.split(":")[0] in m.report_html
+    v = liverkit.volumes(PRE)
+    assert f"{len(v.labels)} labels" in v._repr_html_()
+    # Records without a page (nested ones) fall back to the plain repr.
+    assert r.segments[0]._repr_html_() is None

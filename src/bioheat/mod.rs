@@ -567,6 +567,21 @@ impl Simulation {
         zone::resample_mask(&f, isotherm_c as f32, target)
     }
 
+    /// Where the maximum temperature reached `isotherm_c`, on the part of
+    /// `target` the lattice covers ([`zone::resample_mask_on_part`]): the
+    /// isotherms the figures draw.
+    ///
+    /// # Errors
+    /// Never for a valid grid.
+    pub fn isotherm_on_part(&self, target: &Grid, isotherm_c: f64, blood_c: f64) -> Result<Option<Mask>> {
+        let f = LatticeField {
+            grid: &self.sim.grid,
+            values: &self.fields.tmax_c,
+            outside: blood_c as f32,
+        };
+        zone::resample_mask_on_part(&f, isotherm_c as f32, target)
+    }
+
     /// The damage zone (Ω ≥ 1) on another grid.
     ///
     /// # Errors

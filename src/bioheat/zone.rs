@@ -205,35 +205,14 @@ pub fn zone_shape(field: &LatticeField, threshold: f32, pose: &Pose) -> ZoneShap
 /// Only from building the mask (never for a valid grid).
 pub fn resample_mask(field: &LatticeField, threshold: f32, target: &Grid) -> Result<Mask> {
     let dims = target.dims();
-    // The lattice's corners in the target's voxel indices bound the work.
-    let g = field.grid.dims();
-    let mut lo = [f64::INFINITY; 3];
-    let mut hi = [f64::NEG_INFINITY; 3];
-    for corner in 0..8 {
-        let c = [
-            if corner & 1 == 0 { 0.0 } else { (g[0] - 1) as f64 },
-            if corner & 2 == 0 { 0.0 } else { (g[1] - 1) as f64 },
-            if corner & 4 == 0 { 0.0 } else { (g[2] - 1) as f64 },
-        ];
-        let t = target.world_to_voxel(field.grid.voxel_to_world(c));
-        for a in 0..3 {
-            lo[a] = lo[a].min(t[a]);
-            hi[a] = hi[a].max(t[a]);
-        }
-    }
-    let range = |a: usize| {
-        let l = lo[a].floor().max(0.0) as usize;
-        let h = (hi[a].ceil().max(-1.0) as i64).min(dims[a] as i64 - 1);
-        (l, h)
-    };
     let mut data = Array3::from_elem(dims.f(), false);
-    let (x0, x1) = range(0);
-    let (y0, y1) = range(1);
-    let (z0, z1) = range(2);
-    for z in z0 as i64..=z1 {
-        for y in y0 as i64..=y1 {
-            for x in x0 as i64..=x1 {
-                let (x, y, z) = (x as usize, y as usize, z as usize);
+    let Some((lo, hi)) = lattice_box(field, target) else {
+        return Volume::new(target.clone(), data);
+    };
+    let ((x0, y0, z0), (x1, y1, z1)) = ((lo[0], lo[1], lo[2]), (hi[0], hi[1], hi[2]));
+    for z in z0..=z1 {
+        for y in y0..=y1 {
+            for x in x0..=x1 {
                 let w = target.voxel_to_world([x as f64, y as f64, z as f64]);
                 if field.at(w) >= threshold {
                     data[[x, y, z]] = true;
@@ -242,4 +221,52 @@ pub fn resample_mask(field: &LatticeField, threshold: f32, target: &Grid) -> Res
         }
     }
     Volume::new(target.clone(), data)
+}
+
+/// The voxels of `target` the lattice covers: the box (inclusive) around
+/// its corners in `target`'s voxel indices, clipped to `target`; `None`
+/// when they do not meet.
+pub fn lattice_box(field: &LatticeField, target: &Grid) -> Option<([usize; 3], [usize; 3])> {
+    let dims = target.dims();
+    let g = field.grid.dims();
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for corner in 0..8 {
+        let c = [0, 1, 2].map(|a| {
+            if corner >> a & 1 == 0 {
+                0.0
+            } else {
+                (g[a] - 1) as f64
+            }
+        });
+        let t = target.world_to_voxel(field.grid.voxel_to_world(c));
+        for a in 0..3 {
+            lo[a] = lo[a].min(t[a]);
+            hi[a] = hi[a].max(t[a]);
+        }
+    }
+    let mut out = ([0usize; 3], [0usize; 3]);
+    for a in 0..3 {
+        let l = lo[a].floor().max(0.0);
+        let h = hi[a].ceil().min(dims[a] as f64 - 1.0);
+        if h < l {
+            return None;
+        }
+        out.0[a] = l as usize;
+        out.1[a] = h as usize;
+    }
+    Some(out)
+}
+
+/// Where `field ≥ threshold` on the part of `target` the lattice covers
+/// ([`Grid::crop`] of [`lattice_box`]): an isotherm to draw without a mask
+/// of the whole scan. `None` when the lattice misses `target`.
+///
+/// # Errors
+/// Only from building the mask (never for a valid grid).
+pub fn resample_mask_on_part(field: &LatticeField, threshold: f32, target: &Grid) -> Result<Option<Mask>> {
+    let Some((lo, hi)) = lattice_box(field, target) else {
+        return Ok(None);
+    };
+    resample_mask(field, threshold, &target.crop(lo, hi)?).map(Some)
 }

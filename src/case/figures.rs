@@ -24,6 +24,43 @@ fn fill(s: Structure) -> f32 {
     }
 }
 
+/// A structure as the figures draw it: its voxels, name, colour and fill,
+/// and which clinical structure it is (none for a label of `volumes`).
+#[derive(Debug, Clone, Copy)]
+pub struct Drawn<'a> {
+    /// Its voxels.
+    pub mask: &'a Mask,
+    /// Its name in the legend.
+    pub name: &'a str,
+    /// Its colour, sRGB.
+    pub rgb: [u8; 3],
+    /// Opacity of its fill in the slices, 0 (contour only) to 1.
+    pub fill: f32,
+    /// The clinical structure, when it is one.
+    pub structure: Option<Structure>,
+    /// Whether the 3D view shows it too (isotherms are for the slices).
+    pub in_scene: bool,
+}
+
+impl<'a> Drawn<'a> {
+    /// A clinical structure in its colours.
+    pub fn of(mask: &'a Mask, s: Structure) -> Drawn<'a> {
+        Drawn {
+            mask,
+            name: s.label(),
+            rgb: s.rgb(),
+            fill: fill(s),
+            structure: Some(s),
+            in_scene: true,
+        }
+    }
+
+    /// Clinical structures in their colours.
+    pub fn all(structures: &[(&'a Mask, Structure)]) -> Vec<Drawn<'a>> {
+        structures.iter().map(|&(m, s)| Drawn::of(m, s)).collect()
+    }
+}
+
 /// The CT (or MR) to draw behind the structures: read as an intensity
 /// image and put on the scan's grid — exactly, when it stores the same
 /// points in another axis order.
@@ -49,8 +86,16 @@ pub fn background(image: &Path, grid: &Grid, read: &crate::io::ReadOptions) -> R
     })
 }
 
+/// The needle's colour on the slices.
+pub const NEEDLE_RGB: [u8; 3] = [255, 255, 255];
+
+/// The cutting plane's colour on the slices.
+pub const PLANE_RGB: [u8; 3] = [0, 230, 255];
+
 /// Renders the three planes through `point_mm` as PNG files in memory:
-/// (plane, PNG bytes) for axial, coronal and sagittal.
+/// (plane, PNG bytes) for axial, coronal and sagittal, with the needle
+/// (tip and a point on the shaft) projected onto each and the cutting
+/// plane of a resection where it cuts each.
 ///
 /// # Errors
 /// `GridMismatch` for a structure or background on another grid.
@@ -58,25 +103,32 @@ pub fn render_pngs(
     grid: &Grid,
     point_mm: [f64; 3],
     background: Option<&Volume<f32>>,
-    structures: &[(&Mask, Structure)],
+    drawn: &[Drawn<'_>],
+    extras: &crate::case::report3d::SceneExtras<'_>,
 ) -> Result<Vec<(Plane, Vec<u8>)>> {
-    let layers: Vec<Layer<'_>> = structures
+    let layers: Vec<Layer<'_>> = drawn
         .iter()
-        .map(|&(mask, s)| Layer {
-            mask,
-            rgb: s.rgb(),
-            fill: fill(s),
+        .map(|d| Layer {
+            mask: d.mask,
+            rgb: d.rgb,
+            fill: d.fill,
         })
         .collect();
     let mut out = Vec::new();
     for plane in Plane::ALL {
-        let img = render(
+        let mut img = render(
             grid,
             point_mm,
             plane,
             background.map(|b| (b, LIVER_WINDOW)),
             &layers,
         )?;
+        if let Some((tip, shaft)) = extras.needle {
+            img.draw_segment(tip, shaft, NEEDLE_RGB);
+        }
+        if let Some((p, n)) = extras.plane {
+            img.draw_plane(p, n, PLANE_RGB);
+        }
         let mut bytes = Vec::new();
         image::codecs::png::PngEncoder::new(&mut bytes)
             .write_image(
@@ -95,18 +147,23 @@ pub fn render_pngs(
 }
 
 /// Writes slices from [`render_pngs`] into `dir` as `axial.png`,
-/// `coronal.png` and `sagittal.png`, each atomically; returns the paths.
+/// `coronal.png` and `sagittal.png` (after `prefix` and `_` when it is not
+/// empty: `pre_axial.png`), each atomically; returns the paths.
 ///
 /// # Errors
 /// `Write` when the folder or a file cannot be written.
-pub fn write_pngs(dir: &Path, pngs: &[(Plane, Vec<u8>)]) -> Result<Vec<PathBuf>> {
+pub fn write_pngs(dir: &Path, prefix: &str, pngs: &[(Plane, Vec<u8>)]) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Write {
         path: dir.to_path_buf(),
         source,
     })?;
     let mut out = Vec::new();
     for (plane, bytes) in pngs {
-        let path = dir.join(format!("{}.png", plane.name()));
+        let path = if prefix.is_empty() {
+            dir.join(format!("{}.png", plane.name()))
+        } else {
+            dir.join(format!("{prefix}_{}.png", plane.name()))
+        };
         crate::io::atomic::write_file(&path, bytes)?;
         out.push(path);
     }
@@ -125,7 +182,12 @@ pub fn write_slices(
     background: Option<&Volume<f32>>,
     structures: &[(&Mask, Structure)],
 ) -> Result<Vec<PathBuf>> {
-    write_pngs(dir, &render_pngs(grid, point_mm, background, structures)?)
+    let drawn = Drawn::all(structures);
+    write_pngs(
+        dir,
+        "",
+        &render_pngs(grid, point_mm, background, &drawn, &Default::default())?,
+    )
 }
 
 /// The centre of the voxels in any of some masks on one grid, RAS+ mm, as
@@ -150,4 +212,56 @@ pub fn centroid_mm(masks: &[&Mask]) -> Result<Option<[f64; 3]>> {
     Ok(crate::volumetry::label_volumes(&map)?
         .first()
         .map(|l| l.centroid_mm))
+}
+
+/// The isotherms the simulate slices draw below the 70 °C zone (which is a
+/// structure of its own): 50 °C, where liver cells die within 4–6 min, and
+/// 60 °C, where protein coagulates almost at once [Goldberg2000]. Display
+/// only; the verdict uses the 70 °C zone.
+pub const ISOTHERMS_C: [(f64, [u8; 3]); 2] = [(50.0, [255, 214, 102]), (60.0, [255, 140, 26])];
+
+/// The heat-sink vessels' colour.
+pub const SINK_RGB: [u8; 3] = [40, 110, 230];
+
+/// What the simulate figures add to the case's structures: the maximum
+/// temperature as isotherms ([`ISOTHERMS_C`], each on the part of the scan
+/// the simulation covers) and the vessels that acted as heat sinks (those
+/// with a sink volume in the report).
+#[derive(Debug, Clone, Default)]
+pub struct SimulateOverlays {
+    /// (isotherm °C, colour, where the maximum temperature reached it).
+    pub isotherms: Vec<(f64, [u8; 3], Mask)>,
+    /// (name, vessel) for each heat sink.
+    pub sinks: Vec<(String, Mask)>,
+}
+
+/// The isotherms and the heat-sink vessels of a simulated case.
+///
+/// # Errors
+/// Role errors of the vessels (already resolved once by the simulation).
+pub fn simulate_overlays(
+    outcome: &crate::case::simulate::SimulateOutcome,
+    files: &mut crate::case::roles::Files,
+    vessels: &[String],
+    blood_c: f64,
+) -> Result<SimulateOverlays> {
+    let scan = outcome.zone70.grid();
+    let mut isotherms = Vec::new();
+    for (c, rgb) in ISOTHERMS_C {
+        if let Some(m) = outcome.simulation.isotherm_on_part(scan, c, blood_c)? {
+            if m.data().iter().any(|&v| v) {
+                isotherms.push((c, rgb, m));
+            }
+        }
+    }
+    let used = &outcome.report.vessels;
+    let sinks = crate::case::target::resolve_vessels(files, vessels)?
+        .into_iter()
+        .filter(|v| used.iter().any(|u| u.label == v.label && u.sink_ml > 0.0))
+        .map(|v| {
+            let name = v.name.clone().unwrap_or_else(|| format!("label {}", v.label));
+            (format!("Heat sink: {name}"), v.mask)
+        })
+        .collect();
+    Ok(SimulateOverlays { isotherms, sinks })
 }

@@ -17,6 +17,7 @@ pub mod outputs;
 pub mod pages;
 pub mod protocols;
 pub mod remnant;
+pub mod report3d;
 pub mod report_html;
 pub mod report_sr;
 pub mod roles;

@@ -11,6 +11,7 @@ use crate::case::remnant::{PveReport, RemnantReport};
 use crate::case::report_html::{bar_chart, histogram_mm, Chart, Page, Tone, FAIL_RGB};
 use crate::case::simulate::SimulateReport;
 use crate::case::target::TargetReport;
+use crate::case::volumes::{VolumeReport, MAX_DRAWN_LABELS};
 use crate::error::{Error, Result, Warning};
 use crate::io::structure::Structure;
 use crate::volume::Volume;
@@ -448,6 +449,63 @@ pub fn simulate_page(r: &SimulateReport) -> Result<Page> {
         parameters,
         verdict: Some((verdict.clone(), Tone::of(r.covers_target, &verdict))),
         numbers: key_numbers(&v, SIMULATE_KEYS, ""),
+        charts,
+        warnings: words(&r.warnings),
+        ..Page::default()
+    })
+}
+
+/// Label volumetry: each label's volume, the largest as bars in the colours
+/// the slices and the 3D view draw them in.
+///
+/// # Errors
+/// Internal errors of the charts.
+pub fn volumes_page(r: &VolumeReport) -> Result<Page> {
+    let name =
+        |l: &crate::volumetry::LabelVolume| l.name.clone().unwrap_or_else(|| format!("label {}", l.label));
+    let numbers = r
+        .labels
+        .iter()
+        .map(|l| {
+            (
+                format!("{} ({})", name(l), l.label),
+                format!("{:.3} mL", l.volume_ml),
+            )
+        })
+        .collect();
+    let mut largest: Vec<_> = r.labels.iter().collect();
+    largest.sort_by(|a, b| b.voxels.cmp(&a.voxels).then(a.label.cmp(&b.label)));
+    largest.truncate(MAX_DRAWN_LABELS);
+    let bars: Vec<(String, f64, [u8; 3])> = largest
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (name(l), l.volume_ml, crate::render::label_rgb(i)))
+        .collect();
+    let mut charts = Vec::new();
+    if !bars.is_empty() {
+        charts.push(Chart {
+            title: format!("The {} largest labels", bars.len()),
+            svg: bar_chart(&bars, None, "mL")?,
+        });
+    }
+    let total: f64 = r.labels.iter().map(|l| l.volume_ml).sum();
+    let s = r.spacing_mm;
+    Ok(Page {
+        command: "volumes".into(),
+        title: "Label volumes".into(),
+        inputs: inputs(&r.input),
+        parameters: vec![(
+            "grid".into(),
+            format!(
+                "{} × {} × {} voxels of {:.3} × {:.3} × {:.3} mm, {}",
+                r.dims[0], r.dims[1], r.dims[2], s[0], s[1], s[2], r.orientation
+            ),
+        )],
+        verdict: Some((
+            format!("{} labels, {total:.1} mL in all", r.labels.len()),
+            Tone::Neutral,
+        )),
+        numbers,
         charts,
         warnings: words(&r.warnings),
         ..Page::default()

@@ -14,7 +14,6 @@ use base64::Engine as _;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::io::structure::Structure;
 
 /// The colour of what failed its check, in charts (the banner's red).
 pub const FAIL_RGB: [u8; 3] = [198, 40, 40];
@@ -97,10 +96,12 @@ pub struct Page {
     pub numbers: Vec<(String, String)>,
     /// The slices.
     pub figures: Vec<Figure>,
-    /// The structures drawn, for the legend.
-    pub legend: Vec<Structure>,
+    /// The structures drawn, for the legend: name and colour.
+    pub legend: Vec<(String, [u8; 3])>,
     /// The charts.
     pub charts: Vec<Chart>,
+    /// The interactive 3D view, when the structures have surfaces.
+    pub scene: Option<crate::case::report3d::Scene>,
     /// What the user must know.
     pub warnings: Vec<String>,
 }
@@ -132,8 +133,9 @@ td.v{text-align:right;font-variant-numeric:tabular-nums}\
 .slices{display:flex;flex-wrap:wrap;gap:.6em}.slices figure{margin:0}.slices img{width:340px;height:auto;image-rendering:pixelated;border:1px solid #999}\
 figcaption{font-size:.85em;color:#555}.legend span{display:inline-block;margin-right:1.2em;font-size:.9em}\
 .legend i{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle;border:1px solid #555}\
+.view3d{border:1px solid #999;width:fit-content;max-width:100%}.view3d canvas{display:block;max-width:100%;height:auto}\
 .charts{display:flex;flex-wrap:wrap;gap:1em}.warnings li{margin:.2em 0}.small{color:#666;font-size:.85em}\
-@media print{body{margin:0;max-width:none;font-size:10pt}.slices img{width:58mm}h2{break-after:avoid}figure,.chart{break-inside:avoid}}\
+@media print{body{margin:0;max-width:none;font-size:10pt}.slices img{width:58mm}h2{break-after:avoid}figure,.chart,.view3d{break-inside:avoid}}\
 @page{size:A4;margin:12mm}";
 
 /// The page as one HTML document.
@@ -186,12 +188,11 @@ pub fn render_page(page: &Page) -> String {
             );
         }
         h.push_str("</div>\n<p class=\"legend\">");
-        for s in &page.legend {
-            let [r, g, b] = s.rgb();
+        for (name, [r, g, b]) in &page.legend {
             let _ = write!(
                 h,
                 "<span><i style=\"background:rgb({r},{g},{b})\"></i>{}</span>",
-                escape(s.label())
+                escape(name)
             );
         }
         let w = crate::render::LIVER_WINDOW;
@@ -201,6 +202,9 @@ pub fn render_page(page: &Page) -> String {
              (axial, coronal), anterior on the left (sagittal). CT in the liver window (W {} / L {} HU) when given.</p>",
             w.width, w.center
         );
+    }
+    if let Some(scene) = page.scene.as_ref().filter(|s| !s.meshes.is_empty()) {
+        h.push_str(&crate::case::report3d::scene_html(scene));
     }
     if !page.charts.is_empty() {
         h.push_str("<h2>Charts</h2>\n<div class=\"charts\">\n");
@@ -402,6 +406,7 @@ pub fn histogram_mm(values: &[f64], lines: &[f64], required_mm: f64, x_desc: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::structure::Structure;
 
     #[test]
     fn text_is_escaped_and_the_page_loads_nothing() {
@@ -415,7 +420,7 @@ mod tests {
                 caption: "Axial".into(),
                 png: vec![1, 2, 3],
             }],
-            legend: vec![Structure::Remnant],
+            legend: vec![(Structure::Remnant.label().into(), Structure::Remnant.rgb())],
             charts: vec![Chart {
                 title: "Bars".into(),
                 svg: bar_chart(

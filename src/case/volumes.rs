@@ -14,7 +14,7 @@ use crate::grid::{Grid, Orientation};
 use crate::io::info::LabelEntry;
 use crate::io::nifti::NiftiFile;
 use crate::io::ReadOptions;
-use crate::volume::{LabelMap, LabelNames};
+use crate::volume::{LabelMap, LabelNames, Mask};
 use crate::volumetry::stats::{self, Accumulator, BadVoxel, LabelAcc};
 use crate::volumetry::{label_volumes, summarize, LabelVolume, MAX_LABELS, UNNAMED_LABELS_WARN};
 use crate::with_chunk;
@@ -471,4 +471,74 @@ fn report(
         labels,
         absent_labels,
     }
+}
+
+/// The most labels the figures of `volumes` draw: the largest ones. Each
+/// drawn label is a mask of the whole grid, so this bounds the memory of the
+/// report (12 bytes per voxel at most).
+pub const MAX_DRAWN_LABELS: usize = 12;
+
+/// The masks of the largest labels of a volumetry report (at most
+/// [`MAX_DRAWN_LABELS`]), largest first, with their names, each cut to its
+/// bounding box (a part of the scan's grid, [`Grid::crop`]) so that drawing
+/// a dozen labels of a large scan costs a few of its voxels, not a dozen
+/// copies: read from the label map (one input) or from each mask file.
+///
+/// # Errors
+/// Read errors of the inputs.
+pub fn largest_label_masks(report: &VolumeReport, options: &ReadOptions) -> Result<Vec<(Mask, String)>> {
+    let mut order: Vec<&LabelVolume> = report.labels.iter().collect();
+    order.sort_by(|a, b| b.voxels.cmp(&a.voxels).then(a.label.cmp(&b.label)));
+    order.truncate(MAX_DRAWN_LABELS);
+    let name = |l: &LabelVolume| l.name.clone().unwrap_or_else(|| format!("label {}", l.label));
+    let box_of = |l: &LabelVolume| (l.bbox_min, l.bbox_max);
+    match report.input.as_slice() {
+        [one] if order.iter().all(|l| l.source.is_none()) => {
+            let map = crate::io::read_label_map(one, options)?.value;
+            order
+                .iter()
+                .map(|l| {
+                    let (lo, hi) = box_of(l);
+                    Ok((map.mask_of_within(&[l.label], lo, hi)?, name(l)))
+                })
+                .collect()
+        }
+        _ => order
+            .iter()
+            .map(|l| {
+                let path = l.source.as_deref().unwrap_or_else(|| report.input[0].as_path());
+                let map = crate::io::read_label_map(path, options)?.value;
+                let present: Vec<i64> = map.present_labels().into_iter().filter(|&v| v != 0).collect();
+                let (lo, hi) = box_of(l);
+                Ok((map.mask_of_within(&present, lo, hi)?, name(l)))
+            })
+            .collect(),
+    }
+}
+
+/// The scan's grid, as the report gives it.
+///
+/// # Errors
+/// `Header` for an affine that is not a grid's (never one liverkit read).
+pub fn report_grid(report: &VolumeReport) -> Result<Grid> {
+    let a = nalgebra::Matrix4::from_fn(|r, c| report.affine[r][c]);
+    Grid::new(report.dims, a)
+}
+
+/// The centre of the labels drawn, RAS+ mm: their centroids weighted by
+/// their voxels (the centroid of their union when they do not overlap).
+pub fn drawn_centre_mm(report: &VolumeReport, drawn: usize) -> Option<[f64; 3]> {
+    let mut order: Vec<&LabelVolume> = report.labels.iter().collect();
+    order.sort_by(|a, b| b.voxels.cmp(&a.voxels).then(a.label.cmp(&b.label)));
+    let shown = &order[..drawn.min(order.len())];
+    let total: f64 = shown.iter().map(|l| l.voxels as f64).sum();
+    (total > 0.0).then(|| {
+        [0, 1, 2].map(|a| {
+            shown
+                .iter()
+                .map(|l| l.centroid_mm[a] * l.voxels as f64)
+                .sum::<f64>()
+                / total
+        })
+    })
 }

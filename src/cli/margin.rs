@@ -10,6 +10,7 @@ use liverkit::case::figures::centroid_mm;
 use liverkit::case::margin::{margin_report, margin_structures, MarginReport};
 use liverkit::case::outputs::{write_report_sr, write_structures};
 use liverkit::case::pages::{margin_page, target_page};
+use liverkit::case::report3d::SceneExtras;
 use liverkit::case::report_sr::{margin_sr, target_sr};
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::case::target::{target_report, TargetReport};
@@ -183,7 +184,12 @@ pub fn run_margin(a: &MarginArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         let mut drawn = vec![(&zone_mask, Structure::AblationZone)];
         drawn.extend(s.segments().iter().map(|g| (g.mask, g.structure)));
         let page = || margin_page(&report, map.as_ref());
-        a.figures.write(read, point.unwrap_or_default(), &drawn, page)?;
+        let extras = SceneExtras {
+            margin: map.as_ref().map(|m| (m, a.margin_mm)),
+            ..SceneExtras::default()
+        };
+        a.figures
+            .write(read, point.unwrap_or_default(), &drawn, extras, page)?;
     }
     let text = if a.json {
         output::json(&report)?
@@ -337,8 +343,13 @@ pub fn run_target(a: &TargetArgs, read: &ReadOptions) -> Result<ExitCode, Failur
         let mut drawn = vec![(&liver, Structure::Liver)];
         drawn.extend(tumor.as_ref().map(|t| (t, Structure::Tumor)));
         drawn.push((&plan.target, Structure::AblationTarget));
-        a.figures
-            .write(read, point.unwrap_or_default(), &drawn, || target_page(&report))?;
+        a.figures.write(
+            read,
+            point.unwrap_or_default(),
+            &drawn,
+            SceneExtras::default(),
+            || target_page(&report),
+        )?;
     }
     let text = if a.json {
         output::json(&report)?

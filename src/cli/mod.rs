@@ -138,6 +138,10 @@ struct VolumesArgs {
     /// report), in the study of --reference when given.
     #[arg(long, value_name = "FILE.dcm")]
     sr: Option<std::path::PathBuf>,
+    /// Slices, report and 3D view of the largest labels (at most 12), in
+    /// colours of their own, through the centre of all labelled voxels.
+    #[command(flatten)]
+    figures: figures::FigureArgs,
 }
 
 #[derive(Debug, Args)]

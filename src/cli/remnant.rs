@@ -7,22 +7,24 @@ use std::process::ExitCode;
 use clap::Args;
 use liverkit::vocabulary::Named;
 
-use liverkit::case::figures::centroid_mm;
+use liverkit::case::figures::{centroid_mm, Drawn};
 use liverkit::case::outputs::{write_report_sr, write_structures};
 use liverkit::case::pages::{pve_page, remnant_page};
 use liverkit::case::remnant::{
-    assess_case_parts, assess_pve, days_between, AssessOptions, Patient, PveReport, RemnantReport,
-    RemnantRequest, RemnantSpec, RemnantWords, Threshold,
+    assess_case_parts, check_pve_request, days_between, pve_report, AssessOptions, Patient, PveReport,
+    RemnantReport, RemnantRequest, RemnantSpec, RemnantWords, Threshold,
 };
-use liverkit::case::report_html::write_page;
+use liverkit::case::report3d::SceneExtras;
 use liverkit::case::report_sr::{pve_sr, remnant_sr};
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::io::structure::{Segment, Structure};
 use liverkit::io::ReadOptions;
 use liverkit::remnant::formulas::{BsaFormula, LiverCondition, TelvFormula};
-use liverkit::remnant::resection::Resection;
+use liverkit::remnant::resection::{RemnantDefinition, Resection};
+use liverkit::volume::Mask;
 use liverkit::Error;
 
+use super::figures::FigureSet;
 use super::output::{self, Align};
 use super::Failure;
 
@@ -157,10 +159,29 @@ pub struct PveArgs {
     /// Date of the post-PVE scan, YYYY-MM-DD.
     #[arg(long, value_name = "DATE", requires = "pre_date")]
     post_date: Option<String>,
-    /// Write a one-page, self-contained HTML report: the verdict, the
-    /// numbers before and after, and the growth charts.
-    #[arg(long, value_name = "FILE.html")]
-    report: Option<PathBuf>,
+    /// Slices before and after (pre_axial.png … post_sagittal.png with
+    /// --png), the report with the growth charts and the 3D view of the
+    /// post-PVE remnant; --image is drawn behind the pre-PVE slices.
+    #[command(flatten)]
+    figures: super::figures::FigureArgs,
+    /// The CT (or MR) drawn behind the post-PVE slices; it must lie on the
+    /// post-PVE scan's grid.
+    #[arg(long, value_name = "FILE", requires = "figure_outputs")]
+    post_image: Option<PathBuf>,
+}
+
+/// The cutting plane of a remnant defined by one, for the figures.
+fn cut_plane(req: &RemnantRequest) -> SceneExtras<'static> {
+    let plane = match &req.remnant {
+        Some(RemnantSpec::Definition(RemnantDefinition::Plane { point_mm, normal })) => {
+            Some((*point_mm, *normal))
+        }
+        _ => None,
+    };
+    SceneExtras {
+        plane,
+        ..SceneExtras::default()
+    }
 }
 
 fn options(c: &CheckArgs) -> AssessOptions {
@@ -295,7 +316,8 @@ pub fn run_remnant(a: &RemnantArgs, read: &ReadOptions) -> Result<ExitCode, Fail
         let point = centroid_mm(&parts_drawn)?.unwrap_or_default();
         let tumor = files.tumor(req.tumor.as_ref())?.map(|(m, _)| m);
         drawn.extend(tumor.as_ref().map(|t| (t, Structure::Tumor)));
-        a.figures.write(read, point, &drawn, || remnant_page(&r))?;
+        a.figures
+            .write(read, point, &drawn, cut_plane(&req), || remnant_page(&r))?;
     }
     let text = if a.check.json {
         output::json(&r)?
@@ -339,14 +361,50 @@ pub fn run_pve(a: &PveArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
                 ))),
             },
         };
-    let mut r = assess_pve(&pre, &post, days, &options(&a.check), read)?;
+    check_pve_request(&pre, &post, days)?;
+    let opts = options(&a.check);
+    let want = a.figures.wanted();
+    let mut pre_files = Files::new(pre.label_map.as_deref(), read.clone())?;
+    let (pre_r, pre_parts) = assess_case_parts(&mut pre_files, &pre, &opts, want)?;
+    let mut post_files = Files::new(post.label_map.as_deref(), read.clone())?;
+    let (post_r, post_parts) = assess_case_parts(&mut post_files, &post, &opts, want)?;
+    let mut r = pve_report(pre_r, post_r, days, &opts)?;
     if let Some(sr) = &a.check.sr {
         let files = Files::new(None, read.clone())?;
         let note = write_report_sr(&files, sr, &pve_sr(&r), None)?;
         r.warnings.extend(note);
     }
-    if let Some(path) = &a.report {
-        write_page(path, &pve_page(&r)?)?;
+    if let (Some(pre_parts), Some(post_parts)) = (&pre_parts, &post_parts) {
+        let pre_drawn = [
+            Drawn::of(&pre_parts.0, Structure::Remnant),
+            Drawn::of(&pre_parts.1, Structure::ResectedLiver),
+        ];
+        let post_drawn = [
+            Drawn::of(&post_parts.0, Structure::Remnant),
+            Drawn::of(&post_parts.1, Structure::ResectedLiver),
+        ];
+        let centre = |d: &[Drawn]| -> Result<[f64; 3], Failure> {
+            let masks: Vec<&Mask> = d.iter().map(|d| d.mask).collect();
+            Ok(centroid_mm(&masks)?.unwrap_or_default())
+        };
+        let sets = [
+            FigureSet {
+                name: "pre",
+                grid: None,
+                point_mm: centre(&pre_drawn)?,
+                drawn: &pre_drawn,
+                image: a.figures.image.as_deref(),
+            },
+            FigureSet {
+                name: "post",
+                grid: None,
+                point_mm: centre(&post_drawn)?,
+                drawn: &post_drawn,
+                image: a.post_image.as_deref(),
+            },
+        ];
+        a.figures
+            .write_sets(read, &sets, Default::default(), || pve_page(&r))?;
     }
     let text = if a.check.json {
         output::json(&r)?

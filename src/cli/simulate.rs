@@ -11,6 +11,7 @@ use clap::Args;
 use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
 use liverkit::bioheat::protocols::Library;
 use liverkit::bioheat::tissue::Parameters;
+use liverkit::case::figures::{simulate_overlays, Drawn, SINK_RGB};
 use liverkit::case::outputs::{write_report_sr, write_structures};
 use liverkit::case::pages::simulate_page;
 use liverkit::case::protocols::{protocols_report, ProtocolsReport, ProtocolsRequest};
@@ -21,12 +22,13 @@ use liverkit::case::simulate::{
 };
 use liverkit::grid::ras_lps_text;
 use liverkit::io::nifti::NiftiTemplate;
-use liverkit::io::structure::Segment;
+use liverkit::io::structure::{Segment, Structure};
 use liverkit::io::ReadOptions;
 use liverkit::progress::{NoProgress, Progress};
 use liverkit::vocabulary::MARGIN_MM;
 use liverkit::Error;
 
+use super::figures::FigureSet;
 use super::output::{self, Align};
 use super::Failure;
 
@@ -313,12 +315,51 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
         outcome.report.outputs.insert("sr".into(), sr.clone());
     }
     if a.figures.wanted() {
-        // Through the needle tip, the liver behind the zones.
+        // Through the needle tip: the liver, the 50 and 60 °C isotherms,
+        // the heat-sink vessels, then the zones and the tumour.
         let (liver, _) = files.liver(liver_spec.as_ref())?;
-        let mut drawn = vec![(&liver, liverkit::io::structure::Structure::Liver)];
-        drawn.extend(structures.iter().map(|(m, s)| (m, *s)));
+        let overlays = simulate_overlays(&outcome, &mut files, &a.vessels, params.blood.temperature_c)?;
+        let mut drawn = vec![Drawn::of(&liver, Structure::Liver)];
+        let names: Vec<String> = overlays
+            .isotherms
+            .iter()
+            .map(|(c, _, _)| format!("max. temperature ≥ {c} °C"))
+            .collect();
+        for ((_, rgb, m), name) in overlays.isotherms.iter().zip(&names) {
+            drawn.push(Drawn {
+                mask: m,
+                name,
+                rgb: *rgb,
+                fill: 0.3,
+                structure: None,
+                in_scene: false,
+            });
+        }
+        for (name, m) in &overlays.sinks {
+            drawn.push(Drawn {
+                mask: m,
+                name,
+                rgb: SINK_RGB,
+                fill: 0.6,
+                structure: None,
+                in_scene: true,
+            });
+        }
+        drawn.extend(structures.iter().map(|(m, s)| Drawn::of(m, *s)));
         let page = || simulate_page(&outcome.report);
-        for p in a.figures.write(read, case.pose.tip_mm, &drawn, page)? {
+        // The needle from its tip to 80 mm back along the shaft.
+        let extras = liverkit::case::report3d::SceneExtras {
+            needle: Some((case.pose.tip_mm, case.pose.behind(80.0))),
+            ..Default::default()
+        };
+        let set = FigureSet {
+            name: "",
+            grid: Some(liver.grid()),
+            point_mm: case.pose.tip_mm,
+            drawn: &drawn,
+            image: a.figures.image.as_deref(),
+        };
+        for p in a.figures.write_sets(read, &[set], extras, page)? {
             let key = match p.extension().and_then(|e| e.to_str()) {
                 Some("png") => p
                     .file_stem()

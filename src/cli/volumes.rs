@@ -2,10 +2,13 @@
 
 use std::process::ExitCode;
 
+use liverkit::case::figures::Drawn;
+use liverkit::case::pages::volumes_page;
 use liverkit::case::volumes::{self, VolumeReport};
 use liverkit::io::ReadOptions;
 use liverkit::volumetry;
 
+use super::figures::FigureSet;
 use super::output::{self, Align};
 use super::{Failure, VolumesArgs};
 
@@ -21,6 +24,9 @@ pub fn run(args: &VolumesArgs, options: &ReadOptions) -> Result<ExitCode, Failur
         )?;
         report.warnings.extend(note);
     }
+    if args.figures.wanted() {
+        figures(args, &report, options)?;
+    }
     let text = if args.json {
         output::json(&report)?
     } else if args.csv {
@@ -32,6 +38,36 @@ pub fn run(args: &VolumesArgs, options: &ReadOptions) -> Result<ExitCode, Failur
     };
     output::print(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The slices, report and 3D view of the largest labels, through the centre
+/// of all of them.
+fn figures(args: &VolumesArgs, report: &VolumeReport, options: &ReadOptions) -> Result<(), Failure> {
+    let masks = volumes::largest_label_masks(report, options)?;
+    let drawn: Vec<Drawn> = masks
+        .iter()
+        .enumerate()
+        .map(|(i, (mask, name))| Drawn {
+            mask,
+            name,
+            rgb: liverkit::render::label_rgb(i),
+            fill: 0.35,
+            structure: None,
+            in_scene: true,
+        })
+        .collect();
+    let point = volumes::drawn_centre_mm(report, masks.len()).unwrap_or_default();
+    let grid = volumes::report_grid(report)?;
+    let set = FigureSet {
+        name: "",
+        grid: Some(&grid),
+        point_mm: point,
+        drawn: &drawn,
+        image: args.figures.image.as_deref(),
+    };
+    args.figures
+        .write_sets(options, &[set], Default::default(), || volumes_page(report))?;
+    Ok(())
 }
 
 fn edges(l: &volumetry::LabelVolume) -> String {

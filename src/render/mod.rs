@@ -14,6 +14,7 @@
 //! square, of the grid's smallest spacing (coarser when the image would be
 //! wider than [`MAX_PIXELS`]).
 
+pub mod mesh;
 mod text;
 
 use nalgebra::{Matrix4, Vector4};
@@ -41,6 +42,26 @@ pub const LIVER_WINDOW: Window = Window {
     center: 30.0,
     width: 150.0,
 };
+
+/// The colour of the `n`-th label (0-based) drawn by `volumes`: hues a
+/// golden angle (137.5°) apart, so neighbours in the list never look alike,
+/// at a saturation and value that stay visible on a CT.
+pub fn label_rgb(n: usize) -> [u8; 3] {
+    let hue = (n as f64 * 137.507_764) % 360.0;
+    let (s, v) = (0.7, 0.95);
+    let c = v * s;
+    let x = c * (1.0 - ((hue / 60.0) % 2.0 - 1.0).abs());
+    let (r, g, b) = match (hue / 60.0) as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = v - c;
+    [r, g, b].map(|t| ((t + m) * 255.0).round() as u8)
+}
 
 /// Which plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,9 +134,76 @@ pub struct SliceImage {
     pub rgb: Vec<u8>,
     /// The side of a pixel, mm.
     pub pixel_mm: f64,
+    /// The world coordinate (RAS+ mm) of the image's left edge along the
+    /// column axis, and of its top edge along the row axis.
+    pub edges_mm: [f64; 2],
+    /// The world coordinate (RAS+ mm) of the plane along its fixed axis.
+    pub fixed_mm: f64,
 }
 
 impl SliceImage {
+    /// The pixel (column, row, as reals) where the world point `p_mm`
+    /// projects onto this plane.
+    pub fn project(&self, p_mm: [f64; 3]) -> (f64, f64) {
+        let ((ua, us), (va, vs), _) = self.plane.axes();
+        (
+            (p_mm[ua] - self.edges_mm[0]) * us / self.pixel_mm,
+            (p_mm[va] - self.edges_mm[1]) * vs / self.pixel_mm,
+        )
+    }
+
+    /// The world point (RAS+ mm) at the centre of pixel (`u`, `v`).
+    pub fn world_of(&self, u: usize, v: usize) -> [f64; 3] {
+        let ((ua, us), (va, vs), fixed) = self.plane.axes();
+        let mut w = [0.0; 3];
+        w[ua] = self.edges_mm[0] + us * (u as f64 + 0.5) * self.pixel_mm;
+        w[va] = self.edges_mm[1] + vs * (v as f64 + 0.5) * self.pixel_mm;
+        w[fixed] = self.fixed_mm;
+        w
+    }
+
+    /// Draws where the plane through `point_mm` with normal `normal` cuts
+    /// this slice, as a dashed line in `rgb`: the pixels whose signed
+    /// distance to it changes sign towards a neighbour (a cutting plane of a
+    /// resection over the slice).
+    pub fn draw_plane(&mut self, point_mm: [f64; 3], normal: [f64; 3], rgb: [u8; 3]) {
+        let side = |w: [f64; 3]| (0..3).map(|a| normal[a] * (w[a] - point_mm[a])).sum::<f64>() >= 0.0;
+        let (w, h) = (self.width, self.height);
+        let sides: Vec<bool> = (0..h)
+            .flat_map(|v| (0..w).map(move |u| (u, v)))
+            .map(|(u, v)| side(self.world_of(u, v)))
+            .collect();
+        for v in 0..h {
+            for u in 0..w {
+                let s = sides[v * w + u];
+                let cut =
+                    (u + 1 < w && sides[v * w + u + 1] != s) || (v + 1 < h && sides[(v + 1) * w + u] != s);
+                // Dashes of 6 pixels along either direction.
+                if cut && (u / 6 + v / 6) % 2 == 0 {
+                    self.put(u, v, rgb);
+                    self.put(u + 1, v, rgb);
+                }
+            }
+        }
+    }
+
+    /// Draws the segment from `a_mm` to `b_mm` (world points, projected onto
+    /// the plane) two pixels wide in `rgb`: a needle over the slice.
+    pub fn draw_segment(&mut self, a_mm: [f64; 3], b_mm: [f64; 3], rgb: [u8; 3]) {
+        let (a, b) = (self.project(a_mm), self.project(b_mm));
+        let steps = ((b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil() as usize).clamp(1, 8 * MAX_PIXELS);
+        for n in 0..=steps {
+            let t = n as f64 / steps as f64;
+            let (u, v) = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
+            for (du, dv) in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)] {
+                let (x, y) = (u + du - 0.5, v + dv - 0.5);
+                if x >= 0.0 && y >= 0.0 {
+                    self.put(x as usize, y as usize, rgb);
+                }
+            }
+        }
+    }
+
     /// The colour of pixel (column `u`, row `v`).
     pub fn pixel(&self, u: usize, v: usize) -> [u8; 3] {
         let o = 3 * (v * self.width + u);
@@ -149,8 +237,12 @@ fn world_box(grid: &Grid) -> [(f64, f64); 3] {
 /// contour, the point as a small cross, the orientation letters and a scale
 /// bar.
 ///
+/// A layer may lie on a part of `grid` ([`Grid::crop`]), as a structure
+/// cut to its bounding box does.
+///
 /// # Errors
-/// `GridMismatch` when the background or a layer is not on `grid`.
+/// `GridMismatch` when the background is not on `grid`, or a layer neither
+/// on it nor on a part of it.
 pub fn render(
     grid: &Grid,
     point_mm: [f64; 3],
@@ -161,8 +253,15 @@ pub fn render(
     if let Some((b, _)) = background {
         grid.ensure_same(b.grid(), "the scan", "the background image")?;
     }
+    let mut offsets = Vec::with_capacity(layers.len());
     for l in layers {
-        grid.ensure_same(l.mask.grid(), "the scan", "a structure drawn")?;
+        match l.mask.grid().offset_within(grid) {
+            Some(off) => offsets.push(off),
+            None => {
+                grid.ensure_same(l.mask.grid(), "the scan", "a structure drawn")?;
+                offsets.push([0; 3]);
+            }
+        }
     }
     let ((ua, us), (va, vs), fixed) = plane.axes();
     let bx = world_box(grid);
@@ -196,6 +295,8 @@ pub fn render(
         height,
         rgb: vec![0; width * height * 3],
         pixel_mm,
+        edges_mm: [start(ua, us), start(va, vs)],
+        fixed_mm: point_mm[fixed],
     };
     for (n, vox) in voxels.iter().enumerate() {
         let grey = match (vox, background) {
@@ -208,11 +309,13 @@ pub fn render(
         };
         img.rgb[3 * n..3 * n + 3].fill(grey);
     }
-    for l in layers {
-        let inside: Vec<bool> = voxels
-            .iter()
-            .map(|v| v.is_some_and(|ijk| l.mask.data()[ijk]))
-            .collect();
+    for (l, off) in layers.iter().zip(&offsets) {
+        let d = l.mask.grid().dims();
+        let at = |ijk: [usize; 3]| -> bool {
+            let q = [0, 1, 2].map(|a| ijk[a] as isize - off[a]);
+            (0..3).all(|a| q[a] >= 0 && (q[a] as usize) < d[a]) && l.mask.data()[q.map(|x| x as usize)]
+        };
+        let inside: Vec<bool> = voxels.iter().map(|v| v.is_some_and(at)).collect();
         for v in 0..height {
             for u in 0..width {
                 let n = v * width + u;
