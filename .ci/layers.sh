@@ -3,7 +3,7 @@
 # of the code (comment lines are skipped, so doc links may point anywhere):
 #   base: error, grid, volume, roi, progress, vocabulary -> nothing above them
 #   io                                         -> base only
-#   algorithms: volumetry, distance, morphology, remnant, margin, bioheat, render
+#   algorithms: volumetry, distance, morphology, remnant, margin, bioheat, render, planner
 #                                              -> base only (never io, case, cli)
 #   case                                       -> base, io, algorithms
 #   cli (the binary), python (the bindings)    -> anything (they use `liverkit::`)
@@ -22,11 +22,11 @@ check() { # LAYER-NAME FORBIDDEN-REGEX FILES...
     fi
 }
 base="src/error.rs src/grid.rs src/volume.rs src/roi.rs src/progress.rs src/vocabulary.rs"
-algorithms="volumetry|distance|morphology|remnant|margin|bioheat|render"
+algorithms="volumetry|distance|morphology|remnant|margin|bioheat|render|planner"
 # shellcheck disable=SC2086
 check "base modules" "io|case|cli|$algorithms" $base
 check "io" "case|cli|$algorithms" $(find src/io -name '*.rs')
-for m in volumetry distance morphology remnant margin bioheat render; do
+for m in volumetry distance morphology remnant margin bioheat render planner; do
     check "algorithm module $m" "io|case|cli" $(find "src/$m" -name '*.rs')
 done
 check "case" "cli" $(find src/case -name '*.rs')

@@ -13,6 +13,7 @@ pub mod grid;
 pub mod io;
 pub mod margin;
 pub mod morphology;
+pub mod planner;
 pub mod progress;
 pub mod remnant;
 pub mod render;

@@ -486,11 +486,17 @@ fn simulate_slices_show_the_needle_and_remnant_slices_the_cutting_plane() {
     ]);
     assert!(code == 0 || code == 1, "{err}");
     let axial = image::open(png.join("axial.png")).unwrap().to_rgb8();
-    let cyan = axial.pixels().filter(|p| p.0 == liverkit::case::figures::PLANE_RGB).count();
+    let cyan = axial
+        .pixels()
+        .filter(|p| p.0 == liverkit::case::figures::PLANE_RGB)
+        .count();
     assert!(cyan > 40, "{cyan} plane pixels");
     let sagittal = image::open(png.join("sagittal.png")).unwrap().to_rgb8();
     assert_eq!(
-        sagittal.pixels().filter(|p| p.0 == liverkit::case::figures::PLANE_RGB).count(),
+        sagittal
+            .pixels()
+            .filter(|p| p.0 == liverkit::case::figures::PLANE_RGB)
+            .count(),
         0,
         "the sagittal slice through the liver's centre lies beside the plane, which never crosses it"
     );

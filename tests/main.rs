@@ -63,3 +63,5 @@ mod dicom_out;
 
 // Figures: slices in radiological convention, whatever the storage order.
 mod figures;
+// The needle planner: phantom oracles, real anatomy, bad input.
+mod plan;

@@ -48,6 +48,8 @@ from .results import (
     InfoResult,
     LabelVolume,
     MarginResult,
+    PlanCandidate,
+    PlanResult,
     ProtocolsResult,
     PveResult,
     Record,
@@ -73,6 +75,7 @@ __all__ = [
     "simulate",
     "info",
     "protocols",
+    "plan",
     "QUANTITIES",
     "LiverkitError",
     "FileError",
@@ -96,6 +99,8 @@ __all__ = [
     "SimulateResult",
     "InfoResult",
     "ProtocolsResult",
+    "PlanCandidate",
+    "PlanResult",
 ]
 
 __version__: str = _native.version()
@@ -682,3 +687,63 @@ def protocols(
         threads=threads,
     )
     return ProtocolsResult(json.loads(text))
+
+
+def plan(
+    labels: Source,
+    *,
+    tumor: Role | None = None,
+    liver: Role | None = None,
+    vessels: Sequence[int | str] = (),
+    applicator: str = "mwa",
+    device: str | None = None,
+    protocols: PathLike | None = None,
+    margin_mm: float = _MARGIN_MM,
+    body: Role | None = None,
+    image: PathLike | None = None,
+    vessel_clearance_mm: float | None = None,
+    obstacle_clearance_mm: float | None = None,
+    min_liver_mm: float | None = None,
+    min_capsule_angle_deg: float | None = None,
+    no_posterior: bool = False,
+    directions: int = 4000,
+    confirm: int = 3,
+    spacing_mm: Spacing | None = None,
+    affine: Affine | None = None,
+    threads: int | None = None,
+    series: str | None = None,
+    reference: PathLike | None = None,
+    seg_threshold: float = _SEG_THRESHOLD,
+    max_memory_gib: float = _MAX_MEMORY_GIB,
+    mask_series: bool = False,
+) -> PlanResult:
+    """Plans a microwave ablation (``liverkit plan --json``): the straight
+    paths from the skin that pass every constraint, the tip, power and time
+    whose 70 °C zone covers the tumour and ``margin_mm``, the best ones
+    confirmed with the full simulation, and why the other directions were
+    refused. ``result.covers_target`` is False where the command line exits
+    with status 1."""
+    text = _native.plan(
+        _source(labels),
+        tumor=_role(tumor),
+        liver=_role(liver),
+        vessels=[str(v) for v in vessels],
+        applicator=applicator,
+        device=device,
+        protocols=os.fspath(protocols) if protocols is not None else None,
+        margin_mm=float(margin_mm),
+        body=_role(body),
+        image=os.fspath(image) if image is not None else None,
+        vessel_clearance_mm=vessel_clearance_mm,
+        obstacle_clearance_mm=obstacle_clearance_mm,
+        min_liver_mm=min_liver_mm,
+        min_capsule_angle_deg=min_capsule_angle_deg,
+        no_posterior=no_posterior,
+        directions=directions,
+        confirm=confirm,
+        spacing_mm=_spacing(spacing_mm),
+        affine=_affine(affine),
+        threads=threads,
+        **_read(series, reference, seg_threshold, max_memory_gib, mask_series),
+    )
+    return PlanResult(json.loads(text))

@@ -12,6 +12,7 @@ __all__ = [
     "info",
     "load",
     "margin",
+    "plan",
     "protocols",
     "pve",
     "quantities",
@@ -165,6 +166,30 @@ def protocols(
     out: str | None = None,
     check: bool = False,
     threads: int | None = None,
+) -> str: ...
+def plan(
+    labels: Any,
+    tumor: Any = None,
+    liver: Any = None,
+    vessels: list[str] = ...,
+    applicator: str = "mwa",
+    device: str | None = None,
+    protocols: str | None = None,
+    margin_mm: float | None = None,
+    body: Any = None,
+    image: str | None = None,
+    vessel_clearance_mm: float | None = None,
+    obstacle_clearance_mm: float | None = None,
+    min_liver_mm: float | None = None,
+    min_capsule_angle_deg: float | None = None,
+    no_posterior: bool = False,
+    directions: int = 4000,
+    confirm: int = 3,
+    spacing_mm: list[float] | None = None,
+    affine: list[list[float]] | None = None,
+    threads: int | None = None,
+    *,
+    read: dict[str, Any],
 ) -> str: ...
 def scan_date(path: str) -> str | None: ...
 def version() -> str: ...

@@ -40,6 +40,8 @@ __all__ = [
     "SimulateResult",
     "InfoResult",
     "ProtocolsResult",
+    "PlanCandidate",
+    "PlanResult",
 ]
 
 
@@ -397,3 +399,52 @@ class ProtocolsResult(Record):
     devices: tuple[Record, ...]
     settings: tuple[Record, ...]
     calibration: tuple[Record, ...]
+
+
+class PlanCandidate(Record):
+    """One ranked plan: entry and tip, protocol, predicted and confirmed zone."""
+
+    rank: int
+    entry_mm: tuple[float, float, float]
+    entry_lps_mm: tuple[float, float, float]
+    entry_voxel: tuple[float, float, float]
+    tip_mm: tuple[float, float, float]
+    tip_lps_mm: tuple[float, float, float]
+    tip_voxel: tuple[float, float, float]
+    direction: tuple[float, float, float]
+    depth_mm: float
+    power_w: float
+    time_s: float
+    predicted_zone_mm: tuple[float, float]
+    predicted_coverage_pct: float
+    liver_path_mm: float
+    vessel_clearance_mm: float | None
+    obstacle_clearance_mm: float | None
+    capsule_angle_deg: float
+    covers_target: bool | None
+    min_margin_mm: float | None
+    coverage_ge10_pct: float | None
+    zone70_ml: float | None
+    healthy_liver_ablated_ml: float | None
+    healthy_liver_ablated_pct: float | None
+
+
+class PlanResult(Record):
+    """What ``liverkit plan --json`` prints."""
+
+    _nested = {"plans": PlanCandidate}
+    input: tuple[str, ...]
+    device: str
+    margin_mm: float
+    tumor_ml: float
+    target_ml: float
+    directions_tried: int
+    directions_admissible: int
+    rejected: Record
+    obstacles: Record
+    protocols: tuple[Record, ...]
+    plans: tuple[PlanCandidate, ...]
+    covers_target: bool
+    verdict: str
+    timing_s: Record
+    warnings: tuple[Record, ...]

@@ -28,7 +28,7 @@ use liverkit::case::pages::{margin_page, simulate_page, target_page};
 type Reported<A> = (String, String, A);
 
 /// The margin given, or the library's default.
-fn margin_or_default(margin_mm: Option<f64>) -> f64 {
+pub(crate) fn margin_or_default(margin_mm: Option<f64>) -> f64 {
     margin_mm.unwrap_or(liverkit::vocabulary::MARGIN_MM.default_value())
 }
 /// Ablation targets: the JSON of `liverkit target --json` and the target
@@ -164,7 +164,33 @@ pub(crate) fn margin<'py>(
 
 /// Parameters from a file (TOML or JSON) or JSON text in the file's layout
 /// (the Python layer's dict of overrides).
-fn simulation_parameters(
+/// The protocol library: a file, or the built-in one.
+pub(crate) fn library(py: Python<'_>, protocols: Option<&std::path::Path>) -> PyResult<Library> {
+    match protocols {
+        Some(p) => Library::from_file(p),
+        None => Library::builtin(),
+    }
+    .map_err(|e| to_py(py, e))
+}
+
+/// The files of a case with its main label map, and its liver and tumour
+/// roles.
+pub(crate) fn case_roles<'py>(
+    py: Python<'py>,
+    labels: &Bound<'py, PyAny>,
+    geometry: &Geometry,
+    read: &liverkit::io::ReadOptions,
+    liver: Option<&Bound<'py, PyAny>>,
+    tumor: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(Files, Option<RoleSpec>, Option<RoleSpec>)> {
+    let mut files = case_files(py, Some(labels), geometry, read)?;
+    let grid = main_grid(&files);
+    let liver = role_spec(py, &mut files, "liver", liver, geometry, grid.as_ref())?;
+    let tumor = role_spec(py, &mut files, "tumor", tumor, geometry, grid.as_ref())?;
+    Ok((files, liver, tumor))
+}
+
+pub(crate) fn simulation_parameters(
     py: Python<'_>,
     params: Option<&Bound<'_, PyAny>>,
     params_json: Option<&str>,
@@ -235,16 +261,9 @@ pub(crate) fn simulate<'py>(
     }
     .map_err(|e| to_py(py, e))?;
     let params = simulation_parameters(py, params, params_json, lattice_spacing_mm)?;
-    let lib = match &protocols {
-        Some(p) => Library::from_file(p),
-        None => Library::builtin(),
-    }
-    .map_err(|e| to_py(py, e))?;
+    let lib = library(py, protocols.as_deref())?;
     let geometry = Geometry { spacing_mm, affine };
-    let mut files = case_files(py, Some(labels), &geometry, &read)?;
-    let grid = main_grid(&files);
-    let liver = role_spec(py, &mut files, "liver", liver, &geometry, grid.as_ref())?;
-    let tumor = role_spec(py, &mut files, "tumor", tumor, &geometry, grid.as_ref())?;
+    let (mut files, liver, tumor) = case_roles(py, labels, &geometry, &read, liver, tumor)?;
     let case = SimulateCase {
         applicator: kind,
         power_w,

@@ -12,6 +12,7 @@
 mod ablation;
 mod convert;
 mod errors;
+mod plan;
 mod remnant;
 mod threads;
 
@@ -421,6 +422,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ablation::simulate, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
     m.add_function(wrap_pyfunction!(ablation::protocols, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::plan, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(quantities, m)?)?;
     m.add_function(wrap_pyfunction!(days_between, m)?)?;

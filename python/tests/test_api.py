@@ -236,3 +236,18 @@ def test_reports_show_in_jupyter_and_match_the_command_line(cli, tmp_path):
     assert f"{len(v.labels)} labels" in v._repr_html_()
     # Records without a page (nested ones) fall back to the plain repr.
     assert r.segments[0]._repr_html_() is None
+
+
+def test_plan_equals_cli(cli):
+    """liverkit.plan reports what ``liverkit plan --json`` prints (but the
+    time each stage took)."""
+    r = liverkit.plan(PRE, directions=300, confirm=1)
+    expected = cli("plan", PRE, "--directions", "300", "--confirm", "1")
+    got = r.to_dict()
+    for d in (got, expected):
+        d.pop("timing_s")
+    assert got == expected
+    assert isinstance(r.plans[0], results.PlanCandidate)
+    assert r.covers_target is False and "NO SINGLE PLAN" in r.verdict
+    assert set(results.PlanResult.__annotations__) == set(r.keys())
+    assert set(results.PlanCandidate.__annotations__) == set(r.plans[0].keys())

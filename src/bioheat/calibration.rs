@@ -573,6 +573,9 @@ pub fn device_from_chart(
         power_range_w: lo_hi(|r| r.power_w),
         time_range_s: lo_hi(|r| r.time_s),
         range_source: format!("the powers and times of the chart {name}"),
+        // Unknown from a zone chart: the planner asks for it.
+        working_length_mm: None,
+        working_length_source: None,
         microwave_fit: None,
     };
     let settings = rows

@@ -40,6 +40,13 @@ pub struct Device {
     pub time_range_s: [f64; 2],
     /// Where the range comes from.
     pub range_source: String,
+    /// The applicator's working length (skin to tip at most), mm: the
+    /// planner's limit on path length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_length_mm: Option<f64>,
+    /// Where the working length comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_length_source: Option<String>,
     /// Microwave: the source's constants fitted to the device's settings
     /// marked `fitted` (`liverkit protocols --calibrate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

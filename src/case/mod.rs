@@ -15,6 +15,7 @@ pub mod figures;
 pub mod margin;
 pub mod outputs;
 pub mod pages;
+pub mod plan;
 pub mod protocols;
 pub mod remnant;
 pub mod report3d;

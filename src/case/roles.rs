@@ -252,6 +252,11 @@ impl Files {
     }
 
     /// The grid of the case: that of the first label map read or added.
+    pub fn main_path(&self) -> Option<&Path> {
+        self.main.as_ref().map(|(p, _)| p.as_path())
+    }
+
+    /// The grid of the first file read.
     pub fn grid(&self) -> Option<&Grid> {
         self.grid.as_ref().map(|(_, g)| g)
     }

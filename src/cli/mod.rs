@@ -4,6 +4,7 @@ mod figures;
 mod info;
 mod margin;
 mod output;
+mod plan;
 mod remnant;
 mod simulate;
 mod volumes;
@@ -114,6 +115,13 @@ enum Command {
         after_help = "Example:\n  liverkit simulate testdata/sample_case/pre_pve.nii.gz --applicator mwa --power-w 50 --time-s 600 --tip 70,-30,-45 --direction 0,0,-1"
     )]
     Simulate(Box<simulate::SimulateArgs>),
+    /// Plan the ablation: the needle path, tip, power and time that cover the
+    /// tumour and its margin, avoiding bones, lungs, bowel and vessels; exit
+    /// status 1 when no plan covers them.
+    #[command(
+        after_help = "Example:\n  liverkit plan testdata/totalsegmentator/example_seg.nii.gz --tumor tumor.nii.gz"
+    )]
+    Plan(Box<plan::PlanArgs>),
     /// The device-protocol library: reference zones beside the model's, and
     /// the microwave calibration.
     #[command(after_help = "Example:\n  liverkit protocols")]
@@ -198,6 +206,7 @@ impl Cli {
             Command::Margin(_) => "margin",
             Command::Simulate(_) => "simulate",
             Command::Protocols(_) => "protocols",
+            Command::Plan(_) => "plan",
         }
     }
 }
@@ -294,6 +303,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Margin(a) => margin::run_margin(&a, &options),
         Command::Simulate(a) => simulate::run_simulate(&a, &options),
         Command::Protocols(a) => simulate::run_protocols(&a),
+        Command::Plan(a) => plan::run_plan(&a, &options),
     }
 }
 

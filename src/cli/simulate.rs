@@ -155,7 +155,7 @@ pub struct ProtocolsArgs {
     csv: bool,
 }
 
-fn point(name: &str, text: &str) -> Result<[f64; 3], Error> {
+pub(super) fn point(name: &str, text: &str) -> Result<[f64; 3], Error> {
     let v: Vec<f64> = text
         .split(',')
         .map(|t| t.trim().parse::<f64>())
@@ -184,7 +184,7 @@ impl Progress for Bar {
     }
 }
 
-fn progress() -> Box<dyn Progress> {
+pub(super) fn progress() -> Box<dyn Progress> {
     if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) =
@@ -198,14 +198,14 @@ fn progress() -> Box<dyn Progress> {
     }
 }
 
-fn library(path: Option<&Path>) -> Result<Library, Error> {
+pub(super) fn library(path: Option<&Path>) -> Result<Library, Error> {
     match path {
         Some(p) => Library::from_file(p),
         None => Library::builtin(),
     }
 }
 
-fn parameters(path: Option<&Path>) -> Result<Parameters, Error> {
+pub(super) fn parameters(path: Option<&Path>) -> Result<Parameters, Error> {
     match path {
         Some(p) => Parameters::from_file(p),
         None => Ok(Parameters::default()),

@@ -1,0 +1,727 @@
+//! `liverkit plan`: the needle path, tip, power and time that cover a tumour
+//! and its margin, avoiding what must not be crossed.
+//!
+//! Obstacles come from the label map's names (TotalSegmentator's `total`
+//! task, [`obstacle_class`]) and the vessels given; their distance maps make
+//! clearance a lookup along each candidate ray ([`crate::planner`]). The
+//! zone surrogate is the device's 70 °C zone (the zone the verdict uses) in
+//! the calibration conditions, for a grid of powers and times, from one
+//! coarse run per power; the best candidates are confirmed with the full
+//! simulation of `liverkit simulate` (perfusion and heat sinks included) and
+//! ranked on the confirmed result.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::bioheat::applicator::{ApplicatorKind, Pose};
+use crate::bioheat::protocols::{calibration_case, model_zones, Library};
+use crate::bioheat::tissue::Parameters;
+use crate::case::roles::{Files, RoleSpec};
+use crate::case::simulate::{simulate_case, SimulateCase};
+use crate::error::{parameter_error, Result, Warning};
+use crate::grid::ras_to_lps;
+use crate::planner::{directions, fit_zone, trace, Constraints, PathMaps, Rejection, ZoneSize};
+use crate::progress::{NoProgress, Progress};
+use crate::volume::{Mask, Volume};
+
+/// Which kind of obstacle a label of TotalSegmentator's `total` task is:
+/// `Some(true)` a vessel (the larger clearance), `Some(false)` another
+/// structure the needle must not cross, `None` not an obstacle (liver,
+/// muscle, fat…).
+pub fn obstacle_class(name: &str) -> Option<bool> {
+    const VESSELS: [&str; 4] = [
+        "aorta",
+        "inferior_vena_cava",
+        "portal_vein_and_splenic_vein",
+        "heart",
+    ];
+    const OTHERS: [&str; 21] = [
+        "rib_",
+        "vertebrae_",
+        "sternum",
+        "costal_cartilages",
+        "scapula_",
+        "clavicula_",
+        "hip_",
+        "sacrum",
+        "lung_",
+        "gallbladder",
+        "stomach",
+        "small_bowel",
+        "duodenum",
+        "colon",
+        "esophagus",
+        "kidney_",
+        "spleen",
+        "pancreas",
+        "adrenal_gland_",
+        "pulmonary_vein",
+        "atrial_appendage_left",
+    ];
+    if VESSELS.contains(&name) {
+        return Some(true);
+    }
+    OTHERS
+        .iter()
+        .any(|o| {
+            if o.ends_with('_') {
+                name.starts_with(o)
+            } else {
+                name == *o
+            }
+        })
+        .then_some(false)
+}
+
+/// The obstacle groups a planner looks for, and how a label joins each.
+const EXPECTED: [(&str, &str); 6] = [
+    ("ribs", "rib_"),
+    ("lungs", "lung_"),
+    ("vertebrae", "vertebrae_"),
+    ("bowel", "colon"),
+    ("stomach", "stomach"),
+    ("large vessels", "aorta"),
+];
+
+/// What to plan.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    /// The tumour (default: the label named `liver_tumor`).
+    pub tumor: Option<RoleSpec>,
+    /// The liver (default: the label named `liver`).
+    pub liver: Option<RoleSpec>,
+    /// Liver vessels (labels), avoided with the vessel clearance and
+    /// simulated as heat sinks.
+    pub vessels: Vec<String>,
+    /// Microwave (radiofrequency is not planned yet).
+    pub applicator: ApplicatorKind,
+    /// Device of the library.
+    pub device: Option<String>,
+    /// The margin the zone must give the tumour, mm.
+    pub margin_mm: f64,
+    /// The body (a mask), else from `image`, else the field of view.
+    pub body: Option<RoleSpec>,
+    /// A CT to find the body in (air below −500 HU outside).
+    pub image: Option<PathBuf>,
+    /// The hard constraints.
+    pub constraints: Constraints,
+    /// Candidate directions.
+    pub directions: usize,
+    /// Candidates confirmed with the full simulation.
+    pub confirm: usize,
+}
+
+/// One protocol of the surrogate: a setting and its 70 °C zone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SurrogateZone {
+    /// Generator power, W.
+    pub power_w: f64,
+    /// Heating time, s.
+    pub time_s: f64,
+    /// Width of the 70 °C zone, mm.
+    pub diameter_mm: f64,
+    /// Its length, mm.
+    pub length_mm: f64,
+    /// How far it reaches beyond the tip, mm.
+    pub beyond_tip_mm: f64,
+}
+
+/// A ranked plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanCandidate {
+    /// Rank, 1 = best.
+    pub rank: usize,
+    /// Entry on the skin, RAS+ mm.
+    pub entry_mm: [f64; 3],
+    /// Entry, DICOM LPS mm.
+    pub entry_lps_mm: [f64; 3],
+    /// Entry, voxel index (fractional).
+    pub entry_voxel: [f64; 3],
+    /// Tip, RAS+ mm.
+    pub tip_mm: [f64; 3],
+    /// Tip, DICOM LPS mm.
+    pub tip_lps_mm: [f64; 3],
+    /// Tip, voxel index (fractional).
+    pub tip_voxel: [f64; 3],
+    /// Unit direction of the needle, entry to tip (RAS+).
+    pub direction: [f64; 3],
+    /// Skin to tip, mm.
+    pub depth_mm: f64,
+    /// Generator power, W.
+    pub power_w: f64,
+    /// Heating time, s.
+    pub time_s: f64,
+    /// The surrogate's 70 °C zone: diameter and length, mm.
+    pub predicted_zone_mm: [f64; 2],
+    /// Share of the target the surrogate's zone holds, %.
+    pub predicted_coverage_pct: f64,
+    /// Liver crossed before the tumour, mm.
+    pub liver_path_mm: f64,
+    /// The least clearance to a vessel along the path, mm (null: none given).
+    pub vessel_clearance_mm: Option<f64>,
+    /// The least clearance to another obstacle, mm (null: none known).
+    pub obstacle_clearance_mm: Option<f64>,
+    /// The angle between the path and the capsule, degrees.
+    pub capsule_angle_deg: f64,
+    /// After the full simulation: whether the 70 °C zone covers tumour and
+    /// margin.
+    pub covers_target: Option<bool>,
+    /// Confirmed minimal margin, mm.
+    pub min_margin_mm: Option<f64>,
+    /// Confirmed tumour surface with margin ≥ the required margin, %.
+    pub coverage_ge10_pct: Option<f64>,
+    /// Confirmed 70 °C zone, mL.
+    pub zone70_ml: Option<f64>,
+    /// Healthy liver inside the confirmed zone, mL.
+    pub healthy_liver_ablated_ml: Option<f64>,
+    /// The same as a share of the functional liver (liver without tumour), %.
+    pub healthy_liver_ablated_pct: Option<f64>,
+}
+
+/// What `liverkit plan --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport {
+    /// Files read.
+    pub input: Vec<PathBuf>,
+    /// Device used.
+    pub device: String,
+    /// Required margin, mm.
+    pub margin_mm: f64,
+    /// Tumour, mL.
+    pub tumor_ml: f64,
+    /// Tumour + margin, mL.
+    pub target_ml: f64,
+    /// Directions tried.
+    pub directions_tried: usize,
+    /// Directions that passed every hard constraint.
+    pub directions_admissible: usize,
+    /// Why the others were refused: count per constraint.
+    pub rejected: BTreeMap<String, usize>,
+    /// Obstacle labels found, by group.
+    pub obstacles: BTreeMap<String, Vec<String>>,
+    /// The surrogate's protocols (the device's 70 °C zones).
+    pub protocols: Vec<SurrogateZone>,
+    /// The plans, best first.
+    pub plans: Vec<PlanCandidate>,
+    /// Whether the best plan covers tumour and margin (after confirmation).
+    pub covers_target: bool,
+    /// The answer in words.
+    pub verdict: String,
+    /// Seconds spent: obstacles, search, confirmation.
+    pub timing_s: BTreeMap<String, f64>,
+    /// What the user must know.
+    pub warnings: Vec<Warning>,
+}
+
+/// Vessels, other obstacles, and the labels found per group.
+type Obstacles = (Option<Mask>, Option<Mask>, BTreeMap<String, Vec<String>>);
+
+/// The obstacle masks of the main label map: (vessels, others) and the
+/// labels found per group.
+fn obstacle_masks(files: &mut Files, vessels: &[String]) -> Result<Obstacles> {
+    let map = files
+        .main_map()
+        .ok_or_else(|| parameter_error("LABELMAP", "none", "a label map with named structures"))?;
+    let mut vessel_labels = Vec::new();
+    let mut other_labels = Vec::new();
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (label, name) in map.names().iter() {
+        if !map.contains_label(*label) {
+            continue;
+        }
+        match obstacle_class(name) {
+            Some(true) => vessel_labels.push(*label),
+            Some(false) => other_labels.push(*label),
+            None => continue,
+        }
+        let group = if obstacle_class(name) == Some(true) {
+            "vessels"
+        } else {
+            "others"
+        };
+        found.entry(group.to_string()).or_default().push(name.clone());
+    }
+    let mut vessel_mask = (!vessel_labels.is_empty()).then(|| map.mask_of(&vessel_labels));
+    let others = (!other_labels.is_empty()).then(|| map.mask_of(&other_labels));
+    for v in crate::case::target::resolve_vessels(files, vessels)? {
+        let name = v.name.clone().unwrap_or_else(|| format!("label {}", v.label));
+        found.entry("vessels".into()).or_default().push(name);
+        match &mut vessel_mask {
+            Some(m) => ndarray::Zip::from(m.data_mut())
+                .and(v.mask.data())
+                .for_each(|a, &b| *a |= b),
+            None => vessel_mask = Some(v.mask),
+        }
+    }
+    Ok((vessel_mask, others, found))
+}
+
+/// The body: a mask given, the CT above −500 HU, or none (the field of view).
+fn body_mask(files: &mut Files, req: &PlanRequest, grid: &crate::grid::Grid) -> Result<Option<Mask>> {
+    if let Some(spec) = &req.body {
+        let (m, _) = files.resolve("body", spec)?;
+        if !m.data().iter().any(|&v| v) {
+            return Err(parameter_error(
+                "body",
+                "an empty mask",
+                "a body mask with voxels",
+            ));
+        }
+        return Ok(Some(m));
+    }
+    if let Some(ct) = &req.image {
+        let v = crate::case::figures::background(ct, grid, files.options())?;
+        let data = v.data().mapv(|hu| hu > -500.0);
+        return Ok(Some(Volume::new(grid.clone(), data)?));
+    }
+    Ok(None)
+}
+
+/// The device's 70 °C zones in the calibration conditions: three powers
+/// across its range and six times across its range, one coarse (2 mm) run
+/// per power. Sorted by zone volume.
+///
+/// # Errors
+/// `Unsupported` for a radiofrequency device; solver errors.
+pub fn surrogate(
+    lib: &Library,
+    device: Option<&str>,
+    kind: ApplicatorKind,
+    params: &Parameters,
+) -> Result<(String, Vec<SurrogateZone>)> {
+    if kind != ApplicatorKind::Mwa {
+        return Err(parameter_error(
+            "applicator",
+            "rfa",
+            "mwa (the planner's zone surrogate is built for microwave devices; plan RF by hand with simulate)",
+        ));
+    }
+    let dev = lib.device(device, kind)?;
+    let p = dev.apply(params);
+    let case = calibration_case(&p, 2.0)?;
+    let [p0, p1] = dev.power_range_w;
+    let [t0, t1] = dev.time_range_s;
+    let powers = [p0 + 0.5 * (p1 - p0), p1, p0 + 0.75 * (p1 - p0)];
+    let times: Vec<f64> = [0.25, 0.4, 0.55, 0.7, 0.85, 1.0]
+        .iter()
+        .map(|f| (t0 + f * (t1 - t0)).round())
+        .collect();
+    let runs: Vec<Result<Vec<SurrogateZone>>> = powers
+        .par_iter()
+        .map(|&pw| {
+            let zones = model_zones(&case, &p, pw, &times, &NoProgress)?;
+            Ok(zones
+                .iter()
+                .map(|z| SurrogateZone {
+                    power_w: pw,
+                    time_s: z.time_s,
+                    diameter_mm: z.iso.diameter_mm,
+                    length_mm: z.iso.length_mm,
+                    beyond_tip_mm: z.iso.beyond_tip_mm,
+                })
+                .collect())
+        })
+        .collect();
+    let mut all = Vec::new();
+    for r in runs {
+        all.extend(r?);
+    }
+    all.retain(|z| z.diameter_mm > 0.0 && z.length_mm > 0.0);
+    all.sort_by(|a, b| {
+        (a.diameter_mm * a.diameter_mm * a.length_mm)
+            .total_cmp(&(b.diameter_mm * b.diameter_mm * b.length_mm))
+    });
+    Ok((dev.id.clone(), all))
+}
+
+/// Whether any of the six face neighbours of `ijk` in a grid of `dims`
+/// satisfies `f`; a neighbour off the grid counts as `off_grid`.
+fn any_neighbour(dims: [usize; 3], ijk: [usize; 3], off_grid: bool, f: impl Fn([usize; 3]) -> bool) -> bool {
+    (0..3).any(|a| {
+        [-1i64, 1].iter().any(|&o| {
+            let mut q = ijk.map(|x| x as i64);
+            q[a] += o;
+            if q[a] < 0 || q[a] >= dims[a] as i64 {
+                off_grid
+            } else {
+                f(q.map(|x| x as usize))
+            }
+        })
+    })
+}
+
+/// The target's surface points (tumour + margin), relative to the tumour's
+/// centre, at most `max` of them (every n-th), and the target's volume, mL.
+fn target_points(tumor: &Mask, margin_mm: f64, centre: [f64; 3], max: usize) -> Result<(Vec<[f64; 3]>, f64)> {
+    let dist = crate::distance::distance_to_foreground_mm(tumor)?;
+    let grid = tumor.grid();
+    let inside = |ijk: [usize; 3]| f64::from(dist.data()[ijk]) <= margin_mm;
+    let d = grid.dims();
+    let mut pts = Vec::new();
+    let mut count = 0u64;
+    for ((i, j, k), &v) in dist.data().indexed_iter() {
+        if f64::from(v) > margin_mm {
+            continue;
+        }
+        count += 1;
+        let edge = any_neighbour(d, [i, j, k], true, |q| !inside(q));
+        if edge {
+            let w = grid.voxel_to_world([i as f64, j as f64, k as f64]);
+            pts.push([0, 1, 2].map(|a| w[a] - centre[a]));
+        }
+    }
+    let stride = pts.len().div_ceil(max.max(1)).max(1);
+    let pts = pts.into_iter().step_by(stride).collect();
+    Ok((pts, grid.volume_ml(count)))
+}
+
+/// How much of the tumour's surroundings is liver: (liver voxels, all
+/// voxels) among the tumour's voxels that are liver too and the voxels just
+/// outside it (6-neighbours), so that a tumour labelled apart from the liver
+/// (TotalSegmentator's `liver_tumor`) counts as inside it.
+fn liver_around(tumor: &Mask, liver: &Mask) -> (usize, usize) {
+    let d = tumor.grid().dims();
+    let (t, l) = (tumor.data(), liver.data());
+    let (mut inside, mut all) = (0usize, 0usize);
+    for ((i, j, k), &v) in t.indexed_iter() {
+        if v {
+            if l[[i, j, k]] {
+                inside += 1;
+                all += 1;
+            }
+            continue;
+        }
+        let near = any_neighbour(d, [i, j, k], false, |q| t[q]);
+        if near {
+            all += 1;
+            inside += usize::from(l[[i, j, k]]);
+        }
+    }
+    (inside, all)
+}
+
+/// One admissible direction with its best protocol.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    path: crate::planner::Path,
+    zone: SurrogateZone,
+    tip_mm: [f64; 3],
+    covered_frac: f64,
+}
+
+/// The smallest protocol whose zone holds the whole target along `path`;
+/// else the one holding the most.
+fn best_protocol(
+    path: &crate::planner::Path,
+    pts: &[[f64; 3]],
+    centre: [f64; 3],
+    zones: &[SurrogateZone],
+) -> Option<Found> {
+    let mut best: Option<Found> = None;
+    for z in zones {
+        let size = ZoneSize {
+            diameter_mm: z.diameter_mm,
+            length_mm: z.length_mm,
+            beyond_tip_mm: z.beyond_tip_mm,
+        };
+        let p = fit_zone(pts, centre, path.direction, &size);
+        let f = Found {
+            path: *path,
+            zone: *z,
+            tip_mm: p.tip_mm,
+            covered_frac: p.covered_frac,
+        };
+        if p.covered_frac >= 1.0 {
+            return Some(f);
+        }
+        if best.is_none_or(|b| p.covered_frac > b.covered_frac) {
+            best = Some(f);
+        }
+    }
+    best
+}
+
+fn dist3(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>().sqrt()
+}
+
+/// Plans the case: obstacles, search, confirmation, ranking.
+///
+/// # Errors
+/// Role errors; `Parameter` for a tumour outside the liver, an empty body
+/// mask, RF, or a device without a working length; solver errors.
+pub fn plan_case(
+    files: &mut Files,
+    req: &PlanRequest,
+    params: &Parameters,
+    lib: &Library,
+    progress: &dyn Progress,
+) -> Result<PlanReport> {
+    let t0 = std::time::Instant::now();
+    let mut timing = BTreeMap::new();
+    let mut warnings = Vec::new();
+    let (liver, _) = files.liver(req.liver.as_ref())?;
+    let (tumor, _) = files.tumor(req.tumor.as_ref())?.ok_or_else(|| {
+        parameter_error(
+            "tumor",
+            "none",
+            "a tumour (--tumor, or a label named liver_tumor)",
+        )
+    })?;
+    let grid = liver.grid().clone();
+    let tumor_voxels = tumor.data().iter().filter(|&&v| v).count();
+    let (inside, shell) = liver_around(&tumor, &liver);
+    if tumor_voxels == 0 || inside * 2 < shell {
+        return Err(parameter_error(
+            "tumor",
+            format!("{inside} of the {shell} voxels around it in the liver"),
+            "a tumour inside the liver",
+        ));
+    }
+    let device = lib.device(req.device.as_deref(), req.applicator)?;
+    let mut constraints = req.constraints;
+    match device.working_length_mm {
+        Some(w) => constraints.max_length_mm = constraints.max_length_mm.min(w),
+        None => {
+            return Err(parameter_error(
+                "device",
+                &device.id,
+                "a device with a working length (working_length_mm in the protocol library)",
+            ))
+        }
+    }
+    let (vessels, others, found) = obstacle_masks(files, &req.vessels)?;
+    let missing: Vec<&str> = EXPECTED
+        .iter()
+        .filter(|(_, prefix)| !found.values().flatten().any(|n| n.starts_with(prefix)))
+        .map(|(group, _)| *group)
+        .collect();
+    if !missing.is_empty() {
+        warnings.push(Warning::about(
+            "obstacles",
+            format!(
+                "not in the label map, so not avoided: {} (segment them, e.g. TotalSegmentator's total task)",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let body = body_mask(files, req, &grid)?;
+    if body.is_none() {
+        warnings.push(Warning::about(
+            "body",
+            "no --body or --image: the skin is taken at the edge of the scan, so depths are lower bounds",
+        ));
+    }
+    let vessels_mm = vessels
+        .as_ref()
+        .map(crate::distance::distance_to_foreground_mm)
+        .transpose()?;
+    let others_mm = others
+        .as_ref()
+        .map(crate::distance::distance_to_foreground_mm)
+        .transpose()?;
+    timing.insert("obstacles_s".to_string(), t0.elapsed().as_secs_f64());
+
+    let t1 = std::time::Instant::now();
+    let centre = crate::case::figures::centroid_mm(&[&tumor])?.unwrap_or_default();
+    let (pts, target_ml) = target_points(&tumor, req.margin_mm, centre, 4000)?;
+    let (device_id, zones) = surrogate(lib, req.device.as_deref(), req.applicator, params)?;
+    let maps = PathMaps {
+        grid: &grid,
+        vessels_mm: vessels_mm.as_ref(),
+        others_mm: others_mm.as_ref(),
+        body: body.as_ref(),
+        liver: &liver,
+        tumor: &tumor,
+    };
+    let dirs = directions(req.directions);
+    let traced: Vec<std::result::Result<Found, Rejection>> = dirs
+        .par_iter()
+        .map(|u| {
+            let path = trace(&maps, centre, *u, &constraints)?;
+            let f = best_protocol(&path, &pts, centre, &zones).ok_or(Rejection::TooLong)?;
+            if dist3(f.tip_mm, path.entry_mm) > constraints.max_length_mm {
+                return Err(Rejection::TooLong);
+            }
+            let in_organ = grid
+                .nearest_voxel(f.tip_mm)
+                .is_some_and(|q| liver.data()[q] || tumor.data()[q]);
+            if !in_organ {
+                return Err(Rejection::TipOutsideLiver);
+            }
+            Ok(f)
+        })
+        .collect();
+    let mut rejected: BTreeMap<String, usize> =
+        Rejection::ALL.iter().map(|r| (r.key().to_string(), 0)).collect();
+    let mut admissible: Vec<Found> = Vec::new();
+    for t in traced {
+        match t {
+            Ok(f) => admissible.push(f),
+            Err(r) => *rejected.entry(r.key().to_string()).or_default() += 1,
+        }
+    }
+    let volume = |z: &SurrogateZone| z.diameter_mm * z.diameter_mm * z.length_mm;
+    let clearance = |f: &Found| f.path.vessel_clearance_mm.min(f.path.other_clearance_mm);
+    admissible.sort_by(|a, b| {
+        b.covered_frac
+            .total_cmp(&a.covered_frac)
+            .then(volume(&a.zone).total_cmp(&volume(&b.zone)))
+            .then(clearance(b).total_cmp(&clearance(a)))
+            .then(a.path.length_mm.total_cmp(&b.path.length_mm))
+    });
+    // The best few, at least 15° apart.
+    let mut chosen: Vec<Found> = Vec::new();
+    for f in &admissible {
+        let apart = chosen.iter().all(|c| {
+            let cos: f64 = (0..3).map(|a| c.path.direction[a] * f.path.direction[a]).sum();
+            cos < 15f64.to_radians().cos()
+        });
+        if apart {
+            chosen.push(*f);
+        }
+        if chosen.len() == req.confirm {
+            break;
+        }
+    }
+    timing.insert("search_s".to_string(), t1.elapsed().as_secs_f64());
+
+    let t2 = std::time::Instant::now();
+    let functional_voxels = ndarray::Zip::from(liver.data())
+        .and(tumor.data())
+        .fold(0u64, |n, &l, &t| n + u64::from(l && !t));
+    let mut plans = Vec::new();
+    progress.start("confirming", chosen.len() as u64);
+    for f in &chosen {
+        let pose = Pose::from_entry(f.tip_mm, f.path.entry_mm)?;
+        let case = SimulateCase {
+            applicator: req.applicator,
+            power_w: f.zone.power_w,
+            time_s: f.zone.time_s,
+            pose,
+            device: Some(device_id.clone()),
+            allow_outside: false,
+            margin_mm: req.margin_mm,
+            exclude_capsule: false,
+        };
+        let outcome = simulate_case(
+            files,
+            req.liver.as_ref(),
+            req.tumor.as_ref(),
+            &req.vessels,
+            &case,
+            params,
+            lib,
+            &NoProgress,
+        )?;
+        let healthy = ndarray::Zip::from(outcome.zone70.data())
+            .and(liver.data())
+            .and(tumor.data())
+            .fold(0u64, |n, &z, &l, &t| n + u64::from(z && l && !t));
+        let r = &outcome.report;
+        plans.push(candidate(f, &grid, r, healthy, functional_voxels));
+        progress.advance(1);
+    }
+    progress.finish();
+    timing.insert("confirm_s".to_string(), t2.elapsed().as_secs_f64());
+    plans.sort_by(|a, b| {
+        let covers = |p: &PlanCandidate| p.covers_target == Some(true);
+        covers(b).cmp(&covers(a)).then(
+            a.healthy_liver_ablated_ml
+                .unwrap_or(f64::MAX)
+                .total_cmp(&b.healthy_liver_ablated_ml.unwrap_or(f64::MAX)),
+        )
+    });
+    for (i, p) in plans.iter_mut().enumerate() {
+        p.rank = i + 1;
+    }
+    let covers_target = plans.first().is_some_and(|p| p.covers_target == Some(true));
+    let verdict = verdict_text(&plans, admissible.len(), covers_target, req.margin_mm);
+    Ok(PlanReport {
+        input: files_inputs(files),
+        device: device_id,
+        margin_mm: req.margin_mm,
+        tumor_ml: grid.volume_ml(tumor_voxels as u64),
+        target_ml,
+        directions_tried: dirs.len(),
+        directions_admissible: admissible.len(),
+        rejected,
+        obstacles: found,
+        protocols: zones,
+        plans,
+        covers_target,
+        verdict,
+        timing_s: timing,
+        warnings,
+    })
+}
+
+fn files_inputs(files: &Files) -> Vec<PathBuf> {
+    files
+        .main_path()
+        .map(|p| vec![p.to_path_buf()])
+        .unwrap_or_default()
+}
+
+fn candidate(
+    f: &Found,
+    grid: &crate::grid::Grid,
+    r: &crate::case::simulate::SimulateReport,
+    healthy: u64,
+    functional: u64,
+) -> PlanCandidate {
+    let d = [0, 1, 2].map(|a| -f.path.direction[a]);
+    let healthy_ml = grid.volume_ml(healthy);
+    PlanCandidate {
+        rank: 0,
+        entry_mm: f.path.entry_mm,
+        entry_lps_mm: ras_to_lps(f.path.entry_mm),
+        entry_voxel: grid.world_to_voxel(f.path.entry_mm),
+        tip_mm: f.tip_mm,
+        tip_lps_mm: ras_to_lps(f.tip_mm),
+        tip_voxel: grid.world_to_voxel(f.tip_mm),
+        direction: d,
+        depth_mm: dist3(f.tip_mm, f.path.entry_mm),
+        power_w: f.zone.power_w,
+        time_s: f.zone.time_s,
+        predicted_zone_mm: [f.zone.diameter_mm, f.zone.length_mm],
+        predicted_coverage_pct: 100.0 * f.covered_frac,
+        liver_path_mm: f.path.liver_mm,
+        vessel_clearance_mm: f
+            .path
+            .vessel_clearance_mm
+            .is_finite()
+            .then_some(f.path.vessel_clearance_mm),
+        obstacle_clearance_mm: f
+            .path
+            .other_clearance_mm
+            .is_finite()
+            .then_some(f.path.other_clearance_mm),
+        capsule_angle_deg: f.path.capsule_angle_deg,
+        covers_target: r.covers_target,
+        min_margin_mm: r.min_margin_mm,
+        coverage_ge10_pct: r.coverage_ge10_pct,
+        zone70_ml: Some(r.zone70_mask_ml),
+        healthy_liver_ablated_ml: Some(healthy_ml),
+        healthy_liver_ablated_pct: (functional > 0).then(|| 100.0 * healthy as f64 / functional as f64),
+    }
+}
+
+fn verdict_text(plans: &[PlanCandidate], admissible: usize, covers: bool, margin_mm: f64) -> String {
+    match plans.first() {
+        None if admissible == 0 => "NO PLAN: no straight path passes every constraint (see rejected)".into(),
+        None => "NO PLAN: no candidate was confirmed".into(),
+        Some(p) if covers => format!(
+            "PLAN: {:.0} W for {:.0} s, depth {:.0} mm; the 70 °C zone covers the tumour and {margin_mm} mm",
+            p.power_w, p.time_s, p.depth_mm
+        ),
+        Some(p) => format!(
+            "NO SINGLE PLAN covers the tumour and {margin_mm} mm: the best reaches a minimal margin of {} \
+             — consider overlapping ablations or 2–3 antennas",
+            p.min_margin_mm.map_or("-".to_string(), |m| format!("{m:.1} mm"))
+        ),
+    }
+}
