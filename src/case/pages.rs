@@ -11,7 +11,7 @@ use crate::case::remnant::{PveReport, RemnantReport};
 use crate::case::report_html::{bar_chart, histogram_mm, Chart, Page, Tone, FAIL_RGB};
 use crate::case::simulate::SimulateReport;
 use crate::case::target::TargetReport;
-use crate::case::volumes::{VolumeReport, MAX_DRAWN_LABELS};
+use crate::case::volumes::VolumeReport;
 use crate::error::{Error, Result, Warning};
 use crate::io::structure::Structure;
 use crate::volume::Volume;
@@ -473,10 +473,7 @@ pub fn volumes_page(r: &VolumeReport) -> Result<Page> {
             )
         })
         .collect();
-    let mut largest: Vec<_> = r.labels.iter().collect();
-    largest.sort_by(|a, b| b.voxels.cmp(&a.voxels).then(a.label.cmp(&b.label)));
-    largest.truncate(MAX_DRAWN_LABELS);
-    let bars: Vec<(String, f64, [u8; 3])> = largest
+    let bars: Vec<(String, f64, [u8; 3])> = crate::case::volumes::largest_labels(r)
         .iter()
         .enumerate()
         .map(|(i, l)| (name(l), l.volume_ml, crate::render::label_rgb(i)))

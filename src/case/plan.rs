@@ -171,7 +171,7 @@ pub struct PlanCandidate {
     pub covers_target: Option<bool>,
     /// Confirmed minimal margin, mm.
     pub min_margin_mm: Option<f64>,
-    /// Confirmed tumour surface with margin ≥ the required margin, %.
+    /// Confirmed tumour surface with margin ≥ 10 mm [Shady2018], %.
     pub coverage_ge10_pct: Option<f64>,
     /// Confirmed 70 °C zone, mL.
     pub zone70_ml: Option<f64>,
@@ -228,20 +228,17 @@ fn obstacle_masks(files: &mut Files, vessels: &[String]) -> Result<Obstacles> {
     let mut vessel_labels = Vec::new();
     let mut other_labels = Vec::new();
     let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let present = map.present_labels();
     for (label, name) in map.names().iter() {
-        if !map.contains_label(*label) {
+        if !present.contains(label) {
             continue;
         }
-        match obstacle_class(name) {
-            Some(true) => vessel_labels.push(*label),
-            Some(false) => other_labels.push(*label),
+        let (labels, group) = match obstacle_class(name) {
+            Some(true) => (&mut vessel_labels, "vessels"),
+            Some(false) => (&mut other_labels, "others"),
             None => continue,
-        }
-        let group = if obstacle_class(name) == Some(true) {
-            "vessels"
-        } else {
-            "others"
         };
+        labels.push(*label);
         found.entry(group.to_string()).or_default().push(name.clone());
     }
     let mut vessel_mask = (!vessel_labels.is_empty()).then(|| map.mask_of(&vessel_labels));
@@ -259,7 +256,14 @@ fn obstacle_masks(files: &mut Files, vessels: &[String]) -> Result<Obstacles> {
     Ok((vessel_mask, others, found))
 }
 
-/// The body: a mask given, the CT above −500 HU, or none (the field of view).
+/// Where the CT holds the body: above −500 HU, halfway between air
+/// (−1000 HU) and fat (about −100 HU) [RadiopaediaWindowing], a liverkit
+/// choice; the lungs fall below it but lie inside the outermost body voxel
+/// the tracer takes as the skin.
+const BODY_HU: f32 = -500.0;
+
+/// The body: a mask given, the CT above [`BODY_HU`], or none (the field of
+/// view).
 fn body_mask(files: &mut Files, req: &PlanRequest, grid: &crate::grid::Grid) -> Result<Option<Mask>> {
     if let Some(spec) = &req.body {
         let (m, _) = files.resolve("body", spec)?;
@@ -274,7 +278,7 @@ fn body_mask(files: &mut Files, req: &PlanRequest, grid: &crate::grid::Grid) -> 
     }
     if let Some(ct) = &req.image {
         let v = crate::case::figures::background(ct, grid, files.options())?;
-        let data = v.data().mapv(|hu| hu > -500.0);
+        let data = v.data().mapv(|hu| hu > BODY_HU);
         return Ok(Some(Volume::new(grid.clone(), data)?));
     }
     Ok(None)

@@ -478,6 +478,15 @@ fn report(
 /// report (12 bytes per voxel at most).
 pub const MAX_DRAWN_LABELS: usize = 12;
 
+/// The labels the figures of `volumes` draw, in the order they draw and
+/// colour them: the [`MAX_DRAWN_LABELS`] largest, ties by label value.
+pub fn largest_labels(report: &VolumeReport) -> Vec<&LabelVolume> {
+    let mut order: Vec<&LabelVolume> = report.labels.iter().collect();
+    order.sort_by(|a, b| b.voxels.cmp(&a.voxels).then(a.label.cmp(&b.label)));
+    order.truncate(MAX_DRAWN_LABELS);
+    order
+}
+
 /// The masks of the largest labels of a volumetry report (at most
 /// [`MAX_DRAWN_LABELS`]), largest first, with their names, each cut to its
 /// bounding box (a part of the scan's grid, [`Grid::crop`]) so that drawing
@@ -487,9 +496,7 @@ pub const MAX_DRAWN_LABELS: usize = 12;
 /// # Errors
 /// Read errors of the inputs.
 pub fn largest_label_masks(report: &VolumeReport, options: &ReadOptions) -> Result<Vec<(Mask, String)>> {
-    let mut order: Vec<&LabelVolume> = report.labels.iter().collect();
-    order.sort_by(|a, b| b.voxels.cmp(&a.voxels).then(a.label.cmp(&b.label)));
-    order.truncate(MAX_DRAWN_LABELS);
+    let order = largest_labels(report);
     let name = |l: &LabelVolume| l.name.clone().unwrap_or_else(|| format!("label {}", l.label));
     let box_of = |l: &LabelVolume| (l.bbox_min, l.bbox_max);
     match report.input.as_slice() {
@@ -525,12 +532,10 @@ pub fn report_grid(report: &VolumeReport) -> Result<Grid> {
     Grid::new(report.dims, a)
 }
 
-/// The centre of the labels drawn, RAS+ mm: their centroids weighted by
+/// The centre of the labels drawn ([`largest_labels`]), RAS+ mm: their centroids weighted by
 /// their voxels (the centroid of their union when they do not overlap).
-pub fn drawn_centre_mm(report: &VolumeReport, drawn: usize) -> Option<[f64; 3]> {
-    let mut order: Vec<&LabelVolume> = report.labels.iter().collect();
-    order.sort_by(|a, b| b.voxels.cmp(&a.voxels).then(a.label.cmp(&b.label)));
-    let shown = &order[..drawn.min(order.len())];
+pub fn drawn_centre_mm(report: &VolumeReport) -> Option<[f64; 3]> {
+    let shown = largest_labels(report);
     let total: f64 = shown.iter().map(|l| l.voxels as f64).sum();
     (total > 0.0).then(|| {
         [0, 1, 2].map(|a| {

@@ -56,7 +56,7 @@ fn figures(args: &VolumesArgs, report: &VolumeReport, options: &ReadOptions) -> 
             in_scene: true,
         })
         .collect();
-    let point = volumes::drawn_centre_mm(report, masks.len()).unwrap_or_default();
+    let point = volumes::drawn_centre_mm(report).unwrap_or_default();
     let grid = volumes::report_grid(report)?;
     let set = FigureSet {
         name: "",

@@ -97,13 +97,17 @@ const CHUNK: usize = 1 << 18;
 /// or `None` for an empty mask.
 pub fn bounding_box(mask: &Mask) -> Option<([usize; 3], [usize; 3])> {
     let (slice, order) = memory_layout(mask);
+    box_in(&slice, &order)
+}
+
+fn box_in(slice: &[bool], order: &[(usize, usize); 3]) -> Option<([usize; 3], [usize; 3])> {
     slice
         .par_chunks(CHUNK)
         .enumerate()
         .filter_map(|(c, chunk)| {
             let mut b: Option<([usize; 3], [usize; 3])> = None;
             for_each_inside(chunk, c * CHUNK, |o| {
-                let ijk = decode(o, &order);
+                let ijk = decode(o, order);
                 let (lo, hi) = b.get_or_insert((ijk, ijk));
                 for a in 0..3 {
                     lo[a] = lo[a].min(ijk[a]);
@@ -123,13 +127,13 @@ pub fn bounding_box(mask: &Mask) -> Option<([usize; 3], [usize; 3])> {
 /// How many inside voxels each block holds, on a sample lattice of `n`
 /// blocks (one block of padding on each side) laid out by `shape`.
 fn block_counts(
-    mask: &Mask,
+    slice: &[bool],
+    order: &[(usize, usize); 3],
     lo: [usize; 3],
     block: usize,
     shape: &RuntimeShape<u32, 3>,
     len: usize,
 ) -> Vec<u32> {
-    let (slice, order) = memory_layout(mask);
     slice
         .par_chunks(CHUNK)
         .enumerate()
@@ -137,7 +141,7 @@ fn block_counts(
             || vec![0u32; len],
             |mut counts, (c, chunk)| {
                 for_each_inside(chunk, c * CHUNK, |o| {
-                    let ijk = decode(o, &order);
+                    let ijk = decode(o, order);
                     let s = [0, 1, 2].map(|a| ((ijk[a] - lo[a]) / block + 1) as u32);
                     counts[shape.linearize(s) as usize] += 1;
                 });
@@ -157,7 +161,8 @@ fn block_counts(
 /// at most `max_samples` of them (at least one voxel per block). `None` for
 /// an empty mask.
 pub fn mask_mesh(mask: &Mask, max_samples: usize) -> Option<Mesh> {
-    let (lo, hi) = bounding_box(mask)?;
+    let (slice, order) = memory_layout(mask);
+    let (lo, hi) = box_in(&slice, &order)?;
     let extent = [0, 1, 2].map(|a| hi[a] - lo[a] + 1);
     let voxels = extent.iter().product::<usize>() as f64;
     let mut block = (voxels / max_samples.max(1) as f64).cbrt().ceil().max(1.0) as usize;
@@ -169,7 +174,7 @@ pub fn mask_mesh(mask: &Mask, max_samples: usize) -> Option<Mesh> {
     // Samples with one block of outside padding on every side.
     let n = extent.map(|e| e.div_ceil(block) + 2);
     let shape = RuntimeShape::<u32, 3>::new(n.map(|v| v as u32));
-    let inside = block_counts(mask, lo, block, &shape, n[0] * n[1] * n[2]);
+    let inside = block_counts(&slice, &order, lo, block, &shape, n[0] * n[1] * n[2]);
     let per_block = (block * block * block) as f32;
     let sdf: Vec<f32> = inside.iter().map(|&c| 0.5 - c as f32 / per_block).collect();
     let mut buffer = SurfaceNetsBuffer::default();
