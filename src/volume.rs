@@ -82,7 +82,46 @@ pub trait LabelValue: Copy + PartialEq + Send + Sync + std::fmt::Display + 'stat
 
     /// The value holding `label`, or `None` when this type cannot.
     fn from_label(label: i64) -> Option<Self>;
+
+    /// Bits of a lookup table indexed by [`LabelValue::lut_index`]: 8 or 16
+    /// for the narrow integer types, 0 (no table) for the others.
+    const LUT_BITS: u32 = 0;
+
+    /// The value's bit pattern as a table index (for `LUT_BITS > 0`).
+    #[inline]
+    fn lut_index(self) -> usize {
+        0
+    }
+
+    /// The value whose table index is `i` (for `LUT_BITS > 0`).
+    fn from_lut_index(_i: usize) -> Option<Self> {
+        None
+    }
 }
+
+macro_rules! label_value_narrow {
+    ($($t:ty => $u:ty),*) => {$(
+        impl LabelValue for $t {
+            #[inline]
+            fn to_label(self) -> Option<i64> {
+                Some(i64::from(self))
+            }
+            #[inline]
+            fn from_label(label: i64) -> Option<Self> {
+                <$t>::try_from(label).ok()
+            }
+            const LUT_BITS: u32 = <$u>::BITS;
+            #[inline]
+            fn lut_index(self) -> usize {
+                usize::from(self as $u)
+            }
+            fn from_lut_index(i: usize) -> Option<Self> {
+                <$u>::try_from(i).ok().map(|u| u as $t)
+            }
+        }
+    )*};
+}
+label_value_narrow!(u8 => u8, i8 => u8, u16 => u16, i16 => u16);
 
 macro_rules! label_value_int {
     ($($t:ty),*) => {$(
@@ -98,7 +137,7 @@ macro_rules! label_value_int {
         }
     )*};
 }
-label_value_int!(u8, i8, u16, i16, u32, i32, u64, i64);
+label_value_int!(u32, i32, u64, i64);
 
 macro_rules! label_value_float {
     ($($t:ty),*) => {$(
@@ -123,6 +162,52 @@ macro_rules! label_value_float {
     )*};
 }
 label_value_float!(f32, f64);
+
+/// The lookup-table bits of `a`'s element type ([`LabelValue::LUT_BITS`]).
+fn lut_bits<T: LabelValue>(_a: &Array3<T>) -> u32 {
+    T::LUT_BITS
+}
+
+/// The value of `a`'s element type at table index `i`.
+fn from_lut_index_like<T: LabelValue>(_a: &Array3<T>, i: usize) -> Option<T> {
+    T::from_lut_index(i)
+}
+
+/// Sets `out` where `a` holds one of `wanted` (`invert`: none of them).
+/// Narrow types look each voxel up in a table; wider ones compare without
+/// branches, so that the loop vectorises.
+fn mark_where<T: LabelValue>(a: &Array3<T>, out: &mut Array3<bool>, wanted: &[T], invert: bool) {
+    let same_layout = a.strides() == out.strides();
+    let src = a.as_slice_memory_order().filter(|_| same_layout);
+    let (Some(src), Some(dst)) = (src, out.as_slice_memory_order_mut()) else {
+        ndarray::Zip::from(out)
+            .and(a)
+            .par_for_each(|o, v| *o |= wanted.contains(v) != invert);
+        return;
+    };
+    const CHUNK: usize = 1 << 18;
+    if T::LUT_BITS > 0 {
+        let mut lut = vec![invert; 1 << T::LUT_BITS];
+        for w in wanted {
+            lut[w.lut_index()] = !invert;
+        }
+        dst.par_chunks_mut(CHUNK)
+            .zip(src.par_chunks(CHUNK))
+            .for_each(|(o, i)| {
+                for (o, v) in o.iter_mut().zip(i) {
+                    *o |= lut[v.lut_index()];
+                }
+            });
+    } else {
+        dst.par_chunks_mut(CHUNK)
+            .zip(src.par_chunks(CHUNK))
+            .for_each(|(o, i)| {
+                for (o, v) in o.iter_mut().zip(i) {
+                    *o |= wanted.iter().fold(false, |hit, w| hit | (w == v)) != invert;
+                }
+            });
+    }
+}
 
 /// `label` in the element type of `a`, when that type can hold it.
 fn from_label_like<T: LabelValue>(_a: &Array3<T>, label: i64) -> Option<T> {
@@ -354,44 +439,24 @@ impl LabelMap {
 
     /// The mask of voxels whose label is one of `values` (in any layer).
     pub fn mask_of(&self, values: &[i64]) -> Mask {
+        self.mask_where(values, false)
+    }
+
+    /// The mask of every non-zero voxel.
+    pub fn nonzero_mask(&self) -> Mask {
+        self.mask_where(&[0], true)
+    }
+
+    /// Voxels whose label is among `values` (`invert`: not among them), in
+    /// any layer.
+    fn mask_where(&self, values: &[i64], invert: bool) -> Mask {
         let dims = self.grid.dims();
         let mut out = Array3::from_elem(dims.f(), false);
         for layer in self.layers() {
             with_label_array!(layer, a => {
                 // Compare in the array's own type: the labels it can hold.
                 let wanted: Vec<_> = values.iter().filter_map(|&l| from_label_like(a, l)).collect();
-                let same_layout = a.strides() == out.strides();
-                match (a.as_slice_memory_order(), same_layout) {
-                    (Some(src), true) => {
-                        if let Some(dst) = out.as_slice_memory_order_mut() {
-                            dst.par_chunks_mut(1 << 16).zip(src.par_chunks(1 << 16)).for_each(|(o, i)| {
-                                for (o, v) in o.iter_mut().zip(i) {
-                                    // Branch-free, so that it vectorises.
-                                    *o |= wanted.iter().fold(false, |hit, w| hit | (w == v));
-                                }
-                            });
-                        }
-                    }
-                    _ => ndarray::Zip::from(&mut out).and(a).par_for_each(|o, v| {
-                        *o |= wanted.contains(v);
-                    }),
-                }
-            });
-        }
-        Volume {
-            grid: self.grid.clone(),
-            data: out,
-        }
-    }
-
-    /// The mask of every non-zero voxel.
-    pub fn nonzero_mask(&self) -> Mask {
-        let dims = self.grid.dims();
-        let mut out = Array3::from_elem(dims.f(), false);
-        for layer in self.layers() {
-            with_label_array!(layer, a => {
-                let zero = from_label_like(a, 0);
-                ndarray::Zip::from(&mut out).and(a).par_for_each(|o, v| *o |= Some(*v) != zero);
+                mark_where(a, &mut out, &wanted, invert);
             });
         }
         Volume {
@@ -431,10 +496,33 @@ impl LabelMap {
             }
             set
         }
+        // Narrow types: a table of the values seen, one store per voxel.
+        fn seen<T: LabelValue>(values: &[T]) -> Vec<bool> {
+            let mut table = vec![false; 1 << T::LUT_BITS];
+            for &v in values {
+                table[v.lut_index()] = true;
+            }
+            table
+        }
         let mut all = std::collections::BTreeSet::new();
         for layer in self.layers() {
             with_label_array!(layer, a => {
                 let set = match a.as_slice_memory_order() {
+                    Some(s) if lut_bits(a) > 0 => {
+                        let table = s
+                            .par_chunks(1 << 20)
+                            .map(seen)
+                            .reduce(|| vec![false; 1 << lut_bits(a)], |mut x, y| {
+                                x.iter_mut().zip(y).for_each(|(a, b)| *a |= b);
+                                x
+                            });
+                        table
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, &hit)| hit)
+                            .filter_map(|(i, _)| from_lut_index_like(a, i).and_then(|v| v.to_label()))
+                            .collect()
+                    }
                     Some(s) => s
                         .par_chunks(1 << 16)
                         .map(distinct)
@@ -494,5 +582,36 @@ mod tests {
         assert!(m.contains_label(7) && !m.contains_label(6) && !m.contains_label(300));
         assert_eq!(m.nonzero_mask().data().iter().filter(|&&b| b).count(), 3);
         assert_eq!(m.labels().get([1, 1, 0]), Some(7));
+    }
+
+    /// The table paths (narrow types, negative values included) and the
+    /// comparison paths (wide types, C order) against a plain filter.
+    #[test]
+    fn mask_paths_agree_with_a_plain_filter() {
+        let g = Grid::from_spacing([7, 5, 3], [1.0; 3]).unwrap();
+        let vals: Vec<i64> = (0..105).map(|n| ((n * 37) % 11) as i64 - 4).collect();
+        let want = |pick: &dyn Fn(i64) -> bool| vals.iter().filter(|&&v| pick(v)).count();
+        let arrays = [
+            LabelArray::I8(
+                Array3::from_shape_vec((7, 5, 3).f(), vals.iter().map(|&v| v as i8).collect()).unwrap(),
+            ),
+            LabelArray::I16(
+                Array3::from_shape_vec((7, 5, 3).f(), vals.iter().map(|&v| v as i16).collect()).unwrap(),
+            ),
+            LabelArray::I32(
+                Array3::from_shape_vec((7, 5, 3).f(), vals.iter().map(|&v| v as i32).collect()).unwrap(),
+            ),
+            LabelArray::I64(Array3::from_shape_vec((7, 5, 3), vals.clone()).unwrap()),
+        ];
+        for a in arrays {
+            let m = LabelMap::new(g.clone(), a, LabelNames::new()).unwrap();
+            let count = |mask: Mask| mask.data().iter().filter(|&&b| b).count();
+            assert_eq!(count(m.mask_of(&[-4, 3, 99])), want(&|v| v == -4 || v == 3));
+            assert_eq!(count(m.nonzero_mask()), want(&|v| v != 0));
+            let mut distinct = vals.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(m.present_labels(), distinct);
+        }
     }
 }

@@ -71,6 +71,7 @@ pub fn margin_report(
             "a liver mask (`liver`) to find the capsule",
         ));
     }
+    files.preload(&[Some(tumor), Some(zone), liver])?;
     let (t, _) = files.resolve("tumor", tumor)?;
     let (z, _) = files.resolve("zone", zone)?;
     let l = match liver {

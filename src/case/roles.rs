@@ -18,6 +18,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array3;
+use rayon::prelude::*;
 
 use crate::error::{parameter_error, Error, Result, Warning};
 use crate::grid::Grid;
@@ -193,12 +194,17 @@ impl Files {
     }
 
     fn load(&mut self, path: &Path) -> Result<LabelMap> {
-        let opened = crate::io::open(path, &self.options)?;
-        let loaded = opened.read_label_map()?;
-        self.templates
-            .insert(path.to_path_buf(), opened.output_template(loaded.value.grid()));
-        if let Some(source) = opened.dicom_source() {
-            self.sources.insert(path.to_path_buf(), source.clone());
+        let read = read_file(path, &self.options)?;
+        self.register(path, read)
+    }
+
+    /// Records a file read: its output header, DICOM source, grid (checked
+    /// against the case's), warnings.
+    fn register(&mut self, path: &Path, read: ReadFile) -> Result<LabelMap> {
+        let (loaded, template, source) = read;
+        self.templates.insert(path.to_path_buf(), template);
+        if let Some(source) = source {
+            self.sources.insert(path.to_path_buf(), source);
         }
         let name = path.display().to_string();
         match &self.grid {
@@ -208,6 +214,35 @@ impl Files {
         self.warnings.extend(loaded.warnings);
         self.inputs.push(path.to_path_buf());
         Ok(loaded.value)
+    }
+
+    /// Reads the files of `specs` not read yet, side by side (each file's
+    /// decompression is serial, so two files take the time of one on two
+    /// cores); they are then checked and kept as [`Files::resolve`] would.
+    ///
+    /// # Errors
+    /// As [`Files::resolve`] for a new file.
+    pub fn preload(&mut self, specs: &[Option<&RoleSpec>]) -> Result<()> {
+        let mut paths: Vec<&Path> = Vec::new();
+        for spec in specs.iter().flatten() {
+            if let RoleSpec::File { path, .. } = spec {
+                let known =
+                    self.main.as_ref().is_some_and(|(p, _)| p == path) || self.others.contains_key(path);
+                if !known && !paths.contains(&path.as_path()) {
+                    paths.push(path);
+                }
+            }
+        }
+        if paths.len() < 2 {
+            return Ok(());
+        }
+        let options = &self.options;
+        let reads: Vec<Result<ReadFile>> = paths.par_iter().map(|p| read_file(p, options)).collect();
+        for (path, read) in paths.into_iter().zip(reads) {
+            let map = self.register(path, read?)?;
+            self.others.insert(path.to_path_buf(), map);
+        }
+        Ok(())
     }
 
     /// The header that outputs on the grid of input `path` take (its own
@@ -522,6 +557,18 @@ fn value_coded(map: &LabelMap, code: &str) -> Option<i64> {
         .iter()
         .find(|(_, c)| c.iter().any(|a| a.eq_ignore_ascii_case(code)))
         .map(|(v, _)| *v)
+}
+
+/// A label map read, its output header and its DICOM source series.
+type ReadFile = (crate::io::Loaded<LabelMap>, NiftiTemplate, Option<SourceSeries>);
+
+/// Reads one label map (nothing recorded yet: see [`Files::register`]).
+fn read_file(path: &Path, options: &ReadOptions) -> Result<ReadFile> {
+    let opened = crate::io::open(path, options)?;
+    let loaded = opened.read_label_map()?;
+    let template = opened.output_template(loaded.value.grid());
+    let source = opened.dicom_source().cloned();
+    Ok((loaded, template, source))
 }
 
 fn resolve_refs(role: &str, path: &Path, map: &LabelMap, refs: &[LabelRef]) -> Result<Vec<i64>> {

@@ -28,15 +28,46 @@ impl KdTree {
     /// The nearest point to `q`: its index in the input and the squared
     /// distance. `None` for an empty tree.
     pub fn nearest(&self, q: [f64; 3]) -> Option<(usize, f64)> {
+        self.nearest_from(q, None)
+    }
+
+    /// As [`KdTree::nearest`], starting from the point `hint` (the answer
+    /// for a query close by): its distance bounds the search from the
+    /// start. The answer does not depend on the hint; ties go to the
+    /// lowest index either way.
+    pub fn nearest_from(&self, q: [f64; 3], hint: Option<usize>) -> Option<(usize, f64)> {
         if self.points.is_empty() {
             return None;
         }
-        let mut best = (usize::MAX, f64::INFINITY);
-        self.search(q, 0, self.order.len(), 0, &mut best);
+        let mut best = match hint.and_then(|h| self.points.get(h).map(|p| (h, p))) {
+            Some((h, p)) => (
+                h,
+                (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2),
+            ),
+            None => (usize::MAX, f64::INFINITY),
+        };
+        let mut offsets = [0.0; 3];
+        self.search(q, 0, self.order.len(), 0, &mut best, &mut offsets, 0.0);
         Some(best)
     }
 
-    fn search(&self, q: [f64; 3], lo: usize, hi: usize, depth: usize, best: &mut (usize, f64)) {
+    /// Searches the node range `[lo, hi)`, whose cell lies at squared
+    /// distance at least `cell_d2` from `q`: the sum of the squared
+    /// `offsets`, the distance from `q` to the cell along each axis (the
+    /// incremental box distance of Arya and Mount, which prunes far better
+    /// than the splitting plane alone when the points lie on a surface and
+    /// the queries some millimetres off it).
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &self,
+        q: [f64; 3],
+        lo: usize,
+        hi: usize,
+        depth: usize,
+        best: &mut (usize, f64),
+        offsets: &mut [f64; 3],
+        cell_d2: f64,
+    ) {
         if lo >= hi {
             return;
         }
@@ -54,9 +85,15 @@ impl KdTree {
         } else {
             ((mid + 1, hi), (lo, mid))
         };
-        self.search(q, near.0, near.1, depth + 1, best);
-        if delta * delta <= best.1 {
-            self.search(q, far.0, far.1, depth + 1, best);
+        self.search(q, near.0, near.1, depth + 1, best, offsets, cell_d2);
+        // Every point of the far side lies on the splitting plane or beyond
+        // it, so `|delta|` bounds its distance along `axis` from below.
+        let old = offsets[axis];
+        let far_d2 = cell_d2 - old * old + delta * delta;
+        if far_d2 <= best.1 {
+            offsets[axis] = delta;
+            self.search(q, far.0, far.1, depth + 1, best, offsets, far_d2);
+            offsets[axis] = old;
         }
     }
 }
@@ -99,6 +136,8 @@ mod tests {
         for _ in 0..300 {
             let q = [rnd() + 0.13, rnd() - 0.21, rnd() + 0.07];
             let (i, d2) = tree.nearest(q).unwrap();
+            let hint = (q[0] * 7.0) as usize % pts.len();
+            assert_eq!(tree.nearest_from(q, Some(hint)), Some((i, d2)));
             let want = pts
                 .iter()
                 .map(|p| (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2))
