@@ -1,6 +1,7 @@
 //! `liverkit plan`: a path through the one window of a rib cage, checked by
 //! independent ray casting; on real anatomy, a path that crosses no bone or
-//! lung; bad input.
+//! lung; a tip beside a vessel; overlapping ablations for a long target;
+//! a clear no for a tumour too large; bad input.
 
 use liverkit::grid::Grid;
 use liverkit::io::nifti::{write_label_map, write_mask};
@@ -237,4 +238,221 @@ fn on_real_anatomy_the_best_path_crosses_no_bone_or_lung() {
         }
     }
     assert!(best["depth_mm"].as_f64().unwrap() <= 150.0);
+}
+
+/// A body cylinder (radius 90 mm), a 60 mm liver ball, the tumour where
+/// `tumor` holds and a vessel where `vessel` holds (both inside the liver),
+/// on the 2 mm grid; returns the label map and body mask files.
+fn organ_phantom(
+    dir: &std::path::Path,
+    tumor: impl Fn([f64; 3]) -> bool,
+    vessel: impl Fn([f64; 3]) -> bool,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let g = grid();
+    let labels = Array3::from_shape_fn((N, N, N), |(i, j, k)| {
+        let p = g.voxel_to_world([i as f64, j as f64, k as f64]);
+        let in_liver = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt() <= 60.0;
+        match (in_liver, tumor(p), vessel(p)) {
+            (false, _, _) => 0u8,
+            (true, true, _) => 2,
+            (true, false, true) => 3,
+            (true, false, false) => 1,
+        }
+    });
+    let names: LabelNames = [
+        (1, "liver".into()),
+        (2, "liver_tumor".into()),
+        (3, "liver_vessels".into()),
+    ]
+    .into();
+    let map = LabelMap::new(g.clone(), LabelArray::U8(labels), names).unwrap();
+    let path = dir.join("organs.nii.gz");
+    write_label_map(&path, &map, None).unwrap();
+    let body = Array3::from_shape_fn((N, N, N), |(i, j, k)| {
+        let p = g.voxel_to_world([i as f64, j as f64, k as f64]);
+        (p[0] * p[0] + p[1] * p[1]).sqrt() <= 90.0
+    });
+    let body_path = dir.join("organs_body.nii.gz");
+    write_mask(&body_path, &Mask::new(g, body).unwrap(), None).unwrap();
+    (path, body_path)
+}
+
+fn ball(c: [f64; 3], r: f64) -> impl Fn([f64; 3]) -> bool {
+    move |p| (0..3).map(|a| (p[a] - c[a]).powi(2)).sum::<f64>() <= r * r
+}
+
+fn f3(v: [f64; 3]) -> String {
+    format!("{},{},{}", v[0], v[1], v[2])
+}
+
+#[test]
+fn beside_a_vessel_the_tip_keeps_its_clearance_and_the_confirmed_zone_feels_the_sink() {
+    // A 6 mm vessel along z, its axis 10 mm from a 3 mm tumour.
+    let dir = tempfile::tempdir().unwrap();
+    let in_vessel = |p: [f64; 3]| ((p[0] - 10.0).powi(2) + p[1] * p[1]).sqrt() <= 3.0;
+    let (case, body) = organ_phantom(dir.path(), ball([0.0; 3], 3.0), in_vessel);
+    let g = grid();
+    let vessel_voxels: Vec<[f64; 3]> = ndarray::indices((N, N, N))
+        .into_iter()
+        .map(|(i, j, k)| g.voxel_to_world([i as f64, j as f64, k as f64]))
+        .filter(|&p| in_vessel(p) && p.iter().map(|v| v * v).sum::<f64>() <= 3600.0)
+        .collect();
+    let (code, out, err) = run_cli(&[
+        "plan",
+        case.to_str().unwrap(),
+        "--body",
+        body.to_str().unwrap(),
+        "--vessels",
+        "liver_vessels",
+        "--margin-mm",
+        "3",
+        "--directions",
+        "800",
+        "--confirm",
+        "1",
+        "--json",
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let best = &r["plans"][0];
+    let (entry, tip) = (v3(&best["entry_mm"]), v3(&best["tip_mm"]));
+    // Every vessel voxel centre at least the 5 mm vessel clearance from the
+    // needle, tip included (independent ray walk).
+    let cl = clearance(entry, tip, &vessel_voxels);
+    assert!(cl >= 5.0, "vessel clearance {cl:.2} mm");
+    assert!(
+        r["rejected"]["vessel_clearance"].as_u64().unwrap() > 0,
+        "{}",
+        r["rejected"]
+    );
+    // The confirmation simulated the vessel as a heat sink: the same
+    // ablation simulated without it gives a larger 70 °C zone.
+    assert!(best["heat_sink_ml"].as_f64().unwrap() > 0.0, "{best}");
+    let (code, out, err) = run_cli(&[
+        "simulate",
+        case.to_str().unwrap(),
+        "--applicator",
+        "mwa",
+        "--tip",
+        &f3(tip),
+        "--entry",
+        &f3(entry),
+        "--power-w",
+        &best["power_w"].to_string(),
+        "--time-s",
+        &best["time_s"].to_string(),
+        "--device",
+        r["device"].as_str().unwrap(),
+        "--margin-mm",
+        "3",
+        "--json",
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    let free: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let with_sink = best["zone70_ml"].as_f64().unwrap();
+    let without = free["zone70_mask_ml"].as_f64().unwrap();
+    assert!(
+        with_sink < without,
+        "zone with the vessel {with_sink} mL, without {without} mL"
+    );
+}
+
+#[test]
+fn a_target_too_long_for_one_zone_gets_overlapping_ablations_that_cover_it() {
+    // Two 3 mm tumours 30 mm apart: with a 5 mm margin the target spans
+    // 46 mm, longer than the device's largest 70 °C zone.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (ball([-15.0, 0.0, 0.0], 3.0), ball([15.0, 0.0, 0.0], 3.0));
+    let (case, body) = organ_phantom(dir.path(), move |p| a(p) || b(p), |_| false);
+    let out_dir = dir.path().join("plan");
+    let (code, out, err) = run_cli(&[
+        "plan",
+        case.to_str().unwrap(),
+        "--body",
+        body.to_str().unwrap(),
+        "--margin-mm",
+        "5",
+        "--directions",
+        "600",
+        "--confirm",
+        "1",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{err}"));
+    assert_eq!(r["plans"][0]["covers_target"], false, "{}", r["plans"][0]);
+    let m = &r["multi_ablation"];
+    let n = m["ablations"].as_array().unwrap().len();
+    assert!((2..=3).contains(&n), "{m}");
+    assert_eq!(r["recommended"], "multi_ablation", "{}", r["verdict"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(r["verdict"].as_str().unwrap().starts_with("MULTI-ABLATION PLAN"));
+    // Independent check on the zone written: every voxel centre within
+    // margin − one voxel of a tumour voxel centre lies in the union.
+    let zone = liverkit::io::read_label_map(&out_dir.join("zone.nii.gz"), &Default::default())
+        .unwrap()
+        .value
+        .nonzero_mask();
+    let g = grid();
+    let world = |i: usize, j: usize, k: usize| g.voxel_to_world([i as f64, j as f64, k as f64]);
+    let tumour: Vec<[f64; 3]> = ndarray::indices((N, N, N))
+        .into_iter()
+        .map(|(i, j, k)| world(i, j, k))
+        .filter(|&p| ball([-15.0, 0.0, 0.0], 3.0)(p) || ball([15.0, 0.0, 0.0], 3.0)(p))
+        .collect();
+    let reach = 5.0 - H;
+    for ((i, j, k), &z) in zone.data().indexed_iter() {
+        let p = world(i, j, k);
+        if p[0].abs() > 30.0 || p[1].abs() > 12.0 || p[2].abs() > 12.0 {
+            continue;
+        }
+        let near = tumour
+            .iter()
+            .any(|q| (0..3).map(|a| (p[a] - q[a]).powi(2)).sum::<f64>() <= reach * reach);
+        assert!(!near || z, "voxel at {p:?} near the tumour is outside the zone");
+    }
+    // The paths and tips written: one path per ablation, tips apart (they
+    // may share a track: a pull-back along one needle path).
+    let tips: Vec<[f64; 3]> = m["ablations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| v3(&a["tip_mm"]))
+        .collect();
+    for (i, a) in tips.iter().enumerate() {
+        for b in &tips[i + 1..] {
+            let apart = (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>().sqrt();
+            assert!(apart >= 5.0, "tips {tips:?}");
+        }
+    }
+    for name in ["path", "tip"] {
+        let m = liverkit::io::read_label_map(&out_dir.join(format!("{name}.nii.gz")), &Default::default())
+            .unwrap()
+            .value
+            .nonzero_mask();
+        assert!(m.data().iter().any(|&v| v), "{name} mask is empty");
+        for t in &tips {
+            let v = g.nearest_voxel(*t).unwrap();
+            assert!(m.data()[v], "{name} mask misses the tip {t:?}");
+        }
+    }
+}
+
+#[test]
+fn a_tumour_too_large_for_three_zones_gets_a_clear_no() {
+    let dir = tempfile::tempdir().unwrap();
+    let (case, body) = organ_phantom(dir.path(), ball([0.0; 3], 22.0), |_| false);
+    let (code, out, err) = run_cli(&[
+        "plan",
+        case.to_str().unwrap(),
+        "--body",
+        body.to_str().unwrap(),
+        "--directions",
+        "300",
+        "--confirm",
+        "1",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("NO SINGLE PLAN"), "{out}");
 }

@@ -48,6 +48,7 @@ from .results import (
     InfoResult,
     LabelVolume,
     MarginResult,
+    MultiAblation,
     PlanCandidate,
     PlanResult,
     ProtocolsResult,
@@ -100,6 +101,7 @@ __all__ = [
     "InfoResult",
     "ProtocolsResult",
     "PlanCandidate",
+    "MultiAblation",
     "PlanResult",
 ]
 
@@ -708,6 +710,7 @@ def plan(
     no_posterior: bool = False,
     directions: int = 4000,
     confirm: int = 3,
+    out_dir: PathLike | None = None,
     spacing_mm: Spacing | None = None,
     affine: Affine | None = None,
     threads: int | None = None,
@@ -721,8 +724,10 @@ def plan(
     paths from the skin that pass every constraint, the tip, power and time
     whose 70 °C zone covers the tumour and ``margin_mm``, the best ones
     confirmed with the full simulation, and why the other directions were
-    refused. ``result.covers_target`` is False where the command line exits
-    with status 1."""
+    refused; when no single ablation covers, overlapping ablations
+    (``result.multi_ablation``). ``out_dir`` receives the recommended plan's
+    path, tip and zone masks. ``result.covers_target`` is False where the
+    command line exits with status 1."""
     text = _native.plan(
         _source(labels),
         tumor=_role(tumor),
@@ -741,6 +746,7 @@ def plan(
         no_posterior=no_posterior,
         directions=directions,
         confirm=confirm,
+        out_dir=os.fspath(out_dir) if out_dir is not None else None,
         spacing_mm=_spacing(spacing_mm),
         affine=_affine(affine),
         threads=threads,

@@ -185,6 +185,7 @@ def plan(
     no_posterior: bool = False,
     directions: int = 4000,
     confirm: int = 3,
+    out_dir: str | None = None,
     spacing_mm: list[float] | None = None,
     affine: list[list[float]] | None = None,
     threads: int | None = None,

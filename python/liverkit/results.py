@@ -417,6 +417,7 @@ class PlanCandidate(Record):
     time_s: float
     predicted_zone_mm: tuple[float, float]
     predicted_coverage_pct: float
+    confirmed_zone_mm: tuple[float, float] | None
     liver_path_mm: float
     vessel_clearance_mm: float | None
     obstacle_clearance_mm: float | None
@@ -427,12 +428,29 @@ class PlanCandidate(Record):
     zone70_ml: float | None
     healthy_liver_ablated_ml: float | None
     healthy_liver_ablated_pct: float | None
+    heat_sink_ml: float | None
+
+
+class MultiAblation(Record):
+    """Overlapping ablations for a target no single zone holds."""
+
+    _nested = {"ablations": PlanCandidate}
+    ablations: tuple[PlanCandidate, ...]
+    predicted_coverage_pct: float
+    covers_target: bool
+    min_margin_mm: float
+    coverage_ge10_pct: float
+    residual_tumor_ml: float
+    zone70_ml: float
+    healthy_liver_ablated_ml: float
+    healthy_liver_ablated_pct: float | None
+    delivery: str
 
 
 class PlanResult(Record):
     """What ``liverkit plan --json`` prints."""
 
-    _nested = {"plans": PlanCandidate}
+    _nested = {"plans": PlanCandidate, "multi_ablation": MultiAblation}
     input: tuple[str, ...]
     device: str
     margin_mm: float
@@ -444,7 +462,10 @@ class PlanResult(Record):
     obstacles: Record
     protocols: tuple[Record, ...]
     plans: tuple[PlanCandidate, ...]
+    multi_ablation: MultiAblation | None
+    recommended: str
     covers_target: bool
     verdict: str
     timing_s: Record
+    outputs: Record
     warnings: tuple[Record, ...]

@@ -19,8 +19,8 @@ use crate::{main_grid, role_spec, to_json, ReadArgs};
 #[pyfunction]
 #[pyo3(signature = (labels, tumor=None, liver=None, vessels=vec![], applicator="mwa", device=None, protocols=None,
     margin_mm=None, body=None, image=None, vessel_clearance_mm=None, obstacle_clearance_mm=None, min_liver_mm=None,
-    min_capsule_angle_deg=None, no_posterior=false, directions=4000, confirm=3, spacing_mm=None, affine=None,
-    threads=None, *, read))]
+    min_capsule_angle_deg=None, no_posterior=false, directions=4000, confirm=3, out_dir=None, spacing_mm=None,
+    affine=None, threads=None, *, read))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn plan<'py>(
     py: Python<'py>,
@@ -41,6 +41,7 @@ pub(crate) fn plan<'py>(
     no_posterior: bool,
     directions: usize,
     confirm: usize,
+    out_dir: Option<PathBuf>,
     spacing_mm: Option<[f64; 3]>,
     affine: Option<[[f64; 4]; 4]>,
     threads: Option<usize>,
@@ -75,6 +76,7 @@ pub(crate) fn plan<'py>(
         constraints: c,
         directions,
         confirm,
+        out_dir,
     };
     let report = run_detached(py, threads, move || {
         plan_case(&mut files, &req, &params, &lib, &NoProgress)

@@ -80,6 +80,12 @@ pub struct PlanArgs {
     /// Best candidates confirmed with the full simulation.
     #[arg(long, value_name = "N", default_value_t = 3)]
     confirm: usize,
+    /// Write the recommended plan's masks on the scan's grid into DIR:
+    /// path.nii.gz (the needle from skin to tip), tip.nii.gz (a 2 mm ball)
+    /// and zone.nii.gz (the confirmed 70 °C zone, the union for overlapping
+    /// ablations).
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -126,6 +132,16 @@ pub fn run_plan(a: &PlanArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
         )
         .into());
     }
+    if let Some(dir) = &a.out_dir {
+        let map = a.label_map.to_string_lossy();
+        let mut inputs = vec![map.as_ref()];
+        inputs.extend(a.tumor.as_deref());
+        inputs.extend(a.liver.as_deref());
+        inputs.extend(a.body.as_deref());
+        for name in liverkit::case::plan::OUTPUT_FILES {
+            liverkit::io::atomic::ensure_not_input(&dir.join(name), &inputs)?;
+        }
+    }
     let constraints = Constraints {
         vessel_clearance_mm: a.vessel_clearance_mm,
         other_clearance_mm: a.obstacle_clearance_mm,
@@ -147,6 +163,7 @@ pub fn run_plan(a: &PlanArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
         constraints,
         directions: a.directions,
         confirm: a.confirm,
+        out_dir: a.out_dir.clone(),
     };
     let lib = library(a.protocols.as_deref())?;
     let params = parameters(a.params.as_deref())?;
@@ -227,6 +244,22 @@ fn table(r: &PlanReport) -> String {
         ],
         &rows,
     ));
+    if let Some(m) = &r.multi_ablation {
+        out.push_str(&format!(
+            "# overlapping ablations ({}): union {:.1} mL, minimal margin {:.1} mm, healthy liver {:.1} mL\n",
+            m.delivery, m.zone70_ml, m.min_margin_mm, m.healthy_liver_ablated_ml
+        ));
+        for p in &m.ablations {
+            let (e, t) = (p.entry_mm, p.tip_mm);
+            out.push_str(&format!(
+                "#   {}: entry {:.1},{:.1},{:.1} tip {:.1},{:.1},{:.1} depth {:.0} mm, {:.0} W {:.0} s\n",
+                p.rank, e[0], e[1], e[2], t[0], t[1], t[2], p.depth_mm, p.power_w, p.time_s
+            ));
+        }
+    }
+    for (name, path) in &r.outputs {
+        out.push_str(&format!("# wrote {name}: {}\n", path.display()));
+    }
     out.push_str(&format!("{}\n", r.verdict));
     out
 }

@@ -351,6 +351,60 @@ pub fn fit_zone(points_mm: &[[f64; 3]], centre_mm: [f64; 3], u: [f64; 3], zone: 
     }
 }
 
+/// Whether each target point (relative to the target's centre) lies inside
+/// the zone whose centre is `zone_centre_mm` (relative too), its long axis
+/// along `d`, as a bit set (bit `i` of word `i / 64`).
+pub fn zone_holds(
+    points_mm: &[[f64; 3]],
+    zone_centre_mm: [f64; 3],
+    d: [f64; 3],
+    zone: &ZoneSize,
+) -> Vec<u64> {
+    let (a_half, r_half) = (zone.length_mm / 2.0, zone.diameter_mm / 2.0);
+    let mut bits = vec![0u64; points_mm.len().div_ceil(64)];
+    for (i, p) in points_mm.iter().enumerate() {
+        let q = [0, 1, 2].map(|k| p[k] - zone_centre_mm[k]);
+        let a = q[0] * d[0] + q[1] * d[1] + q[2] * d[2];
+        let r2 = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2]) - a * a;
+        if (a / a_half).powi(2) + r2.max(0.0) / (r_half * r_half) <= 1.0 {
+            bits[i / 64] |= 1 << (i % 64);
+        }
+    }
+    bits
+}
+
+/// Greedy set cover [Chvatal1979]: up to `max` of `sets` (bit sets over the
+/// same points), each time the one adding the most points not yet held
+/// (the first on ties); stops when nothing is left or nothing is added.
+/// Returns the indices picked and the points held.
+pub fn greedy_cover(sets: &[Vec<u64>], max: usize) -> (Vec<usize>, usize) {
+    let Some(words) = sets.first().map(Vec::len) else {
+        return (Vec::new(), 0);
+    };
+    let mut held = vec![0u64; words];
+    let mut picked = Vec::new();
+    while picked.len() < max {
+        let gain = |s: &Vec<u64>| -> u32 { s.iter().zip(&held).map(|(a, h)| (a & !h).count_ones()).sum() };
+        let Some((best, g)) = sets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, gain(s)))
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        else {
+            break;
+        };
+        if g == 0 {
+            break;
+        }
+        for (h, a) in held.iter_mut().zip(&sets[best]) {
+            *h |= a;
+        }
+        picked.push(best);
+    }
+    let count = held.iter().map(|w| w.count_ones() as usize).sum();
+    (picked, count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,5 +454,43 @@ mod tests {
             ..big
         };
         assert!(fit_zone(&pts, [0.0; 3], u, &small).covered_frac < 1.0);
+    }
+
+    #[test]
+    fn greedy_cover_takes_the_largest_gain_first_and_stops_when_held() {
+        // Points 0..10 on a line; zones as bit sets.
+        let set = |r: std::ops::Range<u32>| vec![r.fold(0u64, |w, i| w | 1 << i)];
+        let sets = vec![set(0..4), set(3..9), set(8..10), set(0..2)];
+        let (picked, held) = greedy_cover(&sets, 3);
+        assert_eq!(picked, vec![1, 0, 2]);
+        assert_eq!(held, 10);
+        let (picked, held) = greedy_cover(&sets, 1);
+        assert_eq!((picked, held), (vec![1], 6));
+    }
+
+    #[test]
+    fn zone_holds_matches_the_ellipsoid_equation() {
+        let zone = ZoneSize {
+            diameter_mm: 20.0,
+            length_mm: 40.0,
+            beyond_tip_mm: 5.0,
+        };
+        let d = [0.0, 0.0, 1.0];
+        let pts = [
+            [0.0, 0.0, 29.9],
+            [0.0, 0.0, 30.1],
+            [9.9, 0.0, 10.0],
+            [0.0, 10.1, 10.0],
+            [6.0, 6.0, 18.0],
+        ];
+        let bits = zone_holds(&pts, [0.0, 0.0, 10.0], d, &zone);
+        let want: Vec<bool> = pts
+            .iter()
+            .map(|p| (p[2] - 10.0f64).powi(2) / 400.0 + (p[0] * p[0] + p[1] * p[1]) / 100.0 <= 1.0)
+            .collect();
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(bits[0] >> i & 1 == 1, *w, "point {i}");
+        }
+        assert_eq!(want, vec![true, false, true, false, true]);
     }
 }

@@ -10,6 +10,9 @@
 //! simulation of `liverkit simulate` (perfusion and heat sinks included) and
 //! ranked on the confirmed result.
 
+mod masks;
+mod multi;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -26,6 +29,9 @@ use crate::grid::ras_to_lps;
 use crate::planner::{directions, fit_zone, trace, Constraints, PathMaps, Rejection, ZoneSize};
 use crate::progress::{NoProgress, Progress};
 use crate::volume::{Mask, Volume};
+
+pub use masks::{write_plan_masks, OUTPUT_FILES};
+pub use multi::{MultiPlan, DELIVERY, MAX_ABLATIONS};
 
 /// Which kind of obstacle a label of TotalSegmentator's `total` task is:
 /// `Some(true)` a vessel (the larger clearance), `Some(false)` another
@@ -112,6 +118,8 @@ pub struct PlanRequest {
     pub directions: usize,
     /// Candidates confirmed with the full simulation.
     pub confirm: usize,
+    /// Where to write the recommended plan's masks (path, tip, zone).
+    pub out_dir: Option<PathBuf>,
 }
 
 /// One protocol of the surrogate: a setting and its 70 °C zone.
@@ -158,6 +166,8 @@ pub struct PlanCandidate {
     pub predicted_zone_mm: [f64; 2],
     /// Share of the target the surrogate's zone holds, %.
     pub predicted_coverage_pct: f64,
+    /// The confirmed 70 °C zone: diameter and length, mm.
+    pub confirmed_zone_mm: Option<[f64; 2]>,
     /// Liver crossed before the tumour, mm.
     pub liver_path_mm: f64,
     /// The least clearance to a vessel along the path, mm (null: none given).
@@ -179,6 +189,9 @@ pub struct PlanCandidate {
     pub healthy_liver_ablated_ml: Option<f64>,
     /// The same as a share of the functional liver (liver without tumour), %.
     pub healthy_liver_ablated_pct: Option<f64>,
+    /// Vessel volume the confirmation simulated as heat sinks (blood at the
+    /// wall), mL: 0 when no vessel given reaches the zone's lattice.
+    pub heat_sink_ml: Option<f64>,
 }
 
 /// What `liverkit plan --json` prints.
@@ -204,14 +217,25 @@ pub struct PlanReport {
     pub obstacles: BTreeMap<String, Vec<String>>,
     /// The surrogate's protocols (the device's 70 °C zones).
     pub protocols: Vec<SurrogateZone>,
-    /// The plans, best first.
+    /// The single-ablation plans, best first.
     pub plans: Vec<PlanCandidate>,
-    /// Whether the best plan covers tumour and margin (after confirmation).
+    /// When no single plan covers: overlapping ablations (up to
+    /// [`MAX_ABLATIONS`]), confirmed together.
+    pub multi_ablation: Option<MultiPlan>,
+    /// Which plan to follow: `single` (the first of `plans`),
+    /// `multi_ablation`, or `none` when nothing admissible covers.
+    pub recommended: String,
+    /// Whether the recommended plan covers tumour and margin (after
+    /// confirmation).
     pub covers_target: bool,
     /// The answer in words.
     pub verdict: String,
-    /// Seconds spent: obstacles, search, confirmation.
+    /// Seconds spent: obstacles, search, confirmation (and the
+    /// multi-ablation search and confirmation when tried).
     pub timing_s: BTreeMap<String, f64>,
+    /// Files written (`--out-dir`): path, tip and zone masks of the
+    /// recommended plan (the best single plan when none covers).
+    pub outputs: BTreeMap<String, PathBuf>,
     /// What the user must know.
     pub warnings: Vec<Warning>,
 }
@@ -541,21 +565,22 @@ pub fn plan_case(
         liver: &liver,
         tumor: &tumor,
     };
+    let in_organ = |p: [f64; 3]| {
+        grid.nearest_voxel(p)
+            .is_some_and(|q| liver.data()[q] || tumor.data()[q])
+    };
     let dirs = directions(req.directions);
     let traced: Vec<std::result::Result<Found, Rejection>> = dirs
         .par_iter()
         .map(|u| {
             let path = trace(&maps, centre, *u, &constraints)?;
-            let f = best_protocol(&path, &pts, centre, &zones).ok_or(Rejection::TooLong)?;
-            if dist3(f.tip_mm, path.entry_mm) > constraints.max_length_mm {
-                return Err(Rejection::TooLong);
-            }
-            let in_organ = grid
-                .nearest_voxel(f.tip_mm)
-                .is_some_and(|q| liver.data()[q] || tumor.data()[q]);
-            if !in_organ {
+            let mut f = best_protocol(&path, &pts, centre, &zones).ok_or(Rejection::TooLong)?;
+            if !in_organ(f.tip_mm) {
                 return Err(Rejection::TipOutsideLiver);
             }
+            // The needle runs to the tip, not to the centre: judged again
+            // from there (clearance beyond the centre, length).
+            f.path = trace(&maps, f.tip_mm, *u, &constraints)?;
             Ok(f)
         })
         .collect();
@@ -597,41 +622,27 @@ pub fn plan_case(
     let functional_voxels = ndarray::Zip::from(liver.data())
         .and(tumor.data())
         .fold(0u64, |n, &l, &t| n + u64::from(l && !t));
-    let mut plans = Vec::new();
-    progress.start("confirming", chosen.len() as u64);
-    for f in &chosen {
-        let pose = Pose::from_entry(f.tip_mm, f.path.entry_mm)?;
-        let case = SimulateCase {
-            applicator: req.applicator,
-            power_w: f.zone.power_w,
-            time_s: f.zone.time_s,
-            pose,
-            device: Some(device_id.clone()),
-            allow_outside: false,
-            margin_mm: req.margin_mm,
-            exclude_capsule: false,
-        };
-        let outcome = simulate_case(
-            files,
-            req.liver.as_ref(),
-            req.tumor.as_ref(),
-            &req.vessels,
-            &case,
-            params,
-            lib,
-            &NoProgress,
-        )?;
-        let healthy = ndarray::Zip::from(outcome.zone70.data())
+    let healthy_in = |zone: &Mask| {
+        ndarray::Zip::from(zone.data())
             .and(liver.data())
             .and(tumor.data())
-            .fold(0u64, |n, &z, &l, &t| n + u64::from(z && l && !t));
-        let r = &outcome.report;
-        plans.push(candidate(f, &grid, r, healthy, functional_voxels));
+            .fold(0u64, |n, &z, &l, &t| n + u64::from(z && l && !t))
+    };
+    let confirm = |files: &mut Files, f: &Found| -> Result<(PlanCandidate, Mask)> {
+        let outcome = confirm_one(files, req, params, lib, &device_id, f)?;
+        let healthy = healthy_in(&outcome.zone70);
+        let c = candidate(f, &grid, &outcome.report, healthy, functional_voxels);
+        Ok((c, outcome.zone70))
+    };
+    let mut confirmed = Vec::new();
+    progress.start("confirming", chosen.len() as u64);
+    for f in &chosen {
+        confirmed.push(confirm(files, f)?);
         progress.advance(1);
     }
     progress.finish();
     timing.insert("confirm_s".to_string(), t2.elapsed().as_secs_f64());
-    plans.sort_by(|a, b| {
+    confirmed.sort_by(|(a, _), (b, _)| {
         let covers = |p: &PlanCandidate| p.covers_target == Some(true);
         covers(b).cmp(&covers(a)).then(
             a.healthy_liver_ablated_ml
@@ -639,11 +650,91 @@ pub fn plan_case(
                 .total_cmp(&b.healthy_liver_ablated_ml.unwrap_or(f64::MAX)),
         )
     });
-    for (i, p) in plans.iter_mut().enumerate() {
+    for (i, (p, _)) in confirmed.iter_mut().enumerate() {
         p.rank = i + 1;
     }
-    let covers_target = plans.first().is_some_and(|p| p.covers_target == Some(true));
-    let verdict = verdict_text(&plans, admissible.len(), covers_target, req.margin_mm);
+    let single_covers = confirmed
+        .first()
+        .is_some_and(|(p, _)| p.covers_target == Some(true));
+
+    // No single zone covers: overlapping ablations of the largest zone.
+    let mut multi: Option<(MultiPlan, Vec<Found>, Mask)> = None;
+    if !single_covers && !admissible.is_empty() {
+        if let Some(largest) = zones.last().map(|z| shrunk(z, &confirmed)) {
+            let largest = &largest;
+            let t3 = std::time::Instant::now();
+            let dirs: Vec<[f64; 3]> = admissible.iter().map(|f| f.path.direction).collect();
+            let (proposed, held) =
+                multi::propose(&maps, &constraints, &pts, centre, largest, &dirs, in_organ);
+            timing.insert("multi_search_s".to_string(), t3.elapsed().as_secs_f64());
+            if proposed.len() >= 2 {
+                let t4 = std::time::Instant::now();
+                let found: Vec<Found> = proposed
+                    .iter()
+                    .map(|p| Found {
+                        path: p.path,
+                        zone: *largest,
+                        tip_mm: p.tip_mm,
+                        covered_frac: p.covered_frac,
+                    })
+                    .collect();
+                let mut ablations = Vec::new();
+                let mut union = Volume::filled(grid.clone(), false);
+                progress.start("confirming the ablations", found.len() as u64);
+                for (i, f) in found.iter().enumerate() {
+                    let (mut c, zone) = confirm(files, f)?;
+                    c.rank = i + 1;
+                    ndarray::Zip::from(union.data_mut())
+                        .and(zone.data())
+                        .for_each(|u, &z| *u |= z);
+                    ablations.push(c);
+                    progress.advance(1);
+                }
+                progress.finish();
+                let plan = judge_union(&tumor, &liver, &union, req.margin_mm, ablations, held)?;
+                let healthy = healthy_in(&union);
+                let plan = MultiPlan {
+                    healthy_liver_ablated_ml: grid.volume_ml(healthy),
+                    healthy_liver_ablated_pct: (functional_voxels > 0)
+                        .then(|| 100.0 * healthy as f64 / functional_voxels as f64),
+                    ..plan
+                };
+                timing.insert("multi_confirm_s".to_string(), t4.elapsed().as_secs_f64());
+                multi = Some((plan, found, union));
+            }
+        }
+    }
+    let multi_covers = multi.as_ref().is_some_and(|(m, _, _)| m.covers_target);
+    let recommended = if single_covers {
+        "single"
+    } else if multi_covers {
+        "multi_ablation"
+    } else {
+        "none"
+    };
+    let mut outputs = BTreeMap::new();
+    if let Some(dir) = &req.out_dir {
+        let template = files
+            .main_path()
+            .and_then(|p| files.output_template(p))
+            .unwrap_or_else(|| crate::io::nifti::NiftiTemplate::from_grid(&grid));
+        let wanted = match (&multi, multi_covers && !single_covers) {
+            (Some((_, found, union)), true) => {
+                Some((found.iter().map(|f| (f.path.entry_mm, f.tip_mm)).collect(), union))
+            }
+            _ => confirmed
+                .first()
+                .map(|(p, zone)| (vec![(p.entry_mm, p.tip_mm)], zone)),
+        };
+        if let Some((needles, zone)) = wanted {
+            let needles: Vec<([f64; 3], [f64; 3])> = needles;
+            outputs = write_plan_masks(dir, &template, &grid, &needles, zone)?;
+        }
+    }
+    let plans: Vec<PlanCandidate> = confirmed.into_iter().map(|(p, _)| p).collect();
+    let multi_ablation = multi.map(|(m, _, _)| m);
+    let covers_target = single_covers || multi_covers;
+    let verdict = verdict_text(&plans, multi_ablation.as_ref(), admissible.len(), req.margin_mm);
     Ok(PlanReport {
         input: files_inputs(files),
         device: device_id,
@@ -656,10 +747,115 @@ pub fn plan_case(
         obstacles: found,
         protocols: zones,
         plans,
+        multi_ablation,
+        recommended: recommended.into(),
         covers_target,
         verdict,
         timing_s: timing,
+        outputs,
         warnings,
+    })
+}
+
+/// `zone` scaled by how much smaller the full simulation found the zones of
+/// this patient than the surrogate (the smallest ratio of confirmed to
+/// predicted diameter and length over the confirmed single plans, never
+/// above 1): the perfusion and heat sinks the surrogate leaves out.
+fn shrunk(zone: &SurrogateZone, confirmed: &[(PlanCandidate, Mask)]) -> SurrogateZone {
+    let ratio = |axis: usize| {
+        confirmed
+            .iter()
+            .filter_map(|(p, _)| {
+                let c = p.confirmed_zone_mm?[axis];
+                let want = p.predicted_zone_mm[axis];
+                (want > 0.0 && c.is_finite()).then(|| c / want)
+            })
+            .fold(1.0, f64::min)
+            .max(0.0)
+    };
+    SurrogateZone {
+        diameter_mm: zone.diameter_mm * ratio(0),
+        length_mm: zone.length_mm * ratio(1),
+        ..*zone
+    }
+}
+
+/// The full simulation of `liverkit simulate` for one proposed ablation.
+fn confirm_one(
+    files: &mut Files,
+    req: &PlanRequest,
+    params: &Parameters,
+    lib: &Library,
+    device_id: &str,
+    f: &Found,
+) -> Result<crate::case::simulate::SimulateOutcome> {
+    let pose = Pose::from_entry(f.tip_mm, f.path.entry_mm)?;
+    let case = SimulateCase {
+        applicator: req.applicator,
+        power_w: f.zone.power_w,
+        time_s: f.zone.time_s,
+        pose,
+        device: Some(device_id.to_string()),
+        allow_outside: false,
+        margin_mm: req.margin_mm,
+        exclude_capsule: false,
+    };
+    simulate_case(
+        files,
+        req.liver.as_ref(),
+        req.tumor.as_ref(),
+        &req.vessels,
+        &case,
+        params,
+        lib,
+        &NoProgress,
+    )
+}
+
+/// The tumour's margins in the union of the ablations' zones (the margin
+/// assessment of `liverkit margin`); the healthy liver is filled in by the
+/// caller.
+fn judge_union(
+    tumor: &Mask,
+    liver: &Mask,
+    union: &Mask,
+    margin_mm: f64,
+    ablations: Vec<PlanCandidate>,
+    held: f64,
+) -> Result<MultiPlan> {
+    let empty = !union.data().iter().any(|&v| v);
+    let (min_margin_mm, coverage_ge10_pct, residual_tumor_ml) = if empty {
+        let n = tumor.data().iter().filter(|&&v| v).count() as u64;
+        (f64::NEG_INFINITY, 0.0, tumor.grid().volume_ml(n))
+    } else {
+        let options = crate::margin::MarginOptions {
+            margin_mm,
+            exclude_capsule: false,
+            margin_map: false,
+        };
+        let a = crate::margin::assess_margins(tumor, union, Some(liver), &options)?;
+        let worst = a
+            .tumors
+            .iter()
+            .min_by(|x, y| x.margins.min_margin_mm.total_cmp(&y.margins.min_margin_mm));
+        (
+            worst.map_or(f64::NEG_INFINITY, |t| t.margins.min_margin_mm),
+            worst.map_or(0.0, |t| t.margins.coverage_ge10_pct),
+            a.tumors.iter().map(|t| t.residual_tumor_ml).sum(),
+        )
+    };
+    let zone_voxels = union.data().iter().filter(|&&v| v).count() as u64;
+    Ok(MultiPlan {
+        ablations,
+        predicted_coverage_pct: 100.0 * held,
+        covers_target: min_margin_mm >= margin_mm,
+        min_margin_mm,
+        coverage_ge10_pct,
+        residual_tumor_ml,
+        zone70_ml: union.grid().volume_ml(zone_voxels),
+        healthy_liver_ablated_ml: 0.0,
+        healthy_liver_ablated_pct: None,
+        delivery: DELIVERY,
     })
 }
 
@@ -693,6 +889,7 @@ fn candidate(
         time_s: f.zone.time_s,
         predicted_zone_mm: [f.zone.diameter_mm, f.zone.length_mm],
         predicted_coverage_pct: 100.0 * f.covered_frac,
+        confirmed_zone_mm: Some([r.zone_diameter_mm, r.zone_length_mm]),
         liver_path_mm: f.path.liver_mm,
         vessel_clearance_mm: f
             .path
@@ -711,21 +908,51 @@ fn candidate(
         zone70_ml: Some(r.zone70_mask_ml),
         healthy_liver_ablated_ml: Some(healthy_ml),
         healthy_liver_ablated_pct: (functional > 0).then(|| 100.0 * healthy as f64 / functional as f64),
+        heat_sink_ml: Some(r.vessels.iter().map(|v| v.sink_ml).sum()),
     }
 }
 
-fn verdict_text(plans: &[PlanCandidate], admissible: usize, covers: bool, margin_mm: f64) -> String {
-    match plans.first() {
-        None if admissible == 0 => "NO PLAN: no straight path passes every constraint (see rejected)".into(),
-        None => "NO PLAN: no candidate was confirmed".into(),
-        Some(p) if covers => format!(
+fn verdict_text(
+    plans: &[PlanCandidate],
+    multi: Option<&MultiPlan>,
+    admissible: usize,
+    margin_mm: f64,
+) -> String {
+    let best_single = plans.first();
+    if let Some(p) = best_single.filter(|p| p.covers_target == Some(true)) {
+        return format!(
             "PLAN: {:.0} W for {:.0} s, depth {:.0} mm; the 70 °C zone covers the tumour and {margin_mm} mm",
             p.power_w, p.time_s, p.depth_mm
+        );
+    }
+    if admissible == 0 {
+        return "NO PLAN: no straight path passes every constraint (see rejected)".into();
+    }
+    let Some(best) = best_single else {
+        return "NO PLAN: no candidate was confirmed".into();
+    };
+    let single = format!(
+        "no single ablation covers the tumour and {margin_mm} mm (the best reaches a minimal margin of {})",
+        best.min_margin_mm
+            .map_or("-".to_string(), |m| format!("{m:.1} mm"))
+    );
+    match multi {
+        Some(m) if m.covers_target => format!(
+            "MULTI-ABLATION PLAN: {single}; {} overlapping ablations of {:.0} W for {:.0} s cover it \
+             (minimal margin {:.1} mm in their union)",
+            m.ablations.len(),
+            m.ablations[0].power_w,
+            m.ablations[0].time_s,
+            m.min_margin_mm
         ),
-        Some(p) => format!(
-            "NO SINGLE PLAN covers the tumour and {margin_mm} mm: the best reaches a minimal margin of {} \
-             — consider overlapping ablations or 2–3 antennas",
-            p.min_margin_mm.map_or("-".to_string(), |m| format!("{m:.1} mm"))
+        Some(m) => format!(
+            "NO SINGLE PLAN: {single}; {} overlapping ablations reach a minimal margin of {:.1} mm, \
+             still short: consider 2-3 antennas powered together, resection or another treatment",
+            m.ablations.len(),
+            m.min_margin_mm
+        ),
+        None => format!(
+            "NO SINGLE PLAN: {single}; no set of overlapping ablations was found along the admissible paths"
         ),
     }
 }
