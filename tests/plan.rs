@@ -67,13 +67,19 @@ fn phantom(
     let map = LabelMap::new(g.clone(), LabelArray::U8(labels), names).unwrap();
     let path = dir.join("case.nii.gz");
     write_label_map(&path, &map, None).unwrap();
+    (path, write_body(&dir.join("body.nii.gz")), ribs)
+}
+
+/// Writes the body, a cylinder of radius 90 mm along z filling the scan's
+/// height, to `path`.
+fn write_body(path: &std::path::Path) -> std::path::PathBuf {
+    let g = grid();
     let body = Array3::from_shape_fn((N, N, N), |(i, j, k)| {
         let p = g.voxel_to_world([i as f64, j as f64, k as f64]);
         (p[0] * p[0] + p[1] * p[1]).sqrt() <= 90.0
     });
-    let body_path = dir.join("body.nii.gz");
-    write_mask(&body_path, &Mask::new(g, body).unwrap(), None).unwrap();
-    (path, body_path, ribs)
+    write_mask(path, &Mask::new(g, body).unwrap(), None).unwrap();
+    path.to_path_buf()
 }
 
 fn v3(v: &serde_json::Value) -> [f64; 3] {
@@ -268,13 +274,7 @@ fn organ_phantom(
     let map = LabelMap::new(g.clone(), LabelArray::U8(labels), names).unwrap();
     let path = dir.join("organs.nii.gz");
     write_label_map(&path, &map, None).unwrap();
-    let body = Array3::from_shape_fn((N, N, N), |(i, j, k)| {
-        let p = g.voxel_to_world([i as f64, j as f64, k as f64]);
-        (p[0] * p[0] + p[1] * p[1]).sqrt() <= 90.0
-    });
-    let body_path = dir.join("organs_body.nii.gz");
-    write_mask(&body_path, &Mask::new(g, body).unwrap(), None).unwrap();
-    (path, body_path)
+    (path, write_body(&dir.join("organs_body.nii.gz")))
 }
 
 fn ball(c: [f64; 3], r: f64) -> impl Fn([f64; 3]) -> bool {

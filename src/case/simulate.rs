@@ -666,38 +666,28 @@ pub const OUTPUT_FILES: [&str; 7] = [
 /// # Errors
 /// `Write` when the directory or a file cannot be written.
 pub fn write_outputs(outcome: &mut SimulateOutcome, dir: &Path, template: &NiftiTemplate) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    // The whole set is written into a staging folder first and moved into
-    // place only when every file is complete, so a failed or killed run
-    // never leaves new files beside old ones (a killed run's staging folder
-    // is removed by the next run writing there).
-    let staging = crate::io::atomic::staging_dir_in(dir)?;
-    let at = |name: &str| staging.path().join(name);
+    // The set is staged and moved into place when complete (a killed run's
+    // staging folder is removed by the next run writing there).
     let sim = &outcome.simulation;
     let scan = outcome.zone70.grid();
-    write_mask(&at(OUTPUT_FILES[0]), &outcome.zone70, Some(template))?;
-    write_mask(&at(OUTPUT_FILES[1]), &sim.zone_damage_mask(scan)?, Some(template))?;
     let lattice_template = NiftiTemplate::from_grid(&sim.sim.grid);
-    for (name, values) in [
-        (OUTPUT_FILES[2], &sim.fields.tmax_c),
-        (OUTPUT_FILES[3], &sim.fields.time_to_isotherm_s),
-        (OUTPUT_FILES[4], &sim.fields.damage_omega),
-        (OUTPUT_FILES[5], &sim.fields.cem43_min),
-    ] {
-        write_volume(&at(name), &sim.map(values)?, Some(&lattice_template))?;
-    }
-    write_volume(&at(OUTPUT_FILES[6]), &sim.tissue_map()?, Some(&lattice_template))?;
-    let outputs = &mut outcome.report.outputs;
-    for name in OUTPUT_FILES {
-        let target = dir.join(name);
-        std::fs::rename(at(name), &target).map_err(|source| Error::Write {
-            path: target.clone(),
-            source,
-        })?;
-        outputs.insert(name.trim_end_matches(".nii.gz").into(), target);
+    let fields = [
+        &sim.fields.tmax_c,
+        &sim.fields.time_to_isotherm_s,
+        &sim.fields.damage_omega,
+        &sim.fields.cem43_min,
+    ];
+    let written = crate::io::atomic::write_set_in(dir, &OUTPUT_FILES, |i, at| match i {
+        0 => write_mask(at, &outcome.zone70, Some(template)),
+        1 => write_mask(at, &sim.zone_damage_mask(scan)?, Some(template)),
+        2..=5 => write_volume(at, &sim.map(fields[i - 2])?, Some(&lattice_template)),
+        _ => write_volume(at, &sim.tissue_map()?, Some(&lattice_template)),
+    })?;
+    for (name, target) in OUTPUT_FILES.iter().zip(written) {
+        outcome
+            .report
+            .outputs
+            .insert(name.trim_end_matches(".nii.gz").into(), target);
     }
     Ok(())
 }

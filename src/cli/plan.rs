@@ -141,6 +141,11 @@ pub fn run_plan(a: &PlanArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
         for name in liverkit::case::plan::OUTPUT_FILES {
             liverkit::io::atomic::ensure_not_input(&dir.join(name), &inputs)?;
         }
+        // A folder that cannot be made fails now, not after the planning.
+        std::fs::create_dir_all(dir).map_err(|source| liverkit::Error::Write {
+            path: dir.clone(),
+            source,
+        })?;
     }
     let constraints = Constraints {
         vessel_clearance_mm: a.vessel_clearance_mm,
@@ -246,8 +251,12 @@ fn table(r: &PlanReport) -> String {
     ));
     if let Some(m) = &r.multi_ablation {
         out.push_str(&format!(
-            "# overlapping ablations ({}): union {:.1} mL, minimal margin {:.1} mm, healthy liver {:.1} mL\n",
-            m.delivery, m.zone70_ml, m.min_margin_mm, m.healthy_liver_ablated_ml
+            "# {} overlapping ablations: union of their 70 °C zones {:.1} mL, minimal margin {:.1} mm, healthy liver {:.1} mL\n#   delivery: {}\n",
+            m.ablations.len(),
+            m.zone70_ml,
+            m.min_margin_mm,
+            m.healthy_liver_ablated_ml,
+            m.delivery
         ));
         for p in &m.ablations {
             let (e, t) = (p.entry_mm, p.tip_mm);

@@ -114,6 +114,40 @@ fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
     })
 }
 
+/// Writes a set of files into `dir` (created when missing), all or none:
+/// `write(i, path)` writes the `i`-th of `names` into a staging folder, and
+/// the set is moved into place only when every file is complete, so a
+/// failed or killed run never leaves new files beside old ones. Returns the
+/// final path of each name.
+///
+/// # Errors
+/// `Write` when the folder or a file cannot be written; the first error of
+/// `write`.
+pub fn write_set_in(
+    dir: &Path,
+    names: &[&str],
+    mut write: impl FnMut(usize, &Path) -> Result<()>,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let staging = staging_dir_in(dir)?;
+    for (i, name) in names.iter().enumerate() {
+        write(i, &staging.path().join(name))?;
+    }
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let target = dir.join(name);
+        std::fs::rename(staging.path().join(name), &target).map_err(|source| Error::Write {
+            path: target.clone(),
+            source,
+        })?;
+        out.push(target);
+    }
+    Ok(out)
+}
+
 /// A private staging folder in `dir`, named `.liverkit-PID-…` after this
 /// process. Staging folders left there by processes that no longer run (a
 /// killed run) are removed first.

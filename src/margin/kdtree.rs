@@ -28,24 +28,10 @@ impl KdTree {
     /// The nearest point to `q`: its index in the input and the squared
     /// distance. `None` for an empty tree.
     pub fn nearest(&self, q: [f64; 3]) -> Option<(usize, f64)> {
-        self.nearest_from(q, None)
-    }
-
-    /// As [`KdTree::nearest`], starting from the point `hint` (the answer
-    /// for a query close by): its distance bounds the search from the
-    /// start. The answer does not depend on the hint; ties go to the
-    /// lowest index either way.
-    pub fn nearest_from(&self, q: [f64; 3], hint: Option<usize>) -> Option<(usize, f64)> {
         if self.points.is_empty() {
             return None;
         }
-        let mut best = match hint.and_then(|h| self.points.get(h).map(|p| (h, p))) {
-            Some((h, p)) => (
-                h,
-                (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2),
-            ),
-            None => (usize::MAX, f64::INFINITY),
-        };
+        let mut best = (usize::MAX, f64::INFINITY);
         let mut offsets = [0.0; 3];
         self.search(q, 0, self.order.len(), 0, &mut best, &mut offsets, 0.0);
         Some(best)
@@ -54,7 +40,7 @@ impl KdTree {
     /// Searches the node range `[lo, hi)`, whose cell lies at squared
     /// distance at least `cell_d2` from `q`: the sum of the squared
     /// `offsets`, the distance from `q` to the cell along each axis (the
-    /// incremental box distance of Arya and Mount, which prunes far better
+    /// incremental box distance of [Arya1993], which prunes far better
     /// than the splitting plane alone when the points lie on a surface and
     /// the queries some millimetres off it).
     #[allow(clippy::too_many_arguments)]
@@ -136,8 +122,6 @@ mod tests {
         for _ in 0..300 {
             let q = [rnd() + 0.13, rnd() - 0.21, rnd() + 0.07];
             let (i, d2) = tree.nearest(q).unwrap();
-            let hint = (q[0] * 7.0) as usize % pts.len();
-            assert_eq!(tree.nearest_from(q, Some(hint)), Some((i, d2)));
             let want = pts
                 .iter()
                 .map(|p| (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2))

@@ -341,11 +341,8 @@ fn margins_to_zone(
         let zpoints = surface::surface_points(&zpatch, &zfields, grid, zlo, zhi);
         let tree = KdTree::new(zpoints.iter().map(|p| p.position).collect());
         let field = zfields.for_axis(0);
-        // Queries come in scan order: the last answer starts the next search.
-        let hint = std::cell::Cell::new(None);
         let measure = |pos: [f64; 3], inside_binary: Option<bool>| -> Option<(f64, f64)> {
-            let (qi, d2) = tree.nearest_from(pos, hint.get())?;
-            hint.set(Some(qi));
+            let (qi, d2) = tree.nearest(pos)?;
             let q = &zpoints[qi];
             let d = d2.sqrt();
             let diff = [

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::grid::Grid;
 use crate::io::nifti::{write_mask, NiftiTemplate};
 use crate::volume::{Mask, Volume};
@@ -12,9 +12,10 @@ use crate::volume::{Mask, Volume};
 /// The files `--out-dir` receives.
 pub const OUTPUT_FILES: [&str; 3] = ["path.nii.gz", "tip.nii.gz", "zone.nii.gz"];
 
-/// Radius of the drawn needle, mm: a 14-gauge applicator (2.1 mm across)
-/// rounded up to 1 mm half-width; never thinner than half a voxel diagonal,
-/// so the path stays connected on coarse grids.
+/// Radius of the drawn needle, mm: a display choice of liverkit, about the
+/// half-width of a 14-gauge applicator (2.1 mm outer diameter by the
+/// Birmingham wire gauge); never thinner than half a voxel diagonal, so the
+/// path stays connected on coarse grids.
 const NEEDLE_RADIUS_MM: f64 = 1.0;
 
 /// Radius of the drawn tip, mm (a ball visible on every view).
@@ -67,31 +68,21 @@ pub fn write_plan_masks(
     needles: &[([f64; 3], [f64; 3])],
     zone: &Mask,
 ) -> Result<BTreeMap<String, PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
     let mut path = Volume::filled(grid.clone(), false);
     let mut tip = Volume::filled(grid.clone(), false);
     for &(entry, t) in needles {
         draw_segment(&mut path, entry, t, NEEDLE_RADIUS_MM);
         draw_segment(&mut tip, t, t, TIP_RADIUS_MM);
     }
-    let staging = crate::io::atomic::staging_dir_in(dir)?;
-    let at = |name: &str| staging.path().join(name);
-    for (name, mask) in OUTPUT_FILES.iter().zip([&path, &tip, zone]) {
-        write_mask(&at(name), mask, Some(template))?;
-    }
-    let mut out = BTreeMap::new();
-    for name in OUTPUT_FILES {
-        let target = dir.join(name);
-        std::fs::rename(at(name), &target).map_err(|source| Error::Write {
-            path: target.clone(),
-            source,
-        })?;
-        out.insert(name.trim_end_matches(".nii.gz").to_string(), target);
-    }
-    Ok(out)
+    let masks = [&path, &tip, zone];
+    let written = crate::io::atomic::write_set_in(dir, &OUTPUT_FILES, |i, at| {
+        write_mask(at, masks[i], Some(template))
+    })?;
+    Ok(OUTPUT_FILES
+        .iter()
+        .map(|n| n.trim_end_matches(".nii.gz").to_string())
+        .zip(written)
+        .collect())
 }
 
 #[cfg(test)]

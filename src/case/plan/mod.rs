@@ -719,15 +719,18 @@ pub fn plan_case(
             .and_then(|p| files.output_template(p))
             .unwrap_or_else(|| crate::io::nifti::NiftiTemplate::from_grid(&grid));
         let wanted = match (&multi, multi_covers && !single_covers) {
-            (Some((_, found, union)), true) => {
-                Some((found.iter().map(|f| (f.path.entry_mm, f.tip_mm)).collect(), union))
-            }
+            (Some((_, found, union)), true) => Some((
+                found
+                    .iter()
+                    .map(|f| (f.path.entry_mm, f.tip_mm))
+                    .collect::<Vec<_>>(),
+                union,
+            )),
             _ => confirmed
                 .first()
                 .map(|(p, zone)| (vec![(p.entry_mm, p.tip_mm)], zone)),
         };
         if let Some((needles, zone)) = wanted {
-            let needles: Vec<([f64; 3], [f64; 3])> = needles;
             outputs = write_plan_masks(dir, &template, &grid, &needles, zone)?;
         }
     }

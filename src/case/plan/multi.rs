@@ -30,8 +30,8 @@ pub const MAX_ABLATIONS: usize = 3;
 const DIRECTIONS_PER_ANCHOR: usize = 160;
 
 /// How the ablations of a multi-ablation plan are delivered and modelled.
-pub const DELIVERY: &str = "sequential overlapping ablations, each simulated in fresh tissue; \
-     the union of their 70 °C zones is judged (2-3 antennas powered together heat more)";
+pub const DELIVERY: &str = "one after another, each simulated in fresh tissue, judged on the union of \
+     their 70 °C zones; 2-3 antennas powered together would heat more than this union";
 
 /// A plan of several overlapping ablations.
 #[derive(Debug, Clone, Serialize)]
@@ -124,7 +124,7 @@ pub(super) fn propose(
         .into_iter()
         .flat_map(|a| dirs.iter().map(move |u| (a, *u)))
         .collect();
-    let found: Vec<(Proposed, Vec<u64>)> = tries
+    let (found, sets): (Vec<Proposed>, Vec<Vec<u64>>) = tries
         .par_iter()
         .filter_map(|&(a, u)| {
             let d = u.map(|v| -v);
@@ -147,9 +147,8 @@ pub(super) fn propose(
                 holds,
             ))
         })
-        .collect();
-    let sets: Vec<Vec<u64>> = found.iter().map(|(_, h)| h.clone()).collect();
+        .unzip();
     let (picked, held) = greedy_cover(&sets, MAX_ABLATIONS);
-    let chosen = picked.iter().map(|&i| found[i].0).collect();
+    let chosen = picked.iter().map(|&i| found[i]).collect();
     (chosen, held as f64 / points_mm.len() as f64)
 }
