@@ -373,15 +373,14 @@ pub fn zone_holds(
     bits
 }
 
-/// Greedy set cover [Chvatal1979]: up to `max` of `sets` (bit sets over the
+/// Greedy set cover [Chvatal1979]: starting from the points `held` already
+/// (a bit set; empty for none), up to `max` of `sets` (bit sets over the
 /// same points), each time the one adding the most points not yet held
 /// (the first on ties); stops when nothing is left or nothing is added.
-/// Returns the indices picked and the points held.
-pub fn greedy_cover(sets: &[Vec<u64>], max: usize) -> (Vec<usize>, usize) {
-    let Some(words) = sets.first().map(Vec::len) else {
-        return (Vec::new(), 0);
-    };
-    let mut held = vec![0u64; words];
+/// Returns the indices picked and the points held in the end.
+pub fn greedy_cover(sets: &[Vec<u64>], held: &[u64], max: usize) -> (Vec<usize>, usize) {
+    let words = sets.first().map_or(held.len(), Vec::len);
+    let mut held: Vec<u64> = (0..words).map(|w| held.get(w).copied().unwrap_or(0)).collect();
     let mut picked = Vec::new();
     while picked.len() < max {
         let gain = |s: &Vec<u64>| -> u32 { s.iter().zip(&held).map(|(a, h)| (a & !h).count_ones()).sum() };
@@ -461,11 +460,14 @@ mod tests {
         // Points 0..10 on a line; zones as bit sets.
         let set = |r: std::ops::Range<u32>| vec![r.fold(0u64, |w, i| w | 1 << i)];
         let sets = vec![set(0..4), set(3..9), set(8..10), set(0..2)];
-        let (picked, held) = greedy_cover(&sets, 3);
+        let (picked, held) = greedy_cover(&sets, &[], 3);
         assert_eq!(picked, vec![1, 0, 2]);
         assert_eq!(held, 10);
-        let (picked, held) = greedy_cover(&sets, 1);
+        let (picked, held) = greedy_cover(&sets, &[], 1);
         assert_eq!((picked, held), (vec![1], 6));
+        // Points 3..9 held already: 0..4 adds 3, 8..10 adds 1.
+        let (picked, held) = greedy_cover(&sets, &set(3..9), 3);
+        assert_eq!((picked, held), (vec![0, 2], 10));
     }
 
     #[test]

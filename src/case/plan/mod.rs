@@ -26,7 +26,7 @@ use crate::case::roles::{Files, RoleSpec};
 use crate::case::simulate::{simulate_case, SimulateCase};
 use crate::error::{parameter_error, Result, Warning};
 use crate::grid::ras_to_lps;
-use crate::planner::{directions, fit_zone, trace, Constraints, PathMaps, Rejection, ZoneSize};
+use crate::planner::{directions, fit_zone, trace, zone_holds, Constraints, PathMaps, Rejection, ZoneSize};
 use crate::progress::{NoProgress, Progress};
 use crate::volume::{Mask, Volume};
 
@@ -628,11 +628,11 @@ pub fn plan_case(
             .and(tumor.data())
             .fold(0u64, |n, &z, &l, &t| n + u64::from(z && l && !t))
     };
-    let confirm = |files: &mut Files, f: &Found| -> Result<(PlanCandidate, Mask)> {
+    let confirm = |files: &mut Files, f: &Found| -> Result<(PlanCandidate, Mask, Found)> {
         let outcome = confirm_one(files, req, params, lib, &device_id, f)?;
         let healthy = healthy_in(&outcome.zone70);
         let c = candidate(f, &grid, &outcome.report, healthy, functional_voxels);
-        Ok((c, outcome.zone70))
+        Ok((c, outcome.zone70, *f))
     };
     let mut confirmed = Vec::new();
     progress.start("confirming", chosen.len() as u64);
@@ -642,7 +642,7 @@ pub fn plan_case(
     }
     progress.finish();
     timing.insert("confirm_s".to_string(), t2.elapsed().as_secs_f64());
-    confirmed.sort_by(|(a, _), (b, _)| {
+    confirmed.sort_by(|(a, _, _), (b, _, _)| {
         let covers = |p: &PlanCandidate| p.covers_target == Some(true);
         covers(b).cmp(&covers(a)).then(
             a.healthy_liver_ablated_ml
@@ -650,58 +650,72 @@ pub fn plan_case(
                 .total_cmp(&b.healthy_liver_ablated_ml.unwrap_or(f64::MAX)),
         )
     });
-    for (i, (p, _)) in confirmed.iter_mut().enumerate() {
+    for (i, (p, _, _)) in confirmed.iter_mut().enumerate() {
         p.rank = i + 1;
     }
     let single_covers = confirmed
         .first()
-        .is_some_and(|(p, _)| p.covers_target == Some(true));
+        .is_some_and(|(p, _, _)| p.covers_target == Some(true));
 
-    // No single zone covers: overlapping ablations of the largest zone.
+    // No single zone covers: the best single plan and up to two more
+    // ablations of the largest zone.
     let mut multi: Option<(MultiPlan, Vec<Found>, Mask)> = None;
-    if !single_covers && !admissible.is_empty() {
-        if let Some(largest) = zones.last().map(|z| shrunk(z, &confirmed)) {
-            let largest = &largest;
-            let t3 = std::time::Instant::now();
-            let dirs: Vec<[f64; 3]> = admissible.iter().map(|f| f.path.direction).collect();
-            let (proposed, held) =
-                multi::propose(&maps, &constraints, &pts, centre, largest, &dirs, in_organ);
-            timing.insert("multi_search_s".to_string(), t3.elapsed().as_secs_f64());
-            if proposed.len() >= 2 {
-                let t4 = std::time::Instant::now();
-                let found: Vec<Found> = proposed
-                    .iter()
-                    .map(|p| Found {
-                        path: p.path,
-                        zone: *largest,
-                        tip_mm: p.tip_mm,
-                        covered_frac: p.covered_frac,
-                    })
-                    .collect();
-                let mut ablations = Vec::new();
-                let mut union = Volume::filled(grid.clone(), false);
-                progress.start("confirming the ablations", found.len() as u64);
-                for (i, f) in found.iter().enumerate() {
-                    let (mut c, zone) = confirm(files, f)?;
-                    c.rank = i + 1;
-                    ndarray::Zip::from(union.data_mut())
-                        .and(zone.data())
-                        .for_each(|u, &z| *u |= z);
-                    ablations.push(c);
-                    progress.advance(1);
-                }
-                progress.finish();
-                let plan = judge_union(&tumor, &liver, &union, req.margin_mm, ablations, held)?;
-                let healthy = healthy_in(&union);
-                let plan = MultiPlan {
-                    healthy_liver_ablated_ml: grid.volume_ml(healthy),
-                    healthy_liver_ablated_pct: (functional_voxels > 0)
-                        .then(|| 100.0 * healthy as f64 / functional_voxels as f64),
-                    ..plan
-                };
-                timing.insert("multi_confirm_s".to_string(), t4.elapsed().as_secs_f64());
-                multi = Some((plan, found, union));
+    if let (false, Some((first, first_zone, first_found)), Some(largest)) = (
+        single_covers,
+        confirmed.first(),
+        zones.last().map(|z| shrunk(z, confirmed.iter().map(|c| &c.0))),
+    ) {
+        let largest = &largest;
+        let t3 = std::time::Instant::now();
+        let dirs: Vec<[f64; 3]> = admissible.iter().map(|f| f.path.direction).collect();
+        let held = confirmed_holds(first, first_found, &pts, centre);
+        let (proposed, held) = multi::propose(
+            &maps,
+            &constraints,
+            &pts,
+            centre,
+            largest,
+            &dirs,
+            &held,
+            MAX_ABLATIONS - 1,
+            in_organ,
+        );
+        timing.insert("multi_search_s".to_string(), t3.elapsed().as_secs_f64());
+        if !proposed.is_empty() {
+            let t4 = std::time::Instant::now();
+            let mut found = vec![*first_found];
+            found.extend(proposed.iter().map(|p| Found {
+                path: p.path,
+                zone: *largest,
+                tip_mm: p.tip_mm,
+                covered_frac: p.covered_frac,
+            }));
+            let mut ablations = vec![PlanCandidate {
+                rank: 1,
+                ..first.clone()
+            }];
+            let mut union = first_zone.clone();
+            progress.start("confirming the ablations", proposed.len() as u64);
+            for (i, f) in found.iter().enumerate().skip(1) {
+                let (mut c, zone, _) = confirm(files, f)?;
+                c.rank = i + 1;
+                ndarray::Zip::from(union.data_mut())
+                    .and(zone.data())
+                    .for_each(|u, &z| *u |= z);
+                ablations.push(c);
+                progress.advance(1);
             }
+            progress.finish();
+            let plan = judge_union(&tumor, &liver, &union, req.margin_mm, ablations, held)?;
+            let healthy = healthy_in(&union);
+            let plan = MultiPlan {
+                healthy_liver_ablated_ml: grid.volume_ml(healthy),
+                healthy_liver_ablated_pct: (functional_voxels > 0)
+                    .then(|| 100.0 * healthy as f64 / functional_voxels as f64),
+                ..plan
+            };
+            timing.insert("multi_confirm_s".to_string(), t4.elapsed().as_secs_f64());
+            multi = Some((plan, found, union));
         }
     }
     let multi_covers = multi.as_ref().is_some_and(|(m, _, _)| m.covers_target);
@@ -728,13 +742,13 @@ pub fn plan_case(
             )),
             _ => confirmed
                 .first()
-                .map(|(p, zone)| (vec![(p.entry_mm, p.tip_mm)], zone)),
+                .map(|(p, zone, _)| (vec![(p.entry_mm, p.tip_mm)], zone)),
         };
         if let Some((needles, zone)) = wanted {
             outputs = write_plan_masks(dir, &template, &grid, &needles, zone)?;
         }
     }
-    let plans: Vec<PlanCandidate> = confirmed.into_iter().map(|(p, _)| p).collect();
+    let plans: Vec<PlanCandidate> = confirmed.into_iter().map(|(p, _, _)| p).collect();
     let multi_ablation = multi.map(|(m, _, _)| m);
     let covers_target = single_covers || multi_covers;
     let verdict = verdict_text(&plans, multi_ablation.as_ref(), admissible.len(), req.margin_mm);
@@ -764,11 +778,14 @@ pub fn plan_case(
 /// this patient than the surrogate (the smallest ratio of confirmed to
 /// predicted diameter and length over the confirmed single plans, never
 /// above 1): the perfusion and heat sinks the surrogate leaves out.
-fn shrunk(zone: &SurrogateZone, confirmed: &[(PlanCandidate, Mask)]) -> SurrogateZone {
+fn shrunk<'a>(
+    zone: &SurrogateZone,
+    confirmed: impl Iterator<Item = &'a PlanCandidate> + Clone,
+) -> SurrogateZone {
     let ratio = |axis: usize| {
         confirmed
-            .iter()
-            .filter_map(|(p, _)| {
+            .clone()
+            .filter_map(|p| {
                 let c = p.confirmed_zone_mm?[axis];
                 let want = p.predicted_zone_mm[axis];
                 (want > 0.0 && c.is_finite()).then(|| c / want)
@@ -781,6 +798,23 @@ fn shrunk(zone: &SurrogateZone, confirmed: &[(PlanCandidate, Mask)]) -> Surrogat
         length_mm: zone.length_mm * ratio(1),
         ..*zone
     }
+}
+
+/// The target points (relative to `centre`) inside a confirmed plan's zone:
+/// the ellipsoid of its confirmed diameter and length, reaching the
+/// surrogate's `beyond_tip_mm` past its tip.
+fn confirmed_holds(p: &PlanCandidate, f: &Found, pts: &[[f64; 3]], centre: [f64; 3]) -> Vec<u64> {
+    let [diameter_mm, length_mm] = p.confirmed_zone_mm.unwrap_or(p.predicted_zone_mm);
+    let size = ZoneSize {
+        diameter_mm,
+        length_mm,
+        beyond_tip_mm: f.zone.beyond_tip_mm,
+    };
+    let d = f.path.direction.map(|v| -v);
+    let back = length_mm / 2.0 - size.beyond_tip_mm;
+    // The zone's centre lies length/2 − beyond_tip behind the tip.
+    let zone_centre = [0, 1, 2].map(|k| f.tip_mm[k] - back * d[k] - centre[k]);
+    zone_holds(pts, zone_centre, d, &size)
 }
 
 /// The full simulation of `liverkit simulate` for one proposed ablation.

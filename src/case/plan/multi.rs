@@ -7,8 +7,9 @@
 //! over the target: its centre, and 26 directions at 40 % and 75 % of its
 //! radius. Each anchor is reached along the admissible directions of the
 //! single-plan search, every path traced again from its own tip, so each
-//! ablation keeps every hard constraint. A greedy set cover [Chvatal1979]
-//! of the target's surface points picks the ablations; each is confirmed
+//! ablation keeps every hard constraint. The best single plan is the first
+//! ablation; a greedy set cover [Chvatal1979] of the target's surface
+//! points it leaves picks the others; each new one is confirmed
 //! with the full simulation, and the union of their 70 °C zones is judged
 //! against the tumour by the margin assessment of `liverkit margin`.
 //!
@@ -96,11 +97,13 @@ fn anchors(points_mm: &[[f64; 3]]) -> Vec<[f64; 3]> {
     out
 }
 
-/// Up to [`MAX_ABLATIONS`] ablations of `zone` whose zones together hold
-/// the most of the target's points (`points_mm`, relative to `centre`),
-/// along `directions` (admissible from the centre), each path admissible
-/// from its own tip, each tip where `in_organ` holds. Returns them in the
-/// order picked and the share of the points their union holds.
+/// Up to `max` ablations of `zone` that add the most of the target's points
+/// (`points_mm`, relative to `centre`) to those `held` already (the best
+/// single plan's zone), along `directions` (admissible from the centre),
+/// each path admissible from its own tip, each tip where `in_organ` holds.
+/// Returns them in the order picked and the share of the points held in
+/// the end.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn propose(
     maps: &PathMaps<'_>,
     constraints: &Constraints,
@@ -108,6 +111,8 @@ pub(super) fn propose(
     centre: [f64; 3],
     zone: &SurrogateZone,
     directions: &[[f64; 3]],
+    held: &[u64],
+    max: usize,
     in_organ: impl Fn([f64; 3]) -> bool + Sync,
 ) -> (Vec<Proposed>, f64) {
     if points_mm.is_empty() || directions.is_empty() {
@@ -148,7 +153,7 @@ pub(super) fn propose(
             ))
         })
         .unzip();
-    let (picked, held) = greedy_cover(&sets, MAX_ABLATIONS);
+    let (picked, held) = greedy_cover(&sets, held, max);
     let chosen = picked.iter().map(|&i| found[i]).collect();
     (chosen, held as f64 / points_mm.len() as f64)
 }
