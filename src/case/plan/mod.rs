@@ -24,11 +24,13 @@ use crate::bioheat::protocols::{calibration_case, model_zones, Library};
 use crate::bioheat::tissue::Parameters;
 use crate::case::roles::{Files, RoleSpec};
 use crate::case::simulate::{simulate_case, SimulateCase};
+use crate::distance::squared_edt_in_box;
 use crate::error::{parameter_error, Result, Warning};
 use crate::grid::ras_to_lps;
 use crate::planner::{directions, fit_zone, trace, zone_holds, Constraints, PathMaps, Rejection, ZoneSize};
 use crate::progress::{NoProgress, Progress};
-use crate::volume::{Mask, Volume};
+use crate::roi::VoxelBox;
+use crate::volume::{fortran_values, Mask, Volume};
 
 pub use masks::{write_plan_masks, OUTPUT_FILES};
 pub use multi::{MultiPlan, DELIVERY, MAX_ABLATIONS};
@@ -381,26 +383,54 @@ fn any_neighbour(dims: [usize; 3], ijk: [usize; 3], off_grid: bool, f: impl Fn([
     })
 }
 
-/// The target's surface points (tumour + margin), relative to the tumour's
-/// centre, at most `max` of them (every n-th), and the target's volume, mL.
-fn target_points(tumor: &Mask, margin_mm: f64, centre: [f64; 3], max: usize) -> Result<(Vec<[f64; 3]>, f64)> {
-    let dist = crate::distance::distance_to_foreground_mm(tumor)?;
+/// The tumour's voxels in Fortran order and its bounding box grown by
+/// `grow_mm` (inside the grid); `None` for an empty tumour.
+fn tumour_box(tumor: &Mask, grow_mm: f64) -> Option<(std::borrow::Cow<'_, [bool]>, VoxelBox)> {
     let grid = tumor.grid();
-    let inside = |ijk: [usize; 3]| f64::from(dist.data()[ijk]) <= margin_mm;
-    let d = grid.dims();
-    let mut pts = Vec::new();
-    let mut count = 0u64;
-    for ((i, j, k), &v) in dist.data().indexed_iter() {
-        if f64::from(v) > margin_mm {
-            continue;
-        }
-        count += 1;
-        let edge = any_neighbour(d, [i, j, k], true, |q| !inside(q));
-        if edge {
-            let w = grid.voxel_to_world([i as f64, j as f64, k as f64]);
-            pts.push([0, 1, 2].map(|a| w[a] - centre[a]));
+    let vals = fortran_values(tumor.data());
+    let bbox = VoxelBox::of_mask(&vals, grid.dims())?;
+    let roi = bbox.grown_mm(grow_mm, grid.spacing_mm(), grid.dims());
+    Some((vals, roi))
+}
+
+/// Calls `f(local, ijk)` for every voxel of `roi`: its index in the box and
+/// in the grid, in Fortran order.
+fn each_in_box(roi: VoxelBox, mut f: impl FnMut([usize; 3], [usize; 3])) {
+    for k in 0..roi.dims[2] {
+        for j in 0..roi.dims[1] {
+            for i in 0..roi.dims[0] {
+                f([i, j, k], [roi.start[0] + i, roi.start[1] + j, roi.start[2] + k]);
+            }
         }
     }
+}
+
+/// The target's surface points (tumour + margin), relative to the tumour's
+/// centre, at most `max` of them (every n-th), and the target's volume, mL.
+/// The distance to the tumour is computed in its box grown by the margin
+/// and two voxels, which holds every target voxel and its neighbours.
+fn target_points(tumor: &Mask, margin_mm: f64, centre: [f64; 3], max: usize) -> Result<(Vec<[f64; 3]>, f64)> {
+    let grid = tumor.grid();
+    let sp = grid.spacing_mm();
+    let Some((vals, roi)) = tumour_box(tumor, margin_mm + 2.0 * sp.iter().copied().fold(0.0, f64::max))
+    else {
+        return Ok((Vec::new(), 0.0));
+    };
+    let dist2 = squared_edt_in_box(&roi.extract(&vals, grid.dims()), roi.dims, sp);
+    let inside = |local: [usize; 3]| f64::from(dist2[roi.index(local)].sqrt()) <= margin_mm;
+    let mut pts = Vec::new();
+    let mut count = 0u64;
+    each_in_box(roi, |local, ijk| {
+        if !inside(local) {
+            return;
+        }
+        count += 1;
+        // A neighbour beyond the box lies beyond the margin, or off the grid.
+        if any_neighbour(roi.dims, local, true, |q| !inside(q)) {
+            let w = grid.voxel_to_world(ijk.map(|x| x as f64));
+            pts.push([0, 1, 2].map(|a| w[a] - centre[a]));
+        }
+    });
     let stride = pts.len().div_ceil(max.max(1)).max(1);
     let pts = pts.into_iter().step_by(stride).collect();
     Ok((pts, grid.volume_ml(count)))
@@ -409,25 +439,27 @@ fn target_points(tumor: &Mask, margin_mm: f64, centre: [f64; 3], max: usize) -> 
 /// How much of the tumour's surroundings is liver: (liver voxels, all
 /// voxels) among the tumour's voxels that are liver too and the voxels just
 /// outside it (6-neighbours), so that a tumour labelled apart from the liver
-/// (TotalSegmentator's `liver_tumor`) counts as inside it.
+/// (TotalSegmentator's `liver_tumor`) counts as inside it. Only the
+/// tumour's box, grown by one voxel, is visited.
 fn liver_around(tumor: &Mask, liver: &Mask) -> (usize, usize) {
     let d = tumor.grid().dims();
     let (t, l) = (tumor.data(), liver.data());
     let (mut inside, mut all) = (0usize, 0usize);
-    for ((i, j, k), &v) in t.indexed_iter() {
-        if v {
-            if l[[i, j, k]] {
+    let sp = tumor.grid().spacing_mm();
+    let Some((_, roi)) = tumour_box(tumor, sp.iter().copied().fold(0.0, f64::max)) else {
+        return (0, 0);
+    };
+    each_in_box(roi, |_, ijk| {
+        if t[ijk] {
+            if l[ijk] {
                 inside += 1;
                 all += 1;
             }
-            continue;
-        }
-        let near = any_neighbour(d, [i, j, k], false, |q| t[q]);
-        if near {
+        } else if any_neighbour(d, ijk, false, |q| t[q]) {
             all += 1;
-            inside += usize::from(l[[i, j, k]]);
+            inside += usize::from(l[ijk]);
         }
-    }
+    });
     (inside, all)
 }
 
