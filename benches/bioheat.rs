@@ -47,6 +47,7 @@ fn case() -> Case {
             perfusion_w_m3k: l.perfusion_1_s * b.density_kg_m3 * b.specific_heat_j_kgk,
             wall_w_m2k: None,
             wall_c: None,
+            wall_gain: 1.0,
             boiling: None,
         }],
         material: vec![0; N * N * N],

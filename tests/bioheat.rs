@@ -31,6 +31,7 @@ fn liver_lattice(n: usize, spacing_mm: f64, perfusion_1_s: f64) -> (Lattice, Par
             perfusion_w_m3k: perfusion_1_s * b.density_kg_m3 * b.specific_heat_j_kgk,
             wall_w_m2k: None,
             wall_c: None,
+            wall_gain: 1.0,
             boiling: None,
         }],
         material: vec![0; n * n * n],
@@ -439,6 +440,21 @@ fn more_power_or_more_time_never_gives_a_smaller_zone() {
     }
 }
 
+/// The first heating of `rf` over `n` voxels of wet tissue at 37 °C (one
+/// solution of the potential), W/m³.
+fn heat_at_body_temperature(rf: &mut RfSource, n: usize) -> Vec<f32> {
+    let mut q = vec![0.0f32; n];
+    let (temps, water) = (vec![37.0; n], vec![1.0; n]);
+    let state = SourceState {
+        temperature_c: &temps,
+        water_left_frac: &water,
+        time_s: 0.0,
+        step_s: 1.0,
+    };
+    rf.power_w_m3(&state, &mut q).unwrap();
+    q
+}
+
 #[test]
 fn rf_impedance_of_a_sphere_matches_the_closed_form() {
     // A spherical electrode of radius a in a cube grounded at half-width L:
@@ -459,15 +475,7 @@ fn rf_impedance_of_a_sphere_matches_the_closed_form() {
     let count = electrode.iter().filter(|&&e| e).count() as f64;
     let a_eq = (3.0 * count / (4.0 * std::f64::consts::PI)).cbrt();
     let mut rf = RfSource::new([n; 3], h, vec![sigma; n * n * n], electrode, 0.015, 10.0, 10.0).unwrap();
-    let mut q = vec![0.0f32; n * n * n];
-    let (temps, water) = (vec![37.0; n * n * n], vec![1.0; n * n * n]);
-    let state = SourceState {
-        temperature_c: &temps,
-        water_left_frac: &water,
-        time_s: 0.0,
-        step_s: 1.0,
-    };
-    rf.power_w_m3(&state, &mut q).unwrap();
+    let q = heat_at_body_temperature(&mut rf, n * n * n);
     let r = rf.impedance_ohm[0];
     let l = (c + 1.0) * h; // the grounded layer
     let closed = |outer: f64| (1.0 / a_eq - 1.0 / outer) / (4.0 * std::f64::consts::PI * sigma * 1e-3);
@@ -590,4 +598,121 @@ fn avx2_and_baseline_kernels_agree_bit_for_bit() {
     assert!(bits(&fast.fields.time_to_isotherm_s) == bits(&base.fields.time_to_isotherm_s));
     assert_eq!(fast.fields.energy, base.fields.energy);
     assert!(fast.zone_iso.volume_ml > 0.1, "{:?}", fast.zone_iso);
+}
+
+/// Solves the potential around a thin straight electrode (radius
+/// `radius_mm`, from `from` to `to` in voxel units on a 1 mm lattice of
+/// liver conductivity), with or without the near-field gain, and returns
+/// the radius at which the potential measured around the electrode's middle
+/// reaches the electrode's: the far field is fitted with the line
+/// electrode's law V = c − A·ln r at lattice nodes 2–7 mm from the axis,
+/// and solved for V = 1.
+fn apparent_electrode_radius_mm(
+    dims: [usize; 3],
+    from: [f64; 3],
+    to: [f64; 3],
+    radius_mm: f64,
+    with_gain: bool,
+    probes: &[([usize; 3], f64)],
+) -> f64 {
+    let n = dims[0] * dims[1] * dims[2];
+    let axis: Vec<f64> = (0..3).map(|a| to[a] - from[a]).collect();
+    let length = axis.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let u: Vec<f64> = axis.iter().map(|v| v / length).collect();
+    // Position along the axis and distance from the segment.
+    let axis = |q: [usize; 3]| {
+        let d: Vec<f64> = (0..3).map(|a| q[a] as f64 - from[a]).collect();
+        let along = (0..3).map(|a| d[a] * u[a]).sum::<f64>();
+        let s = along.clamp(0.0, length);
+        (
+            along,
+            (0..3).map(|a| (d[a] - s * u[a]).powi(2)).sum::<f64>().sqrt(),
+        )
+    };
+    let at = |q: [usize; 3]| q[0] + dims[0] * (q[1] + dims[1] * q[2]);
+    let mut electrode = vec![false; n];
+    for z in 0..dims[2] {
+        for y in 0..dims[1] {
+            for x in 0..dims[0] {
+                electrode[at([x, y, z])] = axis([x, y, z]).1 <= radius_mm.max(0.5 * 3f64.sqrt());
+            }
+        }
+    }
+    let near = liverkit::bioheat::rf::near_field(&electrode, dims, 1.0, radius_mm, length, axis)
+        .expect("a thin electrode has a near field");
+    let gain = if with_gain { near.gain } else { 1.0 };
+    let mut rf = RfSource::new(dims, 1.0, vec![0.34; n], electrode, 0.0, 10.0, 10.0).unwrap();
+    if with_gain {
+        rf = rf.with_near_field(near);
+    }
+    heat_at_body_temperature(&mut rf, n);
+    // Least squares of V against ln r.
+    let pts: Vec<(f64, f64)> = probes
+        .iter()
+        .map(|&(p, r)| (r.ln(), rf.unit_potential()[at(p)]))
+        .collect();
+    let m = pts.len() as f64;
+    let (sx, sy) = pts.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let sxx: f64 = pts.iter().map(|(x, _)| x * x).sum();
+    let sxy: f64 = pts.iter().map(|(x, y)| x * y).sum();
+    let slope = (m * sxy - sx * sy) / (m * sxx - sx * sx);
+    let c = (sy - slope * sx) / m;
+    let r = ((1.0 - c) / slope).exp();
+    println!("gain {gain:.2}: V = {c:.4} + {slope:.4} ln r, V = 1 at r = {r:.3} mm");
+    r
+}
+
+#[test]
+fn a_thin_rf_electrode_conducts_with_its_true_radius() {
+    // The continuum potential of a line electrode falls as ln r, and
+    // reaches the electrode's potential at its surface. A line of lattice
+    // voxels held at one potential acts as a wire of about 0.21 h [Peaceman1978];
+    // with the near-field gain the far field must extrapolate to the true
+    // radius, along the axis and obliquely.
+    for radius in [0.5, 0.75] {
+        // Along z through a 41 x 41 x 81 lattice, 60 mm long.
+        let c = 20usize;
+        let probes: Vec<([usize; 3], f64)> = (2..=7)
+            .flat_map(|k| [([c + k, c, 40], k as f64), ([c, c - k, 40], k as f64)])
+            .collect();
+        let aligned = |g| {
+            apparent_electrode_radius_mm(
+                [41, 41, 81],
+                [20.0, 20.0, 10.0],
+                [20.0, 20.0, 70.0],
+                radius,
+                g,
+                &probes,
+            )
+        };
+        let (with, without) = (aligned(true), aligned(false));
+        assert!(
+            (with / radius - 1.0).abs() < 0.05,
+            "aligned, {radius} mm: apparent {with} mm"
+        );
+        assert!(
+            without < 0.3,
+            "without the gain the wire looks thin: {without} mm"
+        );
+        // Diagonal in the x-y plane, 45 mm long; probes across it in z
+        // and along (1, -1, 0).
+        let (cx, cz) = (32usize, 20usize);
+        let probes: Vec<([usize; 3], f64)> = (2..=7)
+            .map(|k| ([cx, cx, cz + k], k as f64))
+            .chain((2..=5).map(|k| ([cx + k, cx - k, cz], k as f64 * 2f64.sqrt())))
+            .collect();
+        let d = 45.0 / 2f64.sqrt() / 2.0;
+        let oblique = apparent_electrode_radius_mm(
+            [65, 65, 41],
+            [32.0 - d, 32.0 - d, 20.0],
+            [32.0 + d, 32.0 + d, 20.0],
+            radius,
+            true,
+            &probes,
+        );
+        assert!(
+            (oblique / radius - 1.0).abs() < 0.12,
+            "oblique, {radius} mm: apparent {oblique} mm"
+        );
+    }
 }

@@ -33,7 +33,7 @@ pub(crate) fn pair_table(l: &Lattice, walls: Walls) -> Vec<f64> {
                     let kb = mb.conductivity_w_mk;
                     2.0 * ka * kb / ((ka + kb) * h * h)
                 }
-                Some(hw) => 1.0 / ((h / (2.0 * ka) + 1.0 / hw) * h),
+                Some(hw) => mb.wall_gain / ((h / (2.0 * ka) + 1.0 / hw) * h),
             };
         }
         // The layer of voxels around the region is held at body temperature

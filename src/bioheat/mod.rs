@@ -169,6 +169,9 @@ pub struct RfSummary {
     pub solutions: usize,
     /// Electrode voxels in the lattice.
     pub electrode_voxels: usize,
+    /// Gain on the electrode's faces for its sub-voxel near field
+    /// ([`rf::near_field`]; 1: none).
+    pub near_field_gain: f64,
     /// Conjugate-gradient iterations, all solutions together.
     pub iterations: usize,
     /// Whether the electrode was internally cooled.
@@ -462,6 +465,15 @@ fn run_rf(
 ) -> Result<(Fields, RfSummary)> {
     let electrode = sim.electrode.clone();
     let count = electrode.iter().filter(|&&e| e).count();
+    let near = rf::near_field(
+        &electrode,
+        sim.lattice.dims,
+        sim.lattice.spacing_mm,
+        params.rf.electrode_radius_mm,
+        params.rf.active_length_mm,
+        |q| setup::electrode_axis_position(&sim.grid, &request.pose, params.rf.active_length_mm, q),
+    );
+    let near_field_gain = near.as_ref().map_or(1.0, |n| n.gain);
     let mut source = RfSource::new(
         sim.lattice.dims,
         sim.lattice.spacing_mm,
@@ -482,6 +494,9 @@ fn run_rf(
         rolloff_rise_ohm: params.rf.rolloff_rise_ohm,
         rolloff_pause_s: params.rf.rolloff_pause_s,
     });
+    if let Some(n) = near {
+        source = source.with_near_field(n);
+    }
     let mut f = run(
         &sim.lattice,
         settings,
@@ -495,6 +510,7 @@ fn run_rf(
         impedance_min_ohm: source.impedance_ohm.iter().copied().fold(f64::INFINITY, f64::min),
         solutions: source.impedance_ohm.len(),
         electrode_voxels: count,
+        near_field_gain,
         iterations: source.iterations.iter().sum(),
         cooled_electrode: params.rf.cooled,
         delivered_energy_j: delivery.energy_j,

@@ -101,6 +101,11 @@ pub struct Material {
     /// For walls: the temperature behind the wall, °C, when it is not the
     /// blood's (the coolant inside an internally cooled electrode).
     pub wall_c: Option<f64>,
+    /// For walls: a gain on the conductance between the wall and the tissue
+    /// beside it. 1, except for a thin cooled RF electrode, where it stands
+    /// for the near field the lattice does not resolve
+    /// ([`crate::bioheat::setup::electrode_wall_gain`]).
+    pub wall_gain: f64,
     /// Its water boils (`None`: it heats on above the boiling point).
     pub boiling: Option<Boiling>,
 }

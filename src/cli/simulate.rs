@@ -433,9 +433,10 @@ fn setup_lines(o: &mut String, r: &SimulateReport) {
     ));
     if let Some(rf) = &r.rf {
         o.push_str(&format!(
-            "electrode    {} voxels ({}), impedance {:.1} -> {:.1} ohm over {} potential solutions\n",
+            "electrode    {} voxels ({}, near-field gain {:.2}), impedance {:.1} -> {:.1} ohm over {} potential solutions\n",
             rf.electrode_voxels,
             if rf.cooled_electrode { "cooled" } else { "bare" },
+            rf.near_field_gain,
             rf.impedance_start_ohm,
             rf.impedance_end_ohm,
             rf.solutions
