@@ -147,16 +147,18 @@ pub fn targeted_tumor(tumor: &Mask, tip_mm: [f64; 3]) -> Option<(Mask, usize)> {
     }
     let grid = tumor.grid();
     let mut best = (f64::INFINITY, 0u32);
-    for ((i, j, k), &l) in comps.labels.indexed_iter() {
+    // Zip walks the labels in memory order (indexed_iter would stride
+    // through a Fortran-ordered scan).
+    ndarray::Zip::indexed(&comps.labels).for_each(|(i, j, k), &l| {
         if l == 0 {
-            continue;
+            return;
         }
         let w = grid.voxel_to_world([i as f64, j as f64, k as f64]);
         let d = (0..3).map(|a| (w[a] - tip_mm[a]).powi(2)).sum::<f64>();
         if d < best.0 {
             best = (d, l);
         }
-    }
+    });
     let data = comps.labels.mapv(|l| l == best.1);
     Volume::new(grid.clone(), data)
         .ok()
@@ -282,12 +284,12 @@ fn region_grid(
     include(scan_mm(scan, pose.tip_mm), r);
     include(scan_mm(scan, pose.behind(reach)), r);
     if let Some(t) = target {
-        for ((i, j, k), &v) in t.data().indexed_iter() {
+        ndarray::Zip::indexed(t.data()).for_each(|(i, j, k), &v| {
             if v {
                 let p = [i as f64 * s[0], j as f64 * s[1], k as f64 * s[2]];
                 include(p, request.margin_mm + 0.5 * s[0].max(s[1]).max(s[2]));
             }
-        }
+        });
     }
     let m = params.solver.roi_margin_mm;
     for a in 0..3 {

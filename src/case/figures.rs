@@ -249,7 +249,7 @@ pub fn simulate_overlays(
     let mut isotherms = Vec::new();
     for (c, rgb) in ISOTHERMS_C {
         if let Some(m) = outcome.simulation.isotherm_on_part(scan, c, blood_c)? {
-            if m.data().iter().any(|&v| v) {
+            if m.any() {
                 isotherms.push((c, rgb, m));
             }
         }

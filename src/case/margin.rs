@@ -206,7 +206,7 @@ impl MarginStructures {
                 structure: Structure::AblationTarget,
             },
         ];
-        if self.shortfall.data().iter().any(|&v| v) {
+        if self.shortfall.any() {
             out.push(Segment {
                 mask: &self.shortfall,
                 structure: Structure::MarginShortfall,

@@ -279,7 +279,7 @@ pub fn simulate_case(
 
     let scan = liver.grid();
     let zone = sim.zone_iso_mask(scan, params.damage.isotherm_c, params.blood.temperature_c)?;
-    let zone_voxels = zone.data().iter().filter(|&&v| v).count() as u64;
+    let zone_voxels = zone.count() as u64;
     let zone70_mask_ml = scan.volume_ml(zone_voxels);
 
     // The verdict on the targeted tumour.
@@ -517,7 +517,7 @@ fn damage_zone_check(
     case: &SimulateCase,
 ) -> Result<(Option<f64>, Option<bool>)> {
     let damage = sim.zone_damage_mask(liver.grid())?;
-    if !damage.data().iter().any(|&v| v) {
+    if !damage.any() {
         return Ok((None, Some(false)));
     }
     let options = MarginOptions {
@@ -582,7 +582,7 @@ pub fn simulate_structures(outcome: &SimulateOutcome) -> Result<Vec<(Mask, Struc
         outcome.simulation.zone_damage_mask(scan)?,
         Structure::ThermalDamage,
     ));
-    out.retain(|(m, _)| m.data().iter().any(|&v| v));
+    out.retain(|(m, _)| m.any());
     Ok(out)
 }
 
@@ -599,7 +599,7 @@ fn targeted_report(
     let scan = target.grid();
     if zone_voxels == 0 {
         // Volume and centroid as label volumetry measures them.
-        let tumor_voxels = target.data().iter().filter(|&&v| v).count() as u64;
+        let tumor_voxels = target.count() as u64;
         let tumor_ml = scan.volume_ml(tumor_voxels);
         let as_map = crate::LabelMap::new(
             scan.clone(),

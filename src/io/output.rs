@@ -74,20 +74,29 @@ pub fn write_segments(
 /// Non-overlapping segments as one label map (1, 2, …).
 fn label_map(segments: &[Segment<'_>]) -> Result<LabelMap> {
     let grid = segments[0].mask.grid().clone();
-    let mut labels = ndarray::Array3::<u8>::zeros(grid.dims());
+    // Fortran order, like the scans' masks: the zip below then runs
+    // through both in memory order.
+    let mut labels = ndarray::Array3::<u8>::zeros(ndarray::ShapeBuilder::f(grid.dims()));
     for (n, s) in segments.iter().enumerate() {
         grid.ensure_same(s.mask.grid(), segments[0].structure.label(), s.structure.label())?;
-        for (out, &v) in labels.iter_mut().zip(s.mask.data().iter()) {
-            if v {
-                if *out != 0 {
-                    return Err(parameter_error(
-                        "segments",
-                        "overlapping masks",
-                        "masks that do not overlap for one NIfTI label map (write .seg.nrrd or .dcm instead)",
-                    ));
+        let overlap = ndarray::Zip::from(&mut labels).and(s.mask.data()).par_fold(
+            || false,
+            |seen, out, &v| {
+                if !v {
+                    return seen;
                 }
+                let clash = *out != 0;
                 *out = n as u8 + 1;
-            }
+                seen | clash
+            },
+            |a, b| a | b,
+        );
+        if overlap {
+            return Err(parameter_error(
+                "segments",
+                "overlapping masks",
+                "masks that do not overlap for one NIfTI label map (write .seg.nrrd or .dcm instead)",
+            ));
         }
     }
     let names: LabelNames = segments

@@ -15,8 +15,69 @@
 //! World coordinates are RAS+ mm; a direction `u` points from the target
 //! out towards the skin, the needle travels along `−u`.
 
+use crate::error::Result;
 use crate::grid::Grid;
-use crate::volume::{Mask, Volume};
+use crate::roi::VoxelBox;
+use crate::volume::{fortran_values, Mask};
+
+/// The distance to a group of obstacles, mm, computed only where a needle
+/// can reach and capped.
+///
+/// A path's clearance matters only within the applicator's working length
+/// of its start (see [`trace`]), so the distance map is computed in a box of
+/// the grid that holds every such point grown by the cap: an obstacle
+/// closer than the cap to any of them lies in the box, so every distance
+/// below the cap is exact, and every larger one reads as the cap (also
+/// outside the box). On a 512 × 512 × 300 scan this leaves out the slices
+/// beyond the needle's reach.
+#[derive(Debug, Clone)]
+pub struct CappedDistance {
+    roi: VoxelBox,
+    grid_dims: [usize; 3],
+    mm: Vec<f32>,
+    cap_mm: f32,
+}
+
+impl CappedDistance {
+    /// The distance to `mask`'s voxels in `roi` (a box of its grid), capped
+    /// at `cap_mm`.
+    ///
+    /// # Errors
+    /// `Unsupported` on a sheared grid.
+    pub fn new(mask: &Mask, roi: VoxelBox, cap_mm: f64) -> Result<CappedDistance> {
+        let grid = mask.grid();
+        crate::grid::ensure_orthogonal(grid)?;
+        let feature = roi.extract(&fortran_values(mask.data()), grid.dims());
+        let cap = cap_mm as f32;
+        let mut mm = crate::distance::squared_edt_in_box(&feature, roi.dims, grid.spacing_mm());
+        for v in &mut mm {
+            *v = v.sqrt().min(cap);
+        }
+        Ok(CappedDistance {
+            roi,
+            grid_dims: grid.dims(),
+            mm,
+            cap_mm: cap,
+        })
+    }
+
+    /// The distance at voxel `ijk` of the grid, mm (the cap outside the box).
+    pub fn at(&self, ijk: [usize; 3]) -> f32 {
+        debug_assert!((0..3).all(|a| ijk[a] < self.grid_dims[a]));
+        let inside =
+            (0..3).all(|a| ijk[a] >= self.roi.start[a] && ijk[a] < self.roi.start[a] + self.roi.dims[a]);
+        if inside {
+            self.mm[self.roi.index([0, 1, 2].map(|a| ijk[a] - self.roi.start[a]))]
+        } else {
+            self.cap_mm
+        }
+    }
+
+    /// Distances at or above this read as it, mm.
+    pub fn cap_mm(&self) -> f64 {
+        f64::from(self.cap_mm)
+    }
+}
 
 /// What a path must respect. Defaults: [`Constraints::default`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,9 +125,9 @@ pub struct PathMaps<'a> {
     /// The scan's grid.
     pub grid: &'a Grid,
     /// Distance to the nearest vessel voxel, mm (none: no vessel given).
-    pub vessels_mm: Option<&'a Volume<f32>>,
+    pub vessels_mm: Option<&'a CappedDistance>,
     /// Distance to the nearest other obstacle voxel, mm.
-    pub others_mm: Option<&'a Volume<f32>>,
+    pub others_mm: Option<&'a CappedDistance>,
     /// Where the body is (`None`: the scan's field of view stands for it).
     pub body: Option<&'a Mask>,
     /// The liver.
@@ -139,9 +200,10 @@ pub struct Path {
     pub length_mm: f64,
     /// Liver (not tumour) crossed, mm.
     pub liver_mm: f64,
-    /// The least clearance to a vessel along the path (∞ without vessels), mm.
+    /// The least clearance to a vessel along the path, mm (∞ without
+    /// vessels, or none within the distance maps' cap of the path).
     pub vessel_clearance_mm: f64,
-    /// The least clearance to another obstacle, mm.
+    /// The least clearance to another obstacle, mm (∞ likewise).
     pub other_clearance_mm: f64,
     /// The angle between the path and the capsule where it enters, degrees.
     pub capsule_angle_deg: f64,
@@ -229,12 +291,18 @@ pub fn trace(
         };
         last_inside_grid = s;
         let tumor = at_voxel(maps.tumor.data(), ijk);
-        if !tumor {
-            if let Some(v) = maps.vessels_mm {
-                vessel = vessel.min(f64::from(at_voxel(v.data(), ijk)) - slack);
-            }
-            if let Some(o) = maps.others_mm {
-                other = other.min(f64::from(at_voxel(o.data(), ijk)) - slack);
+        // Clearance counts within the working length: a point beyond it
+        // is outside the body on an admissible path, and a path whose skin
+        // lies beyond it is too long.
+        // A distance at the cap says nothing nearer: it leaves the
+        // clearance unknown (infinite) rather than at the cap.
+        if !tumor && s <= c.max_length_mm {
+            for (map, clearance) in [(maps.vessels_mm, &mut vessel), (maps.others_mm, &mut other)] {
+                let Some(m) = map else { continue };
+                let d = f64::from(m.at(ijk));
+                if d < m.cap_mm() {
+                    *clearance = clearance.min(d - slack);
+                }
             }
         }
         let liver = at_voxel(maps.liver.data(), ijk);
@@ -407,6 +475,59 @@ pub fn greedy_cover(sets: &[Vec<u64>], held: &[u64], max: usize) -> (Vec<usize>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capped_distance_is_exact_below_its_cap_a_cap_inside_its_box() {
+        // Scattered obstacle voxels on an anisotropic grid; the full map
+        // (every voxel, distance module) is the reference.
+        let grid = Grid::from_spacing([60, 50, 40], [0.8, 0.8, 2.0]).unwrap();
+        let mut data = ndarray::Array3::from_elem(ndarray::ShapeBuilder::f([60, 50, 40]), false);
+        for (n, ijk) in [[3, 4, 5], [55, 40, 30], [30, 25, 20], [10, 45, 38], [50, 5, 2]]
+            .iter()
+            .enumerate()
+        {
+            data[*ijk] = true;
+            data[[ijk[0], ijk[1], (ijk[2] + n) % 40]] = true;
+        }
+        let mask = Mask::new(grid.clone(), data).unwrap();
+        let full = crate::distance::distance_to_foreground_mm(&mask).unwrap();
+        let roi = VoxelBox {
+            start: [8, 6, 4],
+            dims: [40, 36, 30],
+        };
+        let cap = 12.0;
+        let capped = CappedDistance::new(&mask, roi, cap).unwrap();
+        let sp = grid.spacing_mm();
+        let mut checked = 0;
+        for ((i, j, k), &d) in full.data().indexed_iter() {
+            let ijk = [i, j, k];
+            let inside = (0..3).all(|a| ijk[a] >= roi.start[a] && ijk[a] < roi.start[a] + roi.dims[a]);
+            if !inside {
+                assert_eq!(capped.at(ijk), cap as f32, "{ijk:?} outside the box");
+                continue;
+            }
+            // At least the cap from every face of the box that is not a
+            // face of the grid: every obstacle nearer than the cap is in it.
+            let deep = (0..3).all(|a| {
+                let lo = roi.start[a] == 0 || (ijk[a] - roi.start[a]) as f64 * sp[a] >= cap;
+                let hi = roi.start[a] + roi.dims[a] == grid.dims()[a]
+                    || (roi.start[a] + roi.dims[a] - 1 - ijk[a]) as f64 * sp[a] >= cap;
+                lo && hi
+            });
+            let got = capped.at(ijk);
+            assert!(got <= cap as f32 + 1e-6, "{ijk:?}: {got} over the cap");
+            if deep {
+                assert!((got - d.min(cap as f32)).abs() < 1e-4, "{ijk:?}: {got} vs {d}");
+                checked += 1;
+            } else {
+                assert!(
+                    got + 1e-4 >= d.min(cap as f32),
+                    "{ijk:?}: {got} below the true {d}"
+                );
+            }
+        }
+        assert!(checked > 1000, "{checked} voxels checked exactly");
+    }
 
     #[test]
     fn directions_cover_the_sphere_evenly() {

@@ -27,7 +27,9 @@ use crate::case::simulate::{simulate_case, SimulateCase};
 use crate::distance::squared_edt_in_box;
 use crate::error::{parameter_error, Result, Warning};
 use crate::grid::ras_to_lps;
-use crate::planner::{directions, fit_zone, trace, zone_holds, Constraints, PathMaps, Rejection, ZoneSize};
+use crate::planner::{
+    directions, fit_zone, trace, zone_holds, CappedDistance, Constraints, PathMaps, Rejection, ZoneSize,
+};
 use crate::progress::{NoProgress, Progress};
 use crate::roi::VoxelBox;
 use crate::volume::{fortran_values, Mask, Volume};
@@ -83,6 +85,12 @@ pub fn obstacle_class(name: &str) -> Option<bool> {
         })
         .then_some(false)
 }
+
+/// Clearances at or above this are reported as it, mm (at least twice the
+/// largest clearance asked for): the obstacles' distance maps are computed
+/// within the needle's reach and capped ([`CappedDistance`]). A liverkit
+/// choice: beyond 3 cm the distance to a structure does not change a plan.
+pub const CLEARANCE_CAP_MM: f64 = 30.0;
 
 /// The obstacle groups a planner looks for, and how a label joins each.
 const EXPECTED: [(&str, &str); 6] = [
@@ -172,9 +180,11 @@ pub struct PlanCandidate {
     pub confirmed_zone_mm: Option<[f64; 2]>,
     /// Liver crossed before the tumour, mm.
     pub liver_path_mm: f64,
-    /// The least clearance to a vessel along the path, mm (null: none given).
+    /// The least clearance to a vessel along the path, mm (null: none
+    /// given, or none within [`CLEARANCE_CAP_MM`] of the path).
     pub vessel_clearance_mm: Option<f64>,
-    /// The least clearance to another obstacle, mm (null: none known).
+    /// The least clearance to another obstacle, mm (null: none known, or
+    /// none within [`CLEARANCE_CAP_MM`] of the path).
     pub obstacle_clearance_mm: Option<f64>,
     /// The angle between the path and the capsule, degrees.
     pub capsule_angle_deg: f64,
@@ -293,7 +303,7 @@ const BODY_HU: f32 = -500.0;
 fn body_mask(files: &mut Files, req: &PlanRequest, grid: &crate::grid::Grid) -> Result<Option<Mask>> {
     if let Some(spec) = &req.body {
         let (m, _) = files.resolve("body", spec)?;
-        if !m.data().iter().any(|&v| v) {
+        if !m.any() {
             return Err(parameter_error(
                 "body",
                 "an empty mask",
@@ -532,7 +542,7 @@ pub fn plan_case(
         )
     })?;
     let grid = liver.grid().clone();
-    let tumor_voxels = tumor.data().iter().filter(|&&v| v).count();
+    let tumor_voxels = tumor.count();
     let (inside, shell) = liver_around(&tumor, &liver);
     if tumor_voxels == 0 || inside * 2 < shell {
         return Err(parameter_error(
@@ -575,14 +585,21 @@ pub fn plan_case(
             "no --body or --image: the skin is taken at the edge of the scan, so depths are lower bounds",
         ));
     }
-    let vessels_mm = vessels
-        .as_ref()
-        .map(crate::distance::distance_to_foreground_mm)
-        .transpose()?;
-    let others_mm = others
-        .as_ref()
-        .map(crate::distance::distance_to_foreground_mm)
-        .transpose()?;
+    // Every point a path's clearance is read at lies within the working
+    // length of a start in the target (the centre or a tip), so the
+    // distance maps are computed in the tumour's box grown by the margin,
+    // the working length and the cap.
+    let cap_mm = CLEARANCE_CAP_MM.max(
+        2.0 * constraints
+            .vessel_clearance_mm
+            .max(constraints.other_clearance_mm),
+    );
+    let reach = tumour_box(&tumor, req.margin_mm + constraints.max_length_mm + cap_mm)
+        .map(|(_, roi)| roi)
+        .ok_or_else(|| parameter_error("tumor", "0 voxels", "a non-empty tumour"))?;
+    let capped = |m: &Mask| CappedDistance::new(m, reach, cap_mm);
+    let vessels_mm = vessels.as_ref().map(capped).transpose()?;
+    let others_mm = others.as_ref().map(capped).transpose()?;
     timing.insert("obstacles_s".to_string(), t0.elapsed().as_secs_f64());
 
     let t1 = std::time::Instant::now();
@@ -892,9 +909,9 @@ fn judge_union(
     ablations: Vec<PlanCandidate>,
     held: f64,
 ) -> Result<MultiPlan> {
-    let empty = !union.data().iter().any(|&v| v);
+    let empty = !union.any();
     let (min_margin_mm, coverage_ge10_pct, residual_tumor_ml) = if empty {
-        let n = tumor.data().iter().filter(|&&v| v).count() as u64;
+        let n = tumor.count() as u64;
         (f64::NEG_INFINITY, 0.0, tumor.grid().volume_ml(n))
     } else {
         let options = crate::margin::MarginOptions {
@@ -913,7 +930,7 @@ fn judge_union(
             a.tumors.iter().map(|t| t.residual_tumor_ml).sum(),
         )
     };
-    let zone_voxels = union.data().iter().filter(|&&v| v).count() as u64;
+    let zone_voxels = union.count() as u64;
     Ok(MultiPlan {
         ablations,
         predicted_coverage_pct: 100.0 * held,
