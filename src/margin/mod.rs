@@ -373,18 +373,13 @@ fn margins_to_zone(
             }
             Some((if inside { mag } else { -mag }, room - d))
         };
-        let mut enough = !tree.is_empty();
-        let mut margins = Vec::with_capacity(points.len());
-        for p in points {
-            match measure(p.position, None) {
-                Some((mg, spare)) => {
-                    enough &= spare >= 0.0;
-                    margins.push(mg);
-                }
-                None => enough = false,
-            }
-        }
-        let mut vm = Vec::with_capacity(voxels.len());
+        // The queries run in parallel (a large tumour's thousands of points
+        // would otherwise keep one thread busy while the others wait).
+        let measured: Vec<Option<(f64, f64)>> =
+            points.par_iter().map(|p| measure(p.position, None)).collect();
+        let enough = !tree.is_empty() && measured.iter().all(|m| m.is_some_and(|(_, spare)| spare >= 0.0));
+        let margins: Vec<f64> = measured.iter().filter_map(|m| m.map(|(mg, _)| mg)).collect();
+        let mut vm = Vec::new();
         if enough || whole {
             // Voxel volumes only need to know whether a margin is below
             // 5 or 10 mm: a voxel whose centre lies far inside the zone
@@ -394,22 +389,23 @@ fn margins_to_zone(
             let depth2 = squared_edt_in_box(&outside_zone, roi.dims, spacing);
             let diagonal = (spacing[0].powi(2) + spacing[1].powi(2) + spacing[2].powi(2)).sqrt();
             let deep = COVERAGE_THRESHOLDS_MM[2] + diagonal;
-            for v in voxels {
-                let inside = zone[v[0] + dims[0] * (v[1] + dims[1] * v[2])];
-                let depth = (depth2[roi.index([0, 1, 2].map(|a| v[a] - roi.start[a]))] as f64).sqrt();
-                if !inside {
-                    vm.push(-depth.max(f64::MIN_POSITIVE));
-                } else if depth >= deep {
-                    vm.push(depth);
-                } else {
-                    let pos = grid.voxel_to_world(v.map(|x| x as f64));
-                    vm.push(
+            vm = voxels
+                .par_iter()
+                .map(|v| {
+                    let inside = zone[v[0] + dims[0] * (v[1] + dims[1] * v[2])];
+                    let depth = (depth2[roi.index([0, 1, 2].map(|a| v[a] - roi.start[a]))] as f64).sqrt();
+                    if !inside {
+                        -depth.max(f64::MIN_POSITIVE)
+                    } else if depth >= deep {
+                        depth
+                    } else {
+                        let pos = grid.voxel_to_world(v.map(|x| x as f64));
                         measure(pos, Some(inside))
                             .map(|(mg, _)| mg)
-                            .unwrap_or(f64::NEG_INFINITY),
-                    );
-                }
-            }
+                            .unwrap_or(f64::NEG_INFINITY)
+                    }
+                })
+                .collect();
         }
         if enough || whole {
             break (margins, vm);
