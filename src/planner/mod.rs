@@ -293,9 +293,9 @@ pub fn trace(
         let tumor = at_voxel(maps.tumor.data(), ijk);
         // Clearance counts within the working length: a point beyond it
         // is outside the body on an admissible path, and a path whose skin
-        // lies beyond it is too long.
-        // A distance at the cap says nothing nearer: it leaves the
-        // clearance unknown (infinite) rather than at the cap.
+        // lies beyond it is too long. A distance at the cap says nothing
+        // nearer lies within it: the clearance stays unknown (infinite)
+        // rather than set to the cap.
         if !tumor && s <= c.max_length_mm {
             for (map, clearance) in [(maps.vessels_mm, &mut vessel), (maps.others_mm, &mut other)] {
                 let Some(m) = map else { continue };

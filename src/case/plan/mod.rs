@@ -588,13 +588,13 @@ pub fn plan_case(
     // Every point a path's clearance is read at lies within the working
     // length of a start in the target (the centre or a tip), so the
     // distance maps are computed in the tumour's box grown by the margin,
-    // the working length and the cap.
+    // the working length, the cap and 10 mm for a tip at the target's edge.
     let cap_mm = CLEARANCE_CAP_MM.max(
         2.0 * constraints
             .vessel_clearance_mm
             .max(constraints.other_clearance_mm),
     );
-    let reach = tumour_box(&tumor, req.margin_mm + constraints.max_length_mm + cap_mm)
+    let reach = tumour_box(&tumor, req.margin_mm + constraints.max_length_mm + cap_mm + 10.0)
         .map(|(_, roi)| roi)
         .ok_or_else(|| parameter_error("tumor", "0 voxels", "a non-empty tumour"))?;
     let capped = |m: &Mask| CappedDistance::new(m, reach, cap_mm);
