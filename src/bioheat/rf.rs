@@ -178,46 +178,93 @@ pub fn near_field(
     length_mm: f64,
     axis: impl Fn([usize; 3]) -> (f64, f64),
 ) -> Option<NearField> {
+    let faces: Vec<([isize; 3], f64)> = (0..3)
+        .flat_map(|a| {
+            [-1isize, 1].map(|o| {
+                let mut q = [0isize; 3];
+                q[a] = o;
+                (q, 1.0)
+            })
+        })
+        .collect();
+    let ring = electrode_ring(electrode, dims, &faces, Some(length_mm), axis)?;
+    // Each face conducts σ·h.
+    let gain = ring.line_gain(radius_mm, length_mm, spacing_mm)?;
+    Some(NearField {
+        gain,
+        beside: ring.voxels,
+    })
+}
+
+/// The tissue voxels beside an electrode, reached through a stencil.
+pub(crate) struct Ring {
+    /// The stencil weights summed over every (electrode, tissue) pair.
+    pub weight: f64,
+    /// The tissue centres' distance from the axis, weighted alike, mm.
+    pub mean_distance_mm: f64,
+    /// The tissue voxels counted, indexed like the lattice.
+    pub voxels: Vec<bool>,
+}
+
+impl Ring {
+    /// The gain that makes the ring's pairs conduct, together, as the
+    /// cylindrical shell between the electrode's surface (`radius_mm`) and
+    /// the ring's mean distance does along `length_mm`: 2π·L / (Σw·c·ln(ρ̄/a)),
+    /// where a pair of weight w conducts w·c times the material's
+    /// conductivity (`per_weight_mm`: c, mm). `None` when the ring does not
+    /// lie outside the electrode's surface.
+    pub fn line_gain(&self, radius_mm: f64, length_mm: f64, per_weight_mm: f64) -> Option<f64> {
+        let log = (self.mean_distance_mm / radius_mm).ln();
+        (log > 0.0).then(|| 2.0 * std::f64::consts::PI * length_mm / (self.weight * per_weight_mm * log))
+    }
+}
+
+/// The tissue voxels that `stencil` (offsets and weights) reaches from the
+/// electrode's voxels; with `alongside_mm`, only those whose centres lie
+/// alongside the active part (0 to that far behind the tip). `axis(x, y,
+/// z)` gives a voxel centre's position behind the tip and its distance
+/// from the active segment, mm. `None` when no pair is found.
+pub(crate) fn electrode_ring(
+    electrode: &[bool],
+    dims: [usize; 3],
+    stencil: &[([isize; 3], f64)],
+    alongside_mm: Option<f64>,
+    axis: impl Fn([usize; 3]) -> (f64, f64),
+) -> Option<Ring> {
     let at = |p: [usize; 3]| p[0] + dims[0] * (p[1] + dims[1] * p[2]);
-    let mut beside = vec![false; electrode.len()];
-    let (mut faces, mut sum) = (0usize, 0.0f64);
+    let mut voxels = vec![false; electrode.len()];
+    let (mut weight, mut weighted) = (0.0f64, 0.0f64);
     for z in 0..dims[2] {
         for y in 0..dims[1] {
             for x in 0..dims[0] {
                 if !electrode[at([x, y, z])] {
                     continue;
                 }
-                for a in 0..3 {
-                    for o in [-1isize, 1] {
-                        let mut q = [x, y, z].map(|v| v as isize);
-                        q[a] += o;
-                        if q[a] < 0 || q[a] >= dims[a] as isize {
-                            continue;
-                        }
-                        let q = q.map(|v| v as usize);
-                        if electrode[at(q)] {
-                            continue;
-                        }
-                        let (along, distance) = axis(q);
-                        if (0.0..=length_mm).contains(&along) {
-                            faces += 1;
-                            sum += distance;
-                            beside[at(q)] = true;
-                        }
+                for &(o, w) in stencil {
+                    let q = [0, 1, 2].map(|a| [x, y, z][a] as isize + o[a]);
+                    if (0..3).any(|a| q[a] < 0 || q[a] >= dims[a] as isize) {
+                        continue;
                     }
+                    let q = q.map(|v| v as usize);
+                    if electrode[at(q)] {
+                        continue;
+                    }
+                    let (along, distance) = axis(q);
+                    if alongside_mm.is_some_and(|l| !(0.0..=l).contains(&along)) {
+                        continue;
+                    }
+                    weight += w;
+                    weighted += w * distance;
+                    voxels[at(q)] = true;
                 }
             }
         }
     }
-    if faces == 0 {
-        return None;
-    }
-    let log = (sum / faces as f64 / radius_mm).ln();
-    if log.is_nan() || log <= 0.0 {
-        return None;
-    }
-    let gain = 2.0 * std::f64::consts::PI * length_mm / (faces as f64 * spacing_mm * log);
-    Some(NearField { gain, beside })
+    (weight > 0.0).then(|| Ring {
+        weight,
+        mean_distance_mm: weighted / weight,
+        voxels,
+    })
 }
 
 /// Bytes per voxel the potential solver adds while running.

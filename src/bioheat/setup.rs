@@ -589,44 +589,25 @@ pub(crate) fn electrode_wall_gain(
     rf: &crate::bioheat::tissue::RfModel,
 ) -> f64 {
     use crate::bioheat::kernel::{W_EDGE, W_FACE};
-    let d = grid.dims();
-    let h = grid.spacing_mm()[0];
-    let at = |p: [usize; 3]| p[0] + d[0] * (p[1] + d[1] * p[2]);
-    let (mut weight, mut weighted_rho) = (0.0f64, 0.0f64);
-    for z in 0..d[2] {
-        for y in 0..d[1] {
-            for x in 0..d[0] {
-                if !electrode[at([x, y, z])] {
-                    continue;
-                }
-                for k in 0..27usize {
-                    let o = [k % 3, (k / 3) % 3, k / 9].map(|v| v as isize - 1);
-                    let w = match o.iter().map(|v| v.abs()).sum::<isize>() {
-                        1 => W_FACE,
-                        2 => W_EDGE,
-                        _ => continue,
-                    };
-                    let q = [0, 1, 2].map(|a| [x, y, z][a] as isize + o[a]);
-                    if (0..3).any(|a| q[a] < 0 || q[a] >= d[a] as isize) {
-                        continue;
-                    }
-                    let q = q.map(|v| v as usize);
-                    if !electrode[at(q)] {
-                        weight += w;
-                        weighted_rho += w * electrode_axis_distance_mm(grid, pose, rf.active_length_mm, q);
-                    }
-                }
+    let stencil: Vec<([isize; 3], f64)> = (0..27usize)
+        .filter_map(|k| {
+            let o = [k % 3, (k / 3) % 3, k / 9].map(|v| v as isize - 1);
+            match o.iter().map(|v| v.abs()).sum::<isize>() {
+                1 => Some((o, W_FACE)),
+                2 => Some((o, W_EDGE)),
+                _ => None,
             }
-        }
-    }
-    if weight == 0.0 {
-        return 1.0;
-    }
-    let log = (weighted_rho / weight / rf.electrode_radius_mm).ln();
-    if log.is_nan() || log <= 0.0 {
-        return 1.0;
-    }
-    2.0 * std::f64::consts::PI * rf.active_length_mm / (log * 2.0 * h * weight)
+        })
+        .collect();
+    // Every pair, caps included: the gain is the wall material's, so it
+    // reaches every tissue voxel beside the electrode.
+    let ring = crate::bioheat::rf::electrode_ring(electrode, grid.dims(), &stencil, None, |q| {
+        electrode_axis_position(grid, pose, rf.active_length_mm, q)
+    });
+    // A pair of weight w conducts w·2k/h² per volume: w·2h times k, in mm.
+    let h = grid.spacing_mm()[0];
+    ring.and_then(|r| r.line_gain(rf.electrode_radius_mm, rf.active_length_mm, 2.0 * h))
+        .unwrap_or(1.0)
 }
 
 /// A lattice voxel centre's distance from the electrode's axis: the segment

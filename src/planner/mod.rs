@@ -15,6 +15,8 @@
 //! World coordinates are RAS+ mm; a direction `u` points from the target
 //! out towards the skin, the needle travels along `−u`.
 
+use rayon::prelude::*;
+
 use crate::error::Result;
 use crate::grid::Grid;
 use crate::roi::VoxelBox;
@@ -50,9 +52,7 @@ impl CappedDistance {
         let feature = roi.extract(&fortran_values(mask.data()), grid.dims());
         let cap = cap_mm as f32;
         let mut mm = crate::distance::squared_edt_in_box(&feature, roi.dims, grid.spacing_mm());
-        for v in &mut mm {
-            *v = v.sqrt().min(cap);
-        }
+        mm.par_iter_mut().for_each(|v| *v = v.sqrt().min(cap));
         Ok(CappedDistance {
             roi,
             grid_dims: grid.dims(),
