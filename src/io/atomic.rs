@@ -65,6 +65,12 @@ impl AtomicOutput {
         &self.staging
     }
 
+    /// Where the writer must write the voxels of a `.hdr`/`.img` pair (the
+    /// `.img` or `.img.gz` beside the staged header); `None` for `.nii`.
+    pub fn companion_path(&self) -> Option<&Path> {
+        self.companion.as_ref().map(|(staged, _)| staged.as_path())
+    }
+
     /// Moves the written file(s) into place (the `.img` of a pair first, so
     /// that a header never points to missing voxels).
     ///

@@ -23,6 +23,7 @@
 
 pub mod atomic;
 pub mod dicom;
+pub(crate) mod gzip;
 pub mod info;
 pub mod nifti;
 pub mod nrrd;
@@ -276,8 +277,10 @@ pub(crate) fn zeroed_vec<T: Clone + bytemuck::Zeroable>(
     path: &Path,
     field: &str,
 ) -> Result<Vec<T>> {
-    let mut v: Vec<T> = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| Error::Header {
+    // The allocator's zeroed memory: a large block comes as fresh pages that
+    // the kernel maps on first write, rather than being filled with zeros
+    // and then overwritten.
+    bytemuck::allocation::try_zeroed_vec(n).map_err(|()| Error::Header {
         path: path.to_path_buf(),
         field: field.into(),
         expected: "voxel data that fits in this machine's memory".into(),
@@ -285,7 +288,5 @@ pub(crate) fn zeroed_vec<T: Clone + bytemuck::Zeroable>(
             "{n} values of {} bytes that could not be allocated",
             std::mem::size_of::<T>()
         ),
-    })?;
-    v.resize(n, T::zeroed());
-    Ok(v)
+    })
 }
