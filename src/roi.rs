@@ -30,6 +30,10 @@ impl VoxelBox {
             .par_chunks(dims[0].max(1))
             .enumerate()
             .filter_map(|(r, row)| {
+                // Most rows of a small structure are empty: a byte search first.
+                if !crate::volume::bool_bytes(row).contains(&1) {
+                    return None;
+                }
                 let first = row.iter().position(|&b| b)?;
                 let last = row.iter().rposition(|&b| b)?;
                 let (j, k) = (r % dims[1], r / dims[1]);

@@ -87,7 +87,7 @@ impl Volume<bool> {
     /// Whether any voxel is inside (in memory order, see [`Volume::count`]).
     pub fn any(&self) -> bool {
         match self.data.as_slice_memory_order() {
-            Some(s) => s.par_chunks(1 << 20).any(|c| c.contains(&true)),
+            Some(s) => any_set(s),
             None => self.data.iter().any(|&v| v),
         }
     }
@@ -199,7 +199,7 @@ fn from_lut_index_like<T: LabelValue>(_a: &Array3<T>, i: usize) -> Option<T> {
 /// Sets `out` where `a` holds one of `wanted` (`invert`: none of them).
 /// Narrow types look each voxel up in a table; wider ones compare without
 /// branches, so that the loop vectorises.
-fn mark_where<T: LabelValue>(a: &Array3<T>, out: &mut Array3<bool>, wanted: &[T], invert: bool) {
+fn mark_where<T: LabelValue>(a: &Array3<T>, out: &mut Array3<bool>, wanted: &[T], invert: bool, first: bool) {
     let same_layout = a.strides() == out.strides();
     let src = a.as_slice_memory_order().filter(|_| same_layout);
     let (Some(src), Some(dst)) = (src, out.as_slice_memory_order_mut()) else {
@@ -208,27 +208,65 @@ fn mark_where<T: LabelValue>(a: &Array3<T>, out: &mut Array3<bool>, wanted: &[T]
             .par_for_each(|o, v| *o |= wanted.contains(v) != invert);
         return;
     };
+    // The first layer assigns rather than ORs: reading a fresh zeroed page
+    // before writing it costs the kernel a second page fault.
     const CHUNK: usize = 1 << 18;
-    if T::LUT_BITS > 0 {
-        let mut lut = vec![invert; 1 << T::LUT_BITS];
-        for w in wanted {
-            lut[w.lut_index()] = !invert;
+    let mut run = |hit: &(dyn Fn(&mut [bool], &[T]) + Sync)| {
+        dst.par_chunks_mut(CHUNK)
+            .zip(src.par_chunks(CHUNK))
+            .for_each(|(o, i)| hit(o, i));
+    };
+    // A few values: compared with a fixed count, the loop vectorises (a
+    // table lookup per voxel does not).
+    fn fixed<T: LabelValue, const N: usize>(
+        w: &[T],
+        invert: bool,
+        first: bool,
+    ) -> impl Fn(&mut [bool], &[T]) + Sync {
+        let w: [T; N] = std::array::from_fn(|n| w[n]);
+        move |o, i| {
+            mark_chunk(
+                o,
+                i,
+                |v| w.iter().fold(false, |h, x| h | (*x == v)) != invert,
+                first,
+            )
         }
-        dst.par_chunks_mut(CHUNK)
-            .zip(src.par_chunks(CHUNK))
-            .for_each(|(o, i)| {
-                for (o, v) in o.iter_mut().zip(i) {
-                    *o |= lut[v.lut_index()];
-                }
-            });
+    }
+    match wanted.len() {
+        1 => run(&fixed::<T, 1>(wanted, invert, first)),
+        2 => run(&fixed::<T, 2>(wanted, invert, first)),
+        3 => run(&fixed::<T, 3>(wanted, invert, first)),
+        4 => run(&fixed::<T, 4>(wanted, invert, first)),
+        _ if T::LUT_BITS > 0 => {
+            let mut lut = vec![invert; 1 << T::LUT_BITS];
+            for w in wanted {
+                lut[w.lut_index()] = !invert;
+            }
+            run(&|o: &mut [bool], i: &[T]| mark_chunk(o, i, |v: T| lut[v.lut_index()], first));
+        }
+        _ => run(&|o: &mut [bool], i: &[T]| {
+            mark_chunk(
+                o,
+                i,
+                |v: T| wanted.iter().fold(false, |h, w| h | (*w == v)) != invert,
+                first,
+            )
+        }),
+    }
+}
+
+/// One chunk of [`mark_where`]: `o = hit(i)` on the first layer, `o |= hit(i)` after.
+#[inline]
+fn mark_chunk<T: Copy>(o: &mut [bool], i: &[T], hit: impl Fn(T) -> bool, first: bool) {
+    if first {
+        for (o, &v) in o.iter_mut().zip(i) {
+            *o = hit(v);
+        }
     } else {
-        dst.par_chunks_mut(CHUNK)
-            .zip(src.par_chunks(CHUNK))
-            .for_each(|(o, i)| {
-                for (o, v) in o.iter_mut().zip(i) {
-                    *o |= wanted.iter().fold(false, |hit, w| hit | (w == v)) != invert;
-                }
-            });
+        for (o, &v) in o.iter_mut().zip(i) {
+            *o |= hit(v);
+        }
     }
 }
 
@@ -475,11 +513,11 @@ impl LabelMap {
     fn mask_where(&self, values: &[i64], invert: bool) -> Mask {
         let dims = self.grid.dims();
         let mut out = Array3::from_elem(dims.f(), false);
-        for layer in self.layers() {
+        for (n, layer) in self.layers().enumerate() {
             with_label_array!(layer, a => {
                 // Compare in the array's own type: the labels it can hold.
                 let wanted: Vec<_> = values.iter().filter_map(|&l| from_label_like(a, l)).collect();
-                mark_where(a, &mut out, &wanted, invert);
+                mark_where(a, &mut out, &wanted, invert, n == 0);
             });
         }
         Volume {
@@ -490,17 +528,43 @@ impl LabelMap {
 
     /// Whether some voxel holds `label` (stops at the first).
     pub fn contains_label(&self, label: i64) -> bool {
-        self.layers().any(|layer| {
+        self.contains_labels(&[label])[0]
+    }
+
+    /// Whether some voxel holds each of `labels`: one pass over the data
+    /// that stops once every label is found (each chunk a byte or element
+    /// search for the labels not yet seen).
+    pub fn contains_labels(&self, labels: &[i64]) -> Vec<bool> {
+        use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+        let found: Vec<AtomicBool> = labels.iter().map(|_| AtomicBool::new(false)).collect();
+        for layer in self.layers() {
             with_label_array!(layer, a => {
-                match from_label_like(a, label) {
-                    None => false,
-                    Some(w) => match a.as_slice_memory_order() {
-                        Some(s) => s.par_chunks(1 << 16).any(|c| c.contains(&w)),
-                        None => a.iter().any(|v| *v == w),
-                    },
+                let wanted: Vec<_> = labels.iter().map(|&l| from_label_like(a, l)).collect();
+                // Whether this chunk leaves every label found.
+                let scan = |c: &[_]| {
+                    let mut all = true;
+                    for (f, w) in found.iter().zip(&wanted) {
+                        if f.load(Relaxed) {
+                            continue;
+                        }
+                        match w {
+                            Some(w) if c.contains(w) => f.store(true, Relaxed),
+                            _ => all = false,
+                        }
+                    }
+                    all
+                };
+                match a.as_slice_memory_order() {
+                    Some(s) => {
+                        s.par_chunks(1 << 16).any(scan);
+                    }
+                    None => {
+                        scan(&a.iter().copied().collect::<Vec<_>>());
+                    }
                 }
-            })
-        })
+            });
+        }
+        found.into_iter().map(AtomicBool::into_inner).collect()
     }
 
     /// Label values present in the map, ascending (a full pass over the data).
@@ -520,10 +584,19 @@ impl LabelMap {
             set
         }
         // Narrow types: a table of the values seen, one store per voxel.
+        // Blocks of one value (the background, the inside of a structure)
+        // are told by a comparison that vectorises, and marked once.
         fn seen<T: LabelValue>(values: &[T]) -> Vec<bool> {
             let mut table = vec![false; 1 << T::LUT_BITS];
-            for &v in values {
-                table[v.lut_index()] = true;
+            for block in values.chunks(64) {
+                let first = block[0];
+                if block.iter().fold(true, |all, &v| all & (v == first)) {
+                    table[first.lut_index()] = true;
+                } else {
+                    for &v in block {
+                        table[v.lut_index()] = true;
+                    }
+                }
             }
             table
         }
@@ -571,6 +644,17 @@ pub(crate) fn fortran_values<T: Copy, S: ndarray::Data<Elem = T>>(
     }
 }
 
+/// The bytes of a `bool` slice (each 0 or 1), for byte searches:
+/// `[u8]::contains` runs `memchr`, many times faster than a `bool` loop.
+pub(crate) fn bool_bytes(s: &[bool]) -> &[u8] {
+    bytemuck::cast_slice(s)
+}
+
+/// Whether any element is `true` (in parallel chunks, each a byte search).
+pub(crate) fn any_set(s: &[bool]) -> bool {
+    s.par_chunks(1 << 20).any(|c| bool_bytes(c).contains(&1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,6 +687,7 @@ mod tests {
         assert_eq!(mask.data().iter().filter(|&&b| b).count(), 2);
         assert_eq!(m.present_labels(), vec![0, 5, 7]);
         assert!(m.contains_label(7) && !m.contains_label(6) && !m.contains_label(300));
+        assert_eq!(m.contains_labels(&[6, 7, 300, 0]), [false, true, false, true]);
         assert_eq!(m.nonzero_mask().data().iter().filter(|&&b| b).count(), 3);
         assert_eq!(m.labels().get([1, 1, 0]), Some(7));
     }

@@ -605,14 +605,16 @@ fn resolve_refs(role: &str, path: &Path, map: &LabelMap, refs: &[LabelRef]) -> R
                     expected: format!("a label name (or SCHEME^CODE) of the file; {}", listing()),
                 })?,
         };
-        if !map.contains_label(v) {
-            return Err(Error::Parameter {
-                name: role.into(),
-                value: v.to_string(),
-                expected: format!("a label present in the file; {}", listing()),
-            });
-        }
         out.push(v);
+    }
+    // One pass finds them all.
+    let present = map.contains_labels(&out);
+    if let Some((v, _)) = out.iter().zip(&present).find(|(_, &p)| !p) {
+        return Err(Error::Parameter {
+            name: role.into(),
+            value: v.to_string(),
+            expected: format!("a label present in the file; {}", listing()),
+        });
     }
     Ok(out)
 }

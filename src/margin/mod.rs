@@ -196,7 +196,7 @@ pub fn assess_margins(
     }
     let dims = grid.dims();
     let zone_vals = fortran_values(zone.data());
-    if !zone_vals.contains(&true) {
+    if !crate::volume::any_set(&zone_vals) {
         return Err(parameter_error("zone", "0 voxels", "a non-empty ablation zone"));
     }
     let tumor_all = fortran_values(tumor.data());
@@ -267,6 +267,10 @@ pub(crate) fn liver_exterior(liver: &[bool], tumor: &[bool], grid: &Grid, roi: V
         .zip(big.extract(tumor, dims))
         .map(|(&l, t)| l || t)
         .collect();
+    if !region.contains(&false) {
+        // Liver all around: the closing cannot change it, nothing is outside.
+        return vec![false; roi.len()];
+    }
     let closed = closing_in_box(&region, big.dims, spacing, LIVER_CLOSING_MM);
     let mut out = Vec::with_capacity(roi.len());
     for k in 0..roi.dims[2] {
@@ -317,6 +321,10 @@ fn component_voxels(dims: [usize; 3], bbox: VoxelBox, in_comp: impl Fn(usize) ->
 
 /// The signed margin from each tumour surface point, and from each tumour
 /// voxel centre, to the zone's surface (positive inside the zone).
+/// Queries run in runs of this many points (in scan order, so neighbours),
+/// each starting its search from the previous answer.
+const QUERY_RUN: usize = 64;
+
 fn margins_to_zone(
     grid: &Grid,
     bbox: VoxelBox,
@@ -341,8 +349,14 @@ fn margins_to_zone(
         let zpoints = surface::surface_points(&zpatch, &zfields, grid, zlo, zhi);
         let tree = KdTree::new(zpoints.iter().map(|p| p.position).collect());
         let field = zfields.for_axis(0);
-        let measure = |pos: [f64; 3], inside_binary: Option<bool>| -> Option<(f64, f64)> {
-            let (qi, d2) = tree.nearest(pos)?;
+        // `hint`: the previous query's nearest point (neighbouring queries
+        // have neighbouring answers), which speeds the search, not its answer.
+        let measure = |pos: [f64; 3],
+                       inside_binary: Option<bool>,
+                       hint: &mut Option<usize>|
+         -> Option<(f64, f64)> {
+            let (qi, d2) = tree.nearest_from(pos, *hint)?;
+            *hint = Some(qi);
             let q = &zpoints[qi];
             let d = d2.sqrt();
             let diff = [
@@ -375,8 +389,14 @@ fn margins_to_zone(
         };
         // The queries run in parallel (a large tumour's thousands of points
         // would otherwise keep one thread busy while the others wait).
-        let measured: Vec<Option<(f64, f64)>> =
-            points.par_iter().map(|p| measure(p.position, None)).collect();
+        let measured: Vec<Option<(f64, f64)>> = points
+            .par_chunks(QUERY_RUN)
+            .flat_map_iter(|run| {
+                let mut hint = None;
+                let measure = &measure;
+                run.iter().map(move |p| measure(p.position, None, &mut hint))
+            })
+            .collect();
         let enough = !tree.is_empty() && measured.iter().all(|m| m.is_some_and(|(_, spare)| spare >= 0.0));
         let margins: Vec<f64> = measured.iter().filter_map(|m| m.map(|(mg, _)| mg)).collect();
         let mut vm = Vec::new();
@@ -386,24 +406,28 @@ fn margins_to_zone(
             // (by the distance transform between centres, less a voxel
             // diagonal) is known to be above, without a query.
             let outside_zone: Vec<bool> = roi.extract(zone, dims).into_iter().map(|b| !b).collect();
-            let depth2 = squared_edt_in_box(&outside_zone, roi.dims, spacing);
+            let depth2 = &squared_edt_in_box(&outside_zone, roi.dims, spacing);
             let diagonal = (spacing[0].powi(2) + spacing[1].powi(2) + spacing[2].powi(2)).sqrt();
             let deep = COVERAGE_THRESHOLDS_MM[2] + diagonal;
             vm = voxels
-                .par_iter()
-                .map(|v| {
-                    let inside = zone[v[0] + dims[0] * (v[1] + dims[1] * v[2])];
-                    let depth = (depth2[roi.index([0, 1, 2].map(|a| v[a] - roi.start[a]))] as f64).sqrt();
-                    if !inside {
-                        -depth.max(f64::MIN_POSITIVE)
-                    } else if depth >= deep {
-                        depth
-                    } else {
-                        let pos = grid.voxel_to_world(v.map(|x| x as f64));
-                        measure(pos, Some(inside))
-                            .map(|(mg, _)| mg)
-                            .unwrap_or(f64::NEG_INFINITY)
-                    }
+                .par_chunks(QUERY_RUN)
+                .flat_map_iter(|run| {
+                    let mut hint = None;
+                    let measure = &measure;
+                    run.iter().map(move |v| {
+                        let inside = zone[v[0] + dims[0] * (v[1] + dims[1] * v[2])];
+                        let depth = (depth2[roi.index([0, 1, 2].map(|a| v[a] - roi.start[a]))] as f64).sqrt();
+                        if !inside {
+                            -depth.max(f64::MIN_POSITIVE)
+                        } else if depth >= deep {
+                            depth
+                        } else {
+                            let pos = grid.voxel_to_world(v.map(|x| x as f64));
+                            measure(pos, Some(inside), &mut hint)
+                                .map(|(mg, _)| mg)
+                                .unwrap_or(f64::NEG_INFINITY)
+                        }
+                    })
                 })
                 .collect();
         }
@@ -517,6 +541,9 @@ pub(crate) fn near_outside(
     spacing: [f64; 3],
     margin_mm: f64,
 ) -> Vec<bool> {
+    if !outside.contains(&true) {
+        return vec![false; points.len()];
+    }
     let d2 = squared_edt_in_box(outside, roi.dims, spacing);
     let finest = spacing.iter().cloned().fold(f64::INFINITY, f64::min);
     let reach = margin_mm + finest;
