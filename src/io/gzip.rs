@@ -10,8 +10,9 @@
 //! chunks' ([`Crc::combine`]). Any gzip reader (zlib, Python's `gzip`,
 //! nibabel, ITK) reads the result as an ordinary single-member file.
 //!
-//! A 512 × 512 × 300 mask took 100 ms through one [`flate2::write::GzEncoder`]
-//! and takes about half that on 2 threads here (see docs/performance.md).
+//! Writing a 512 × 512 × 300 mask took 100 ms through the `nifti` crate (a
+//! copy of the voxels and one [`flate2::write::GzEncoder`]); straight from
+//! the mask's bytes through this, 20–25 ms on 2 threads (docs/performance.md).
 
 use std::io::{self, Write};
 
