@@ -196,9 +196,10 @@ fn from_lut_index_like<T: LabelValue>(_a: &Array3<T>, i: usize) -> Option<T> {
     T::from_lut_index(i)
 }
 
-/// Sets `out` where `a` holds one of `wanted` (`invert`: none of them).
-/// Narrow types look each voxel up in a table; wider ones compare without
-/// branches, so that the loop vectorises.
+/// Sets `out` where `a` holds one of `wanted` (`invert`: none of them);
+/// `first`: the first layer, assigned rather than OR-ed. Up to 4 values are
+/// compared without branches, so that the loop vectorises; more are looked
+/// up in a table (narrow types) or compared one by one.
 fn mark_where<T: LabelValue>(a: &Array3<T>, out: &mut Array3<bool>, wanted: &[T], invert: bool, first: bool) {
     let same_layout = a.strides() == out.strides();
     let src = a.as_slice_memory_order().filter(|_| same_layout);
@@ -559,7 +560,13 @@ impl LabelMap {
                         s.par_chunks(1 << 16).any(scan);
                     }
                     None => {
-                        scan(&a.iter().copied().collect::<Vec<_>>());
+                        for (f, w) in found.iter().zip(&wanted) {
+                            if let Some(w) = w {
+                                if !f.load(Relaxed) && a.iter().any(|v| v == w) {
+                                    f.store(true, Relaxed);
+                                }
+                            }
+                        }
                     }
                 }
             });

@@ -319,12 +319,12 @@ fn component_voxels(dims: [usize; 3], bbox: VoxelBox, in_comp: impl Fn(usize) ->
     voxels
 }
 
-/// The signed margin from each tumour surface point, and from each tumour
-/// voxel centre, to the zone's surface (positive inside the zone).
 /// Queries run in runs of this many points (in scan order, so neighbours),
 /// each starting its search from the previous answer.
 const QUERY_RUN: usize = 64;
 
+/// The signed margin from each tumour surface point, and from each tumour
+/// voxel centre, to the zone's surface (positive inside the zone).
 fn margins_to_zone(
     grid: &Grid,
     bbox: VoxelBox,

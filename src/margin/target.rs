@@ -141,7 +141,6 @@ pub fn plan_targets(
     let Some(comps) = BoxedComponents::new(&t_all, dims, Connectivity::Full26) else {
         return Err(parameter_error("tumor", "0 voxels", "a non-empty tumour mask"));
     };
-    let boxes = comps.boxes.clone();
     const CHUNK: usize = 1 << 20;
     let functional = l_all
         .par_chunks(CHUNK)
@@ -262,7 +261,7 @@ pub fn plan_targets(
         };
         (zone, target_voxels, warning)
     };
-    let planned: Vec<_> = boxes.par_iter().enumerate().map(one).collect();
+    let planned: Vec<_> = comps.boxes.par_iter().enumerate().map(one).collect();
     let mut target_all = vec![false; t_all.len()];
     let mut zones = Vec::new();
     let mut warnings = Vec::new();
