@@ -206,7 +206,7 @@ fn energy_is_conserved_within_0_1_pct_with_insulated_walls_and_no_perfusion() {
 }
 
 #[test]
-fn damage_at_constant_temperature_matches_the_arrhenius_integral_within_0_1_pct() {
+fn damage_at_constant_temperature_matches_the_arrhenius_integral_within_0_1_pct_paired_or_not() {
     for temp_c in [43.0, 50.0, 60.0, 70.0] {
         let (mut lattice, p) = liver_lattice(4, 1.0, 0.0);
         lattice.materials[0].perfusion_w_m3k = 0.0;
@@ -223,6 +223,44 @@ fn damage_at_constant_temperature_matches_the_arrhenius_integral_within_0_1_pct(
         }
         for &t in &f.final_c {
             assert!((t as f64 - temp_c).abs() < 1e-4, "temperature drifted: {t}");
+        }
+    }
+    // Damage is integrated over pairs of steps; an odd number of steps, and
+    // snapshots after an odd step, close the last step on its own. Each must
+    // still give rate × elapsed time (at 55 °C, CEM43 by its closed form too).
+    let temp_c = 55.0;
+    for (steps, snapshot_s) in [(19usize, 30.0 * 7.0 / 19.0), (20, 30.0 * 8.0 / 20.0)] {
+        let (mut lattice, p) = liver_lattice(4, 1.0, 0.0);
+        lattice.materials[0].perfusion_w_m3k = 0.0;
+        let mut s = settings(&p, 30.0, Walls::Insulated);
+        s.initial_c = temp_c;
+        s.dt_s = Some(30.0 / steps as f64);
+        s.snapshots_s = vec![snapshot_s];
+        let f = run(&lattice, &s, &mut FixedSource(vec![0.0; 64]), &NoProgress).unwrap();
+        assert_eq!(f.steps, steps);
+        let rate = p.damage.arrhenius_a_1_s
+            * (-p.damage.arrhenius_ea_j_mol / (8.314_462_618 * (temp_c + 273.15))).exp();
+        let cem_rate_min_s = 0.5f64.powf(43.0 - temp_c) / 60.0;
+        for &o in &f.damage_omega {
+            assert!(
+                (o as f64 / (rate * 30.0) - 1.0).abs() < 1e-3,
+                "{steps} steps: Ω {o}"
+            );
+        }
+        for &c in &f.cem43_min {
+            assert!(
+                (c as f64 / (cem_rate_min_s * 30.0) - 1.0).abs() < 1e-3,
+                "{steps} steps: CEM43 {c}"
+            );
+        }
+        let snap = &f.snapshots[0];
+        for &o in &snap.damage_omega {
+            let exact = rate * snap.time_s;
+            assert!(
+                (o as f64 / exact - 1.0).abs() < 1e-3,
+                "{steps} steps, snapshot at {} s: Ω {o} vs {exact}",
+                snap.time_s
+            );
         }
     }
     // CLINICAL.md §6: 70 °C reaches Ω = 1 in 0.23 s, 60 °C in 3.5 s, 50 °C in about a minute.

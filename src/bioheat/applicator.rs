@@ -198,15 +198,22 @@ impl PatternTable {
             values: vec![0.0; ns * cols],
         };
         let rhos: Vec<f32> = (0..cols).map(|j| t.rho_of(j) as f32).collect();
+        // Eight columns side by side, each summing the sources in order:
+        // the sums vectorise and every value is what one column alone gives.
+        const LANES: usize = 8;
         t.values.par_chunks_mut(cols).enumerate().for_each(|(i, row)| {
             let s = (s0 + i as f64 * TABLE_DS_MM) as f32;
-            for (v, &rho) in row.iter_mut().zip(&rhos) {
-                let mut sum = 0.0f32;
+            for (vs, rs) in row.chunks_mut(LANES).zip(rhos.chunks(LANES)) {
+                let mut rho = [0.0f32; LANES];
+                rho[..rs.len()].copy_from_slice(rs);
+                let mut sum = [0.0f32; LANES];
                 for &(sk, g) in sources {
-                    let r2 = (s - sk) * (s - sk) + rho * rho;
-                    sum += g * exp_f32(-mu_mm * r2.sqrt()) / (r2 + a2);
+                    for l in 0..LANES {
+                        let r2 = (s - sk) * (s - sk) + rho[l] * rho[l];
+                        sum[l] += g * exp_f32(-mu_mm * r2.sqrt()) / (r2 + a2);
+                    }
                 }
-                *v = sum;
+                vs.copy_from_slice(&sum[..vs.len()]);
             }
         });
         t

@@ -11,13 +11,15 @@ pub const GAS_CONSTANT_J_MOLK: f64 = 8.314_462_618;
 /// Kelvin at 0 °C.
 pub const KELVIN_AT_0C: f64 = 273.15;
 
-/// Damage increments per step as exponentials of the midpoint temperature,
+/// Damage increments over a span (a pair of steps, or one unpaired step) as
+/// exponentials of the temperature at its middle,
 /// with constants arranged so that f32 keeps its precision:
 ///
 /// ```text
 /// ΔΩ    = exp(ln(Δt·A·e^(−Eₐ/(R T₀))) + (Eₐ/R)·(T − T₀)/(T·T₀))     T₀ = 310.15 K
 /// ΔCEM  = exp(ln(Δt/60) + (43 − T)·ln R)                          R = 0.5 | 0.25
 /// ```
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct DamageSteps {
     ln_omega_ref: f32,
     ea_over_r: f32,
@@ -49,11 +51,10 @@ impl DamageSteps {
     pub(crate) fn at(&self, t_c: f32) -> (f32, f32) {
         let t_k = t_c + KELVIN_AT_0C as f32;
         let x_omega = self.ln_omega_ref + self.ea_over_r * (t_c - self.t_ref_c) / (t_k * self.t_ref_k);
-        let ln_r = if t_c >= 43.0 {
-            self.ln_r_above
-        } else {
-            self.ln_r_below
-        };
+        // A bitwise select (not a branch, nor a load indexed by the
+        // comparison), so that lanes of voxels vectorise.
+        let above = 0u32.wrapping_sub((t_c >= 43.0) as u32);
+        let ln_r = f32::from_bits((self.ln_r_above.to_bits() & above) | (self.ln_r_below.to_bits() & !above));
         let x_cem = self.ln_cem_dt + (43.0 - t_c) * ln_r;
         (exp_f32(x_omega), exp_f32(x_cem))
     }

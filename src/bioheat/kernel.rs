@@ -92,6 +92,9 @@ pub(crate) struct Losses {
     pub outside: f64,
     /// Into latent stores (boiling); zero when nothing boiled.
     pub latent: f64,
+    /// Σ g·Θ over the regular voxels next to the layer around the region
+    /// (their explicit loss there, W/m³, before multiplying by the step).
+    pub open: f64,
 }
 
 impl std::ops::AddAssign for Losses {
@@ -100,6 +103,7 @@ impl std::ops::AddAssign for Losses {
         self.vessels += o.vessels;
         self.outside += o.outside;
         self.latent += o.latent;
+        self.open += o.open;
     }
 }
 
@@ -158,11 +162,16 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
 
 /// One time step from `src` into `dst` (both padded), updating the
 /// observables and the latent store; returns the heat given to sinks.
+///
+/// Damage is added only when `damage` is given, then at the temperature of
+/// `src`: the middle of the two steps it closes (the solver pairs steps).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn step_once(
     plan: &Layout,
     co: &Coeffs,
-    table: &DamageSteps,
+    mixed: &Mixed,
+    open: &[Vec<(u32, f64)>],
+    damage: Option<&DamageSteps>,
     src: &[f32],
     dst: &mut [f32],
     obs: &mut Observed,
@@ -193,6 +202,10 @@ pub(crate) fn step_once(
             let gz = (z + 1) * pxy;
             for y in 0..ny {
                 let r = y + ny * z;
+                let mut coef_at = mixed.row_start[r];
+                for &(i, g_out) in &open[r] {
+                    lost.open += g_out * src[i as usize] as f64;
+                }
                 let row = (y + 1) * px + 1;
                 let u = y * nx;
                 for sg in &plan.rows[r] {
@@ -206,7 +219,11 @@ pub(crate) fn step_once(
                     let out = &mut plane[pi..pi + len];
                     match sg.kind {
                         FIXED => {}
-                        IRREGULAR => lost += irregular(plan, co, src, gi, qq, om, lat, out),
+                        IRREGULAR => {
+                            let coef = &mixed.data[coef_at..coef_at + MIXED_PER_VOXEL * len];
+                            coef_at += MIXED_PER_VOXEL * len;
+                            lost += irregular(co, &plan.mat, src, gi, px, pxy, coef, qq, om, lat, out);
+                        }
                         m => {
                             let (perfused, boiled) =
                                 regular(co, m as usize, src, gi, px, pxy, qq, om, lat, out);
@@ -217,7 +234,7 @@ pub(crate) fn step_once(
                 }
                 // Damage, maximum and arrival time over the whole row.
                 observe(
-                    table,
+                    damage,
                     blood_c,
                     isotherm_c,
                     t_old_s,
@@ -240,12 +257,18 @@ pub(crate) fn step_once(
     total
 }
 
-/// Damage, CEM43, maximum temperature and arrival time of the isotherm for
-/// one row, from the temperatures before (`old`) and after (`new`) the step.
+/// Lanes of the observing pass: two AVX vectors, so that the long
+/// dependency chains of the exponentials (the polynomials' Horner steps)
+/// run side by side for twice as many voxels.
+const OBSERVE_LANES: usize = 2 * LANES;
+
+/// Maximum temperature and arrival time of the isotherm for one row, from
+/// the temperatures before (`old`) and after (`new`) the step, and, when
+/// `damage` is given, damage and CEM43 at the temperature `old`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn observe_body(
-    table: &DamageSteps,
+    damage: Option<&DamageSteps>,
     blood: f32,
     iso: f32,
     t_old_s: f64,
@@ -257,6 +280,29 @@ fn observe_body(
     tmax: &mut [f32],
     tiso: &mut [f32],
 ) {
+    let (t_old_s, dt_s) = (t_old_s as f32, dt_s as f32);
+    let times = (blood, iso, t_old_s, dt_s);
+    match damage {
+        Some(table) => observe_row::<true>(table, times, old, new, omega, cem, tmax, tiso),
+        None => observe_row::<false>(&DamageSteps::default(), times, old, new, omega, cem, tmax, tiso),
+    }
+}
+
+/// [`observe_body`] with (`DAMAGE`) or without the damage integrals;
+/// `times` is (blood, isotherm, step start, step) in °C and s.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn observe_row<const DAMAGE: bool>(
+    table: &DamageSteps,
+    (blood, iso, t_old_s, dt_s): (f32, f32, f32, f32),
+    old: &[f32],
+    new: &[f32],
+    omega: &mut [f32],
+    cem: &mut [f32],
+    tmax: &mut [f32],
+    tiso: &mut [f32],
+) {
+    const L: usize = OBSERVE_LANES;
     let n = new.len();
     let (old, omega, cem, tmax, tiso) = (
         &old[..n],
@@ -265,14 +311,17 @@ fn observe_body(
         &mut tmax[..n],
         &mut tiso[..n],
     );
-    let (t_old_s, dt_s) = (t_old_s as f32, dt_s as f32);
+    // A copy on the stack: its fields stay in registers through the loop.
+    let table = *table;
     macro_rules! one {
         ($t0:expr, $t1:expr, $om:expr, $ce:expr, $tm:expr) => {{
             let t1 = blood + $t1;
-            let (d_om, d_cem) = table.at(blood + 0.5 * ($t0 + $t1));
-            $om += d_om;
-            $ce += d_cem;
-            $tm = $tm.max(t1);
+            if DAMAGE {
+                let (d_om, d_cem) = table.at(blood + $t0);
+                $om += d_om;
+                $ce += d_cem;
+            }
+            $tm = if t1 > $tm { t1 } else { $tm };
             // Reaching the isotherm for the first time is rare: flag it here
             // and time it outside the vectorised loop.
             t1 >= iso
@@ -287,34 +336,84 @@ fn observe_body(
         };
         t_old_s + dt_s * f
     };
-    let whole = n / LANES * LANES;
-    for base in (0..whole).step_by(LANES) {
-        let (a, b) = (lane(old, base), lane(new, base));
+    let whole = n / L * L;
+    for base in (0..whole).step_by(L) {
+        let (a, b) = (lanes::<L>(old, base), lanes::<L>(new, base));
         let (mut om, mut ce, mut tm, ti) = (
-            lane(omega, base),
-            lane(cem, base),
-            lane(tmax, base),
-            lane(tiso, base),
+            lanes::<L>(omega, base),
+            lanes::<L>(cem, base),
+            lanes::<L>(tmax, base),
+            lanes::<L>(tiso, base),
         );
-        let mut hit = [false; LANES];
-        for l in 0..LANES {
-            hit[l] = one!(a[l], b[l], om[l], ce[l], tm[l]) & (ti[l] < 0.0);
+        let mut hits = 0u32;
+        for l in 0..L {
+            let hit = one!(a[l], b[l], om[l], ce[l], tm[l]) & (ti[l] < 0.0);
+            hits |= (hit as u32) << l;
         }
-        omega[base..base + LANES].copy_from_slice(&om);
-        cem[base..base + LANES].copy_from_slice(&ce);
-        tmax[base..base + LANES].copy_from_slice(&tm);
-        if hit.iter().any(|&h| h) {
-            for l in 0..LANES {
-                if hit[l] {
-                    tiso[base + l] = arrival(a[l], b[l]);
-                }
-            }
+        if DAMAGE {
+            omega[base..base + L].copy_from_slice(&om);
+            cem[base..base + L].copy_from_slice(&ce);
+        }
+        tmax[base..base + L].copy_from_slice(&tm);
+        while hits != 0 {
+            let l = hits.trailing_zeros() as usize;
+            tiso[base + l] = arrival(a[l], b[l]);
+            hits &= hits - 1;
         }
     }
     for k in whole..n {
         if one!(old[k], new[k], omega[k], cem[k], tmax[k]) & (tiso[k] < 0.0) {
             tiso[k] = arrival(old[k], new[k]);
         }
+    }
+}
+
+/// Adds the damage of one step from `old` to `new` (both padded) at the
+/// mean of the two temperatures: closes a step the solver left unpaired.
+pub(crate) fn damage_of_step(
+    plan: &Layout,
+    table: &DamageSteps,
+    blood_c: f32,
+    old: &[f32],
+    new: &[f32],
+    obs: &mut Observed,
+) {
+    let [nx, ny, _] = plan.n;
+    let [px, py, _] = plan.p;
+    let (pxy, nxy) = (px * py, nx * ny);
+    (obs.omega.par_chunks_mut(nxy), obs.cem.par_chunks_mut(nxy))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(z, (omega, cem))| {
+            for y in 0..ny {
+                let i = (z + 1) * pxy + (y + 1) * px + 1;
+                let u = y * nx;
+                damage_mid(
+                    table,
+                    blood_c,
+                    &old[i..i + nx],
+                    &new[i..i + nx],
+                    &mut omega[u..u + nx],
+                    &mut cem[u..u + nx],
+                );
+            }
+        });
+}
+
+#[inline(always)]
+fn damage_mid_body(
+    table: &DamageSteps,
+    blood: f32,
+    old: &[f32],
+    new: &[f32],
+    omega: &mut [f32],
+    cem: &mut [f32],
+) {
+    let table = *table;
+    for (((o, c), &t0), &t1) in omega.iter_mut().zip(cem.iter_mut()).zip(old).zip(new) {
+        let (d_om, d_cem) = table.at(blood + 0.5 * (t0 + t1));
+        *o += d_om;
+        *c += d_cem;
     }
 }
 
@@ -390,7 +489,7 @@ with_avx2! {
 with_avx2! {
     #[allow(clippy::too_many_arguments)]
     fn observe(
-        table: &DamageSteps,
+        damage: Option<&DamageSteps>,
         blood: f32,
         iso: f32,
         t_old_s: f64,
@@ -404,13 +503,28 @@ with_avx2! {
     ) -> () => observe_body
 }
 
-/// `LANES` values of `s` from `base` (zeros past its end, which the callers
-/// never reach).
+with_avx2! {
+    fn damage_mid(
+        table: &DamageSteps,
+        blood: f32,
+        old: &[f32],
+        new: &[f32],
+        omega: &mut [f32],
+        cem: &mut [f32],
+    ) -> () => damage_mid_body
+}
+
+/// `N` values of `s` from `base`; past its end, as many as there are and
+/// zeros (the lanes past a run's end are computed and dropped).
 #[inline(always)]
-fn lane(s: &[f32], base: usize) -> [f32; LANES] {
-    let mut out = [0.0f32; LANES];
-    if let Some(v) = s.get(base..base + LANES) {
-        out.copy_from_slice(v);
+fn lanes<const N: usize>(s: &[f32], base: usize) -> [f32; N] {
+    let mut out = [0.0f32; N];
+    match s.get(base..base + N) {
+        Some(v) => out.copy_from_slice(v),
+        None => {
+            let v = &s[base.min(s.len())..];
+            out[..v.len()].copy_from_slice(v);
+        }
     }
     out
 }
@@ -480,11 +594,11 @@ fn regular_body(
             }
         }};
     }
-    let mut lanes = [0.0f32; LANES];
+    let mut perfused_lanes = [0.0f32; LANES];
     let mut boiled = [0.0f32; LANES];
     let whole = len / LANES * LANES;
     for base in (0..whole).step_by(LANES) {
-        let l8 = |s: &[f32]| -> [f32; LANES] { lane(s, base) };
+        let l8 = |s: &[f32]| -> [f32; LANES] { lanes::<LANES>(s, base) };
         let (t, om, qq) = (l8(ctr), l8(omega), l8(q));
         let mut lat = l8(latent);
         let (a0, a1, a2, a3, a4, a5) = (l8(f0), l8(f1), l8(f2), l8(f3), l8(f4), l8(f5));
@@ -496,12 +610,21 @@ fn regular_body(
             let faces = ((a0[l] + a1[l]) + (a2[l] + a3[l])) + (a4[l] + a5[l]);
             let edges = (((b0[l] + b1[l]) + (b2[l] + b3[l])) + ((b4[l] + b5[l]) + (b6[l] + b7[l])))
                 + ((b8[l] + b9[l]) + (b10[l] + b11[l]));
-            o[l] = update!(t[l], faces, edges, om[l], qq[l], lat[l], lanes[l], boiled[l]);
+            o[l] = update!(
+                t[l],
+                faces,
+                edges,
+                om[l],
+                qq[l],
+                lat[l],
+                perfused_lanes[l],
+                boiled[l]
+            );
         }
         out[base..base + LANES].copy_from_slice(&o);
         latent[base..base + LANES].copy_from_slice(&lat);
     }
-    let mut perfused: f32 = lanes.iter().sum();
+    let mut perfused: f32 = perfused_lanes.iter().sum();
     let mut boil: f32 = boiled.iter().sum();
     for k in whole..len {
         let faces = ((f0[k] + f1[k]) + (f2[k] + f3[k])) + (f4[k] + f5[k]);
@@ -515,53 +638,129 @@ fn regular_body(
     )
 }
 
-/// Mixed materials around the voxels of the run: conductances per neighbour.
+/// The coefficients of the voxels with mixed materials around them, read by
+/// the kernel instead of looking each neighbour's material pair up in
+/// [`Coeffs`] at every step. Built again whenever the layout or the time
+/// step changes ([`Mixed::new`]).
+pub(crate) struct Mixed {
+    /// Where each row's runs start in `data`.
+    row_start: Vec<usize>,
+    /// Run after run (rows in order, runs along x), for a run of `len`
+    /// voxels: 18 rows of `len` conductance coefficients, one per neighbour
+    /// in the order of [`neighbours`] (the [`Coeffs::a`] entry of the pair,
+    /// so 0 towards sinks), then `len` sums of the coefficients towards
+    /// vessel walls and `len` towards the layer around the region.
+    data: Vec<f32>,
+}
+
+/// Values per voxel of a mixed run in [`Mixed::data`].
+const MIXED_PER_VOXEL: usize = 20;
+
+impl Mixed {
+    /// The coefficients of every irregular run of `plan` at the step of `co`.
+    pub(crate) fn new(plan: &Layout, co: &Coeffs) -> Mixed {
+        let [px, py, _] = plan.p;
+        let [_, ny, _] = plan.n;
+        let (offs, _) = neighbours(px, px * py);
+        let mat = &plan.mat;
+        let mut row_start = Vec::with_capacity(plan.rows.len());
+        let mut data = Vec::new();
+        for (r, runs) in plan.rows.iter().enumerate() {
+            row_start.push(data.len());
+            let row = (r % ny + 1) * px + 1 + (r / ny + 1) * px * py;
+            for sg in runs.iter().filter(|sg| sg.kind == IRREGULAR) {
+                let (x0, len) = (sg.x0 as usize, (sg.x1 - sg.x0) as usize);
+                let at = data.len();
+                data.resize(at + MIXED_PER_VOXEL * len, 0.0);
+                let run = &mut data[at..];
+                for k in 0..len {
+                    let i = row + x0 + k;
+                    let m = mat[i] as usize;
+                    let (mut to_vessels, mut to_outside) = (0.0f32, 0.0f32);
+                    for (n, &o) in offs.iter().enumerate() {
+                        let mj = mat[(i as isize + o) as usize];
+                        let pair = (if n < 6 { 0 } else { 256 }) + m * 16 + (mj & 15) as usize;
+                        run[n * len + k] = co.a[pair];
+                        if mj == co.outside {
+                            to_outside += co.sink[pair];
+                        } else {
+                            to_vessels += co.sink[pair];
+                        }
+                    }
+                    run[18 * len + k] = to_vessels;
+                    run[19 * len + k] = to_outside;
+                }
+            }
+        }
+        Mixed { row_start, data }
+    }
+}
+
+with_avx2! {
+    #[allow(clippy::too_many_arguments)]
+    fn irregular(
+        co: &Coeffs,
+        mat: &[u8],
+        src: &[f32],
+        gi: usize,
+        px: usize,
+        pxy: usize,
+        coef: &[f32],
+        q: &[f32],
+        omega: &[f32],
+        latent: &mut [f32],
+        out: &mut [f32],
+    ) -> Losses => irregular_body
+}
+
+/// Mixed materials around the voxels of the run: the conductance of each
+/// neighbour from [`Mixed`]. Each voxel sums its 18 neighbour terms in the
+/// stencil's order, `LANES` voxels side by side.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
-fn irregular(
-    plan: &Layout,
+#[inline(always)]
+fn irregular_body(
     co: &Coeffs,
+    mat: &[u8],
     src: &[f32],
     gi: usize,
+    px: usize,
+    pxy: usize,
+    coef: &[f32],
     q: &[f32],
     omega: &[f32],
     latent: &mut [f32],
     out: &mut [f32],
 ) -> Losses {
-    let px = plan.p[0];
-    let pxy = px * plan.p[1];
+    let len = out.len();
     let (offs, _) = neighbours(px, pxy);
-    let mat = &plan.mat;
     let mut lost = Losses::default();
-    for k in 0..out.len() {
-        let i = gi + k;
-        let m = mat[i] as usize;
-        let t = src[i];
-        let mut flux = 0.0f32;
-        let mut to_vessels = 0.0f32;
-        let mut to_outside = 0.0f32;
+    for k0 in (0..len).step_by(LANES) {
+        let t = lanes::<LANES>(src, gi + k0);
+        let mut flux = [0.0f32; LANES];
         for (n, &o) in offs.iter().enumerate() {
-            let j = (i as isize + o) as usize;
-            let at = (if n < 6 { 0 } else { 256 }) + m * 16 + (mat[j] & 15) as usize;
-            flux += co.a[at] * (src[j] - t);
-            if mat[j] == co.outside {
-                to_outside += co.sink[at];
-            } else {
-                to_vessels += co.sink[at];
+            let a = lanes::<LANES>(coef, n * len + k0);
+            let s = lanes::<LANES>(src, (gi as isize + o) as usize + k0);
+            for l in 0..LANES {
+                flux[l] += a[l] * (s[l] - t[l]);
             }
         }
-        let perf = if omega[k] < co.stop_omega { co.b[m] } else { 0.0 };
-        let v = (t + flux + co.c[m] * q[k]) / (1.0 + to_vessels + to_outside + perf);
-        let rc = co.heat_capacity[m];
-        lost.perfusion += (perf * v) as f64 * rc;
-        lost.vessels += (to_vessels * v) as f64 * rc;
-        lost.outside += (to_outside * v) as f64 * rc;
-        let room = (co.latent_k[m] - latent[k]).max(0.0);
-        let take = (v - co.boil_k).max(0.0).min(room);
-        latent[k] += take;
-        lost.latent += take as f64 * rc;
-        let v = v - take;
-        out[k] = if v.abs() < TINY_K { 0.0 } else { v };
+        for l in 0..LANES.min(len - k0) {
+            let k = k0 + l;
+            let m = mat[gi + k] as usize;
+            let (to_vessels, to_outside) = (coef[18 * len + k], coef[19 * len + k]);
+            let perf = if omega[k] < co.stop_omega { co.b[m] } else { 0.0 };
+            let v = (t[l] + flux[l] + co.c[m] * q[k]) / (1.0 + to_vessels + to_outside + perf);
+            let rc = co.heat_capacity[m];
+            lost.perfusion += (perf * v) as f64 * rc;
+            lost.vessels += (to_vessels * v) as f64 * rc;
+            lost.outside += (to_outside * v) as f64 * rc;
+            let room = (co.latent_k[m] - latent[k]).max(0.0);
+            let take = (v - co.boil_k).max(0.0).min(room);
+            latent[k] += take;
+            lost.latent += take as f64 * rc;
+            let v = v - take;
+            out[k] = if v.abs() < TINY_K { 0.0 } else { v };
+        }
     }
     lost
 }

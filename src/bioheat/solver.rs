@@ -41,10 +41,13 @@
 //! rounding ([`EnergyBudget`]). A material change can lower the stability
 //! bound; the step is then shortened for the rest of the run.
 //!
-//! Damage is integrated with the temperature at the middle of each step
-//! (midpoint rule): `Ω += Δt·A·exp(−Eₐ/(R·T))` [Chang2004], `CEM43 += Δt·R^(43−T)`
-//! [Sapareto1984], both evaluated in f32 with a polynomial exponential
-//! (relative error below 1e-5).
+//! Damage is integrated over pairs of steps with the temperature between
+//! them (the midpoint rule over 2Δt): `Ω += 2Δt·A·exp(−Eₐ/(R·T))` [Chang2004],
+//! `CEM43 += 2Δt·R^(43−T)` [Sapareto1984], both evaluated in f32 with a
+//! polynomial exponential (relative error below 1e-5). A step left unpaired
+//! (before a snapshot, a change of step, the end) is closed with the mean of
+//! its two temperatures. The maximum temperature and the isotherm's arrival
+//! are taken every step.
 //!
 //! Voxels are updated in parallel, each from the previous step only, and
 //! every sum is taken in a fixed order: results are identical for any number

@@ -6,7 +6,7 @@
 
 use crate::bioheat::damage::DamageSteps;
 use crate::bioheat::enthalpy::{dry_out, stored_energy, tissue_power, water_left};
-use crate::bioheat::kernel::{step_once, Coeffs, Losses, Observed, W_EDGE, W_FACE};
+use crate::bioheat::kernel::{damage_of_step, step_once, Coeffs, Losses, Mixed, Observed, W_EDGE, W_FACE};
 use crate::bioheat::layout::{pair_table, wall_offsets, Plan};
 use crate::bioheat::solver::{
     EnergyBudget, Fields, HeatSource, Lattice, RunSettings, Snapshot, SourceState, MAX_STEPS,
@@ -103,7 +103,11 @@ pub(crate) struct Stepper<'a> {
     material: Vec<u8>,
     plan: Plan,
     co: Coeffs,
-    table: DamageSteps,
+    /// The mixed-material voxels' coefficients for `plan` and `co`.
+    mixed: Mixed,
+    /// The length of the last step when its damage is still to be added
+    /// (steps are paired: see [`Stepper::step`]), else 0, s.
+    damage_pending_s: f64,
     latent_k: [f32; 16],
     voxel_m3: f64,
     /// The time step, s.
@@ -155,7 +159,7 @@ impl<'a> Stepper<'a> {
         let voxel_m3 = h_m * h_m * h_m;
         let nm = lattice.materials.len();
         let co = coefficients(lattice, &g, s, dt);
-        let table = DamageSteps::new(&s.damage, dt);
+        let mixed = Mixed::new(&plan.layout, &co);
         let latent_k = co.latent_k;
         // Temperatures, padded: the outer layer and vessel voxels stay 0.
         let theta0 = (s.initial_c - s.blood_c) as f32;
@@ -203,7 +207,8 @@ impl<'a> Stepper<'a> {
             material,
             plan,
             co,
-            table,
+            mixed,
+            damage_pending_s: 0.0,
             latent_k,
             voxel_m3,
             dt,
@@ -251,6 +256,12 @@ impl<'a> Stepper<'a> {
 
     /// One time step from heating time `t` (the source on while `heating`);
     /// returns whether any tissue boiled.
+    ///
+    /// Damage is integrated over pairs of steps, with the temperature
+    /// between them (the midpoint rule over 2Δt): the exponentials, the
+    /// costliest part of a step, are taken every other step. A step left
+    /// unpaired (before a snapshot, a change of step or the end) is closed
+    /// with the mean temperature of its two ends ([`Stepper::close_damage`]).
     pub(crate) fn step(&mut self, t: f64, heating: bool) -> bool {
         let dt = self.dt;
         let qs: &[f32] = if heating {
@@ -262,13 +273,15 @@ impl<'a> Stepper<'a> {
         if heating {
             self.acc.deposited_j += self.heating.tissue_w * dt;
         }
-        for &(i, g_out) in self.plan.open.iter().flatten() {
-            self.acc.boundary_explicit += g_out * dt * self.a[i as usize] as f64;
-        }
+        let damage = (self.damage_pending_s > 0.0)
+            .then(|| DamageSteps::new(&self.s.damage, self.damage_pending_s + dt));
+        self.damage_pending_s = if damage.is_some() { 0.0 } else { dt };
         let lost = step_once(
             &self.plan.layout,
             &self.co,
-            &self.table,
+            &self.mixed,
+            &self.plan.open,
+            damage.as_ref(),
             &self.a,
             &mut self.b,
             &mut self.obs,
@@ -279,12 +292,32 @@ impl<'a> Stepper<'a> {
             dt,
         );
         self.acc.lost += lost;
+        self.acc.boundary_explicit += lost.open * dt;
         std::mem::swap(&mut self.a, &mut self.b);
         lost.latent > 0.0
     }
 
+    /// Adds the damage of a step left unpaired, from the mean of the
+    /// temperatures before and after it.
+    fn close_damage(&mut self) {
+        if self.damage_pending_s > 0.0 {
+            let table = DamageSteps::new(&self.s.damage, self.damage_pending_s);
+            // The step went from `b` to `a` (they were swapped after it).
+            damage_of_step(
+                &self.plan.layout,
+                &table,
+                self.s.blood_c as f32,
+                &self.b,
+                &self.a,
+                &mut self.obs,
+            );
+            self.damage_pending_s = 0.0;
+        }
+    }
+
     /// A copy of the maximum temperature and damage so far, at heating time `time_s`.
-    pub(crate) fn snapshot(&self, time_s: f64) -> Snapshot {
+    pub(crate) fn snapshot(&mut self, time_s: f64) -> Snapshot {
+        self.close_damage();
         Snapshot {
             time_s,
             tmax_c: self.obs.tmax.clone(),
@@ -310,6 +343,7 @@ impl<'a> Stepper<'a> {
         self.acc.dried_voxels += changed.len();
         self.acc.vapour += vapour_j_m3;
         self.plan.change(self.lattice, self.s.walls, &self.g, &changed);
+        self.mixed = Mixed::new(&self.plan.layout, &self.co);
         let h = &mut self.heating;
         if !h.offsets.is_empty() {
             for &(i, o) in &h.offsets {
@@ -328,13 +362,15 @@ impl<'a> Stepper<'a> {
 
     /// Continues with time step `dt`.
     pub(crate) fn set_step(&mut self, dt: f64) {
+        self.close_damage();
         self.dt = dt;
         self.co = coefficients(self.lattice, &self.g, self.s, dt);
-        self.table = DamageSteps::new(&self.s.damage, dt);
+        self.mixed = Mixed::new(&self.plan.layout, &self.co);
     }
 
     /// The fields at the end of the run and its energy budget.
-    pub(crate) fn finish(self, steps: usize, snapshots: Vec<Snapshot>) -> Fields {
+    pub(crate) fn finish(mut self, steps: usize, snapshots: Vec<Snapshot>) -> Fields {
+        self.close_damage();
         let (lattice, voxel_m3, acc) = (self.lattice, self.voxel_m3, &self.acc);
         let count = self.material.len();
         // The heat capacity each voxel's latent store is counted in: the
