@@ -4,7 +4,9 @@
 //! ([He2010], testdata/he2010_exvivo_cooled_2450.csv).
 
 use liverkit::bioheat::applicator::{ApplicatorKind, Pose};
-use liverkit::bioheat::calibration::{check_chart, device_chart, fit_source, read_chart, ChartRow};
+use liverkit::bioheat::calibration::{
+    check_chart, device_chart, fit_source, leave_one_out, read_chart, ChartRow,
+};
 use liverkit::bioheat::protocols::{calibration_case, model_zones, Library};
 use liverkit::bioheat::solver::{run, FixedSource, Lattice};
 
@@ -199,17 +201,15 @@ fn the_shipped_microwave_device_meets_the_goals_on_the_published_table() {
     }
 }
 
-#[test]
-fn the_fit_recovers_known_source_constants_from_a_chart_the_model_made() {
-    // A chart made by the model with known constants; the fit, started from
-    // the defaults, must find them again.
+/// A chart the model made at 40 W with known constants (efficiency 0.3,
+/// radiating width 6.5 mm), one row per time.
+fn chart_made_by_the_model(times_s: &[f64]) -> Vec<ChartRow> {
     let mut truth = Parameters::default();
     truth.microwave.efficiency_frac = 0.3;
     truth.microwave.axial_width_mm = 6.5;
     let case = calibration_case(&truth, 1.0).unwrap();
-    let times = [240.0, 480.0];
-    let zones = model_zones(&case, &truth, 40.0, &times, &NoProgress).unwrap();
-    let rows: Vec<ChartRow> = zones
+    let zones = model_zones(&case, &truth, 40.0, times_s, &NoProgress).unwrap();
+    zones
         .iter()
         .map(|z| ChartRow {
             power_w: 40.0,
@@ -217,13 +217,57 @@ fn the_fit_recovers_known_source_constants_from_a_chart_the_model_made() {
             short_axis_mm: z.damage.diameter_mm,
             long_axis_mm: z.damage.length_mm,
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_fit_recovers_known_source_constants_from_a_chart_the_model_made() {
+    // The fit, started from other constants, must find the chart's again.
+    let rows = chart_made_by_the_model(&[240.0, 480.0]);
     let mut start = Parameters::default();
     start.microwave.efficiency_frac = 0.4;
     start.microwave.axial_width_mm = 5.0;
     let fit = fit_source(&rows, &[true, true], &start, 1.0, 10, &NoProgress).unwrap();
     assert!((fit.efficiency_frac / 0.3 - 1.0).abs() < 0.03, "{fit:?}");
     assert!((fit.axial_width_mm / 6.5 - 1.0).abs() < 0.05, "{fit:?}");
+}
+
+#[test]
+fn a_row_left_out_is_predicted_from_the_other_rows_alone() {
+    // Three rows made by the model with known constants, the middle one
+    // then made 15 % larger. Left out, it is predicted from a fit to the two
+    // true rows, which pin both constants: the prediction is the true zone,
+    // 13 % short of the altered row (a fit that had seen the row would be
+    // pulled towards it). Fits start 25 % off in both constants.
+    let mut rows = chart_made_by_the_model(&[240.0, 360.0, 480.0]);
+    rows[1].short_axis_mm *= 1.15;
+    rows[1].long_axis_mm *= 1.15;
+    let mut start = Parameters::default();
+    start.microwave.efficiency_frac = 0.375;
+    start.microwave.axial_width_mm = 5.2;
+    let loo = leave_one_out(&rows, &start, 1.0, 10, &NoProgress).unwrap();
+    assert_eq!(loo.rows.len(), 3);
+    let mut errs = Vec::new();
+    for (r, want) in loo.rows.iter().zip(&rows) {
+        assert_eq!(r.row, *want);
+        let short = 100.0 * (r.model_short_axis_mm / want.short_axis_mm - 1.0);
+        let long = 100.0 * (r.model_long_axis_mm / want.long_axis_mm - 1.0);
+        assert!((short - r.short_axis_error_pct).abs() < 1e-9 && (long - r.long_axis_error_pct).abs() < 1e-9);
+        if r.row.time_s == rows[1].time_s {
+            let want_pct = 100.0 * (1.0 / 1.15 - 1.0);
+            assert!(
+                (short - want_pct).abs() < 2.0 && (long - want_pct).abs() < 2.0,
+                "{r:?}"
+            );
+        }
+        errs.extend([short.abs(), long.abs()]);
+    }
+    let mean = errs.iter().sum::<f64>() / errs.len() as f64;
+    assert!((loo.mae_pct - mean).abs() < 1e-9);
+    assert!((loo.max_pct - errs.iter().copied().fold(0.0, f64::max)).abs() < 1e-9);
+    // One row cannot be left out of itself.
+    let e = leave_one_out(&rows[..1], &start, 1.0, 10, &NoProgress).unwrap_err();
+    assert_eq!(e.field(), Some("chart"));
 }
 
 #[test]

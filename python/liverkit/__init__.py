@@ -664,6 +664,7 @@ def protocols(
     device: str | None = None,
     out: PathLike | None = None,
     check: bool = False,
+    leave_one_out: bool = False,
     threads: int | None = None,
 ) -> ProtocolsResult:
     """The device library (``liverkit protocols --json``): each device and
@@ -673,7 +674,9 @@ def protocols(
     on 2 cores); with ``chart`` (a CSV of ``power_w,time_s,short_axis_mm,
     long_axis_mm``) it fits a new device named ``device`` to your own zones,
     and ``out`` writes the calibrated library. ``check=True`` simulates every
-    microwave setting and reports the model's zones beside the table's."""
+    microwave setting and reports the model's zones beside the table's.
+    ``leave_one_out=True`` (with ``calibrate``) also predicts every setting
+    from a fit to all the others (one fit per setting)."""
 
     def path(p: PathLike | None) -> str | None:
         return os.fspath(p) if p is not None else None
@@ -686,6 +689,7 @@ def protocols(
         device=device,
         out=path(out),
         check=check,
+        leave_one_out=leave_one_out,
         threads=threads,
     )
     return ProtocolsResult(json.loads(text))

@@ -165,6 +165,7 @@ def protocols(
     device: str | None = None,
     out: str | None = None,
     check: bool = False,
+    leave_one_out: bool = False,
     threads: int | None = None,
 ) -> str: ...
 def plan(

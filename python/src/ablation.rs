@@ -312,7 +312,7 @@ pub(crate) fn simulate<'py>(
 /// calibration and the check when asked for.
 #[pyfunction]
 #[pyo3(signature = (protocols=None, params=None, calibrate=false, chart=None, device=None, out=None, check=false,
-    threads=None))]
+    leave_one_out=false, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn protocols(
     py: Python<'_>,
@@ -323,6 +323,7 @@ pub(crate) fn protocols(
     device: Option<String>,
     out: Option<PathBuf>,
     check: bool,
+    leave_one_out: bool,
     threads: Option<usize>,
 ) -> PyResult<String> {
     let request = liverkit::case::protocols::ProtocolsRequest {
@@ -333,6 +334,7 @@ pub(crate) fn protocols(
         device,
         out,
         check,
+        leave_one_out,
     };
     let r = run_detached(py, threads, move || {
         liverkit::case::protocols::protocols_report(&request, &NoProgress)

@@ -477,6 +477,95 @@ pub struct DeviceCalibration {
     pub fit: SourceFit,
     /// The model against every setting of the device.
     pub check: ChartCheck,
+    /// Each setting predicted by a fit to all the others (on request).
+    pub leave_one_out: Option<LeaveOneOut>,
+}
+
+/// One setting predicted by the constants fitted to every other setting.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LeftOut {
+    /// The setting left out.
+    #[serde(flatten)]
+    pub row: ChartRow,
+    /// The constants fitted without it.
+    pub efficiency_frac: f64,
+    /// Radiating section, mm.
+    pub axial_width_mm: f64,
+    /// The model's damage zone for it across the antenna, mm.
+    pub model_short_axis_mm: f64,
+    /// Along, mm.
+    pub model_long_axis_mm: f64,
+    /// Relative errors, %.
+    pub short_axis_error_pct: f64,
+    /// Along, %.
+    pub long_axis_error_pct: f64,
+}
+
+/// Leave-one-out cross-validation of the fit over every setting of a chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeaveOneOut {
+    /// One entry per setting, in chart order.
+    pub rows: Vec<LeftOut>,
+    /// Mean absolute relative error of both axes over the left-out
+    /// predictions, %.
+    pub mae_pct: f64,
+    /// The worst of them, %.
+    pub max_pct: f64,
+    /// Simulations run.
+    pub runs: usize,
+}
+
+/// Fits the chart once per row, without that row (starting from `params`'
+/// constants), and predicts the row with the fit: an estimate of the error
+/// on a setting the fit has not seen that uses every row for it once.
+///
+/// # Errors
+/// `Parameter` for a chart of fewer than 2 rows; solver errors.
+pub fn leave_one_out(
+    rows: &[ChartRow],
+    params: &Parameters,
+    spacing_mm: f64,
+    iterations: usize,
+    progress: &dyn Progress,
+) -> Result<LeaveOneOut> {
+    if rows.len() < 2 {
+        return Err(parameter_error(
+            "chart",
+            format!("{} row(s)", rows.len()),
+            "at least 2 rows to leave one out",
+        ));
+    }
+    let case = calibration_case(params, spacing_mm)?;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut runs = 0;
+    progress.start("leave-one-out", rows.len() as u64);
+    for (i, row) in rows.iter().enumerate() {
+        let use_row: Vec<bool> = (0..rows.len()).map(|k| k != i).collect();
+        let fit = fit_source(rows, &use_row, params, spacing_mm, iterations, &NoProgress)?;
+        let z = chart_zones(&case, &fit.apply(params), std::slice::from_ref(row), &NoProgress)?[0];
+        runs += fit.runs + 1;
+        out.push(LeftOut {
+            row: *row,
+            efficiency_frac: fit.efficiency_frac,
+            axial_width_mm: fit.axial_width_mm,
+            model_short_axis_mm: z.damage.diameter_mm,
+            model_long_axis_mm: z.damage.length_mm,
+            short_axis_error_pct: 100.0 * (z.damage.diameter_mm / row.short_axis_mm - 1.0),
+            long_axis_error_pct: 100.0 * (z.damage.length_mm / row.long_axis_mm - 1.0),
+        });
+        progress.advance(1);
+    }
+    progress.finish();
+    let errs: Vec<f64> = out
+        .iter()
+        .flat_map(|r| [r.short_axis_error_pct.abs(), r.long_axis_error_pct.abs()])
+        .collect();
+    Ok(LeaveOneOut {
+        mae_pct: errs.iter().sum::<f64>() / errs.len() as f64,
+        max_pct: errs.iter().copied().fold(0.0, f64::max),
+        rows: out,
+        runs,
+    })
 }
 
 /// The chart of a device: its settings with a power, time and both axes,
@@ -501,7 +590,9 @@ pub fn device_chart(lib: &crate::bioheat::protocols::Library, device: &str) -> (
 }
 
 /// Refits a microwave device of `lib` to its fitted settings, checks it on
-/// all of them and writes the constants and the model's zones into `lib`.
+/// all of them and writes the constants and the model's zones into `lib`;
+/// with `with_leave_one_out`, also cross-validates over every setting
+/// ([`leave_one_out`], starting each fit from the refitted constants).
 ///
 /// # Errors
 /// `Parameter` for an unknown or non-microwave device or one without
@@ -510,6 +601,7 @@ pub fn calibrate_device(
     lib: &mut crate::bioheat::protocols::Library,
     device: &str,
     params: &Parameters,
+    with_leave_one_out: bool,
     progress: &dyn Progress,
 ) -> Result<DeviceCalibration> {
     use crate::bioheat::applicator::ApplicatorKind;
@@ -520,6 +612,11 @@ pub fn calibrate_device(
     let spacing = params.solver.spacing_mm;
     let fit = fit_source(&rows, &fitted, &start, spacing, 8, progress)?;
     let check = check_chart(&rows, &fitted, &fit.apply(params), spacing, progress)?;
+    let leave_one_out = if with_leave_one_out {
+        Some(leave_one_out(&rows, &fit.apply(params), spacing, 8, progress)?)
+    } else {
+        None
+    };
     if let Some(dev) = lib.devices.iter_mut().find(|x| x.id == device) {
         dev.microwave_fit = Some(MicrowaveFit {
             efficiency_frac: fit.efficiency_frac,
@@ -543,6 +640,7 @@ pub fn calibrate_device(
         device: device.to_string(),
         fit,
         check,
+        leave_one_out,
     })
 }
 

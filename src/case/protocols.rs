@@ -31,6 +31,9 @@ pub struct ProtocolsRequest {
     pub out: Option<PathBuf>,
     /// Simulate every microwave setting and report the model's zones.
     pub check: bool,
+    /// With `calibrate`: also predict each setting from a fit to all the
+    /// others (one fit per setting).
+    pub leave_one_out: bool,
 }
 
 /// One setting as `liverkit protocols` reports it.
@@ -112,7 +115,13 @@ pub fn protocols_report(request: &ProtocolsRequest, progress: &dyn Progress) -> 
                 .collect()
         };
         for id in ids {
-            calibration.push(calibrate_device(&mut lib, &id, &params, progress)?);
+            calibration.push(calibrate_device(
+                &mut lib,
+                &id,
+                &params,
+                request.leave_one_out,
+                progress,
+            )?);
         }
         if let Some(out) = &request.out {
             let text = serde_json::to_string_pretty(&lib)

@@ -143,6 +143,11 @@ pub struct ProtocolsArgs {
     /// conditions and print the model's zones beside the table's.
     #[arg(long)]
     check: bool,
+    /// With --calibrate: also predict every setting from a fit to all the
+    /// others and print those errors (one fit per setting: 28 minutes for
+    /// the 18 rows of the shipped device on 2 cores).
+    #[arg(long, requires = "calibrate")]
+    leave_one_out: bool,
     /// Tissue parameters (TOML or JSON) for --calibrate and --check.
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
@@ -615,6 +620,7 @@ pub fn run_protocols(a: &ProtocolsArgs) -> Result<ExitCode, Failure> {
         device: a.device.clone(),
         out: a.out.clone(),
         check: a.check,
+        leave_one_out: a.leave_one_out,
     };
     let bar = progress();
     let report = protocols_report(&request, bar.as_ref())?;
@@ -627,6 +633,43 @@ pub fn run_protocols(a: &ProtocolsArgs) -> Result<ExitCode, Failure> {
     };
     output::print(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The leave-one-out table and its summary.
+fn loo_text(loo: &liverkit::bioheat::calibration::LeaveOneOut) -> String {
+    let rows: Vec<Vec<String>> = loo
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                format!("{}", r.row.power_w),
+                format!("{}", r.row.time_s),
+                format!("{:.1} x {:.1}", r.row.short_axis_mm, r.row.long_axis_mm),
+                format!("{:.1} x {:.1}", r.model_short_axis_mm, r.model_long_axis_mm),
+                format!("{:+.1} / {:+.1}", r.short_axis_error_pct, r.long_axis_error_pct),
+                format!("{:.4}", r.efficiency_frac),
+                format!("{:.3}", r.axial_width_mm),
+            ]
+        })
+        .collect();
+    let mut o = String::from("\nleave-one-out: each setting predicted by a fit to all the others\n");
+    o.push_str(&output::table(
+        &[
+            ("power_w", Align::Right),
+            ("time_s", Align::Right),
+            ("table_mm", Align::Right),
+            ("predicted_mm", Align::Right),
+            ("error_pct", Align::Right),
+            ("efficiency", Align::Right),
+            ("width_mm", Align::Right),
+        ],
+        &rows,
+    ));
+    o.push_str(&format!(
+        "left out     {:.1} % mean, {:.1} % worst (damage zone vs table, both axes; {} runs)\n",
+        loo.mae_pct, loo.max_pct, loo.runs
+    ));
+    o
 }
 
 fn protocols_text(r: &ProtocolsReport) -> String {
@@ -729,6 +772,9 @@ fn protocols_text(r: &ProtocolsReport) -> String {
             k.model_time_exponent,
             k.published_time_exponent
         ));
+        if let Some(loo) = &c.leave_one_out {
+            o.push_str(&loo_text(loo));
+        }
     }
     if !r.settings.is_empty() {
         o.push_str("\nSources: liverkit protocols --json lists each setting's source.\n");
