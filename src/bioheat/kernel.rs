@@ -87,13 +87,12 @@ pub(crate) struct Losses {
     pub perfusion: f64,
     /// To vessel walls.
     pub vessels: f64,
-    /// To the layer around the region (implicit part; the explicit part of
-    /// regular voxels is counted by the solver).
+    /// To the layer around the region from mixed voxels (implicit).
     pub outside: f64,
     /// Into latent stores (boiling); zero when nothing boiled.
     pub latent: f64,
-    /// Σ g·Θ over the regular voxels next to the layer around the region
-    /// (their explicit loss there, W/m³, before multiplying by the step).
+    /// To the layer around the region from the regular voxels next to it
+    /// (explicit: Σ g·Δt·Θ of the step's start).
     pub open: f64,
 }
 
@@ -204,7 +203,7 @@ pub(crate) fn step_once(
                 let r = y + ny * z;
                 let mut coef_at = mixed.row_start[r];
                 for &(i, g_out) in &open[r] {
-                    lost.open += g_out * src[i as usize] as f64;
+                    lost.open += g_out * dt_s * src[i as usize] as f64;
                 }
                 let row = (y + 1) * px + 1;
                 let u = y * nx;

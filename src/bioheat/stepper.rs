@@ -72,7 +72,6 @@ struct Accounts {
     deposited_j: f64,
     to_coolant_j: f64,
     lost: Losses,
-    boundary_explicit: f64,
     vapour: f64,
     dried_voxels: usize,
     source_updates: usize,
@@ -292,7 +291,6 @@ impl<'a> Stepper<'a> {
             dt,
         );
         self.acc.lost += lost;
-        self.acc.boundary_explicit += lost.open * dt;
         std::mem::swap(&mut self.a, &mut self.b);
         lost.latent > 0.0
     }
@@ -396,7 +394,7 @@ impl<'a> Stepper<'a> {
             * voxel_m3;
         let perfusion_j = acc.lost.perfusion * voxel_m3;
         let vessels_j = acc.lost.vessels * voxel_m3 + acc.to_coolant_j;
-        let boundary_j = (acc.lost.outside + acc.boundary_explicit) * voxel_m3;
+        let boundary_j = (acc.lost.outside + acc.lost.open) * voxel_m3;
         let deposited = acc.deposited_j;
         let mut vaporised_frac = vec![0.0f32; count];
         let cap = self.latent_k;
