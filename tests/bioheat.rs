@@ -417,6 +417,53 @@ fn halving_the_spacing_changes_the_70c_zone_diameter_by_less_than_1_mm() {
     );
 }
 
+/// A sleeve-shaped field around a needle along +z (tip at the origin): peak
+/// 87 °C on the cylinder r = 5 mm over the 30 mm behind the tip, falling as
+/// 1 − ((r − 5)/4)² across it and linearly to nothing over 4 mm past each
+/// end, 37 °C on the axis: the shape a cooled electrode leaves.
+fn sleeve(p: [f64; 3]) -> f32 {
+    let r = (p[0] * p[0] + p[1] * p[1]).sqrt();
+    let s = -p[2];
+    let across = (1.0 - ((r - 5.0) / 4.0).powi(2)).max(0.0);
+    let along = if s < 0.0 {
+        (1.0 + s / 4.0).max(0.0)
+    } else if s > 30.0 {
+        (1.0 - (s - 30.0) / 4.0).max(0.0)
+    } else {
+        1.0
+    };
+    (37.0 + 50.0 * across * along) as f32
+}
+
+#[test]
+fn a_zone_with_a_cool_core_on_the_axis_is_measured_by_its_outer_boundary() {
+    // At 70 °C: |r − 5| ≤ 4·√0.34 across (diameter 2·(5 + 2.332)), and the
+    // ends reach 4·0.34 mm past 0 and 30 mm on the r = 5 mm cylinder.
+    let grid = needle_grid(0.25, 12.0, 8.0, 40.0).unwrap();
+    let [nx, ny, nz] = grid.dims();
+    let mut values = vec![0.0f32; nx * ny * nz];
+    for z in 0..nz {
+        for y in 0..ny {
+            for x in 0..nx {
+                values[x + nx * (y + ny * z)] = sleeve(grid.voxel_to_world([x as f64, y as f64, z as f64]));
+            }
+        }
+    }
+    let field = LatticeField {
+        grid: &grid,
+        values: &values,
+        outside: 37.0,
+    };
+    let pose = Pose::from_direction([0.0; 3], [0.0, 0.0, 1.0]).unwrap();
+    let shape = zone_shape(&field, 70.0, &pose);
+    let reach = 4.0 * 0.34f64.sqrt();
+    let end = 4.0 * 0.34;
+    println!("{shape:?}");
+    assert!((shape.diameter_mm - 2.0 * (5.0 + reach)).abs() < 0.1, "{shape:?}");
+    assert!((shape.length_mm - (30.0 + 2.0 * end)).abs() < 0.1, "{shape:?}");
+    assert!((shape.beyond_tip_mm - end).abs() < 0.1, "{shape:?}");
+}
+
 #[test]
 fn the_zone_is_symmetric_in_homogeneous_tissue_whatever_the_needle_direction() {
     let n = 80;
@@ -534,10 +581,14 @@ fn radiofrequency_ablation_delivers_its_power_and_makes_a_zone_of_clinical_size(
         expected_radius_mm: 20.0,
         ..mwa(50.0, 480.0, pose)
     };
-    let mut every = Parameters::default();
+    // A bare electrode on a generator that delivers its setting.
+    let mut base = Parameters::default();
+    base.rf.cooled = false;
+    base.rf.impedance_control = false;
+    let mut every = base.clone();
     every.rf.max_update_interval_s = every.rf.update_interval_s;
     let fixed = run_sim(&liver, &[], &req, &every);
-    let s = run_sim(&liver, &[], &req, &Parameters::default());
+    let s = run_sim(&liver, &[], &req, &base);
     let (rf, rf_fixed) = (s.rf.clone().unwrap(), fixed.rf.clone().unwrap());
     println!(
         "adaptive {:?}
@@ -585,19 +636,28 @@ fn results_are_identical_for_any_thread_count() {
     let liver = liver_block(60);
     let vessel = cylinder(&liver, 38.0, 30.0, 2.5);
     let p = Parameters::default();
+    // The bare electrode at a set power besides the default (cooled,
+    // impedance-controlled) one.
+    let mut bare = p.clone();
+    bare.rf.cooled = false;
+    bare.rf.impedance_control = false;
     let pose = Pose::from_direction([30.0, 30.0, 40.0], [0.0, 0.0, 1.0]).unwrap();
-    let rfa = Request {
+    let rfa = |time_s: f64| Request {
         applicator: ApplicatorKind::Rfa,
         expected_radius_mm: 10.0,
-        ..mwa(20.0, 60.0, pose)
+        ..mwa(20.0, time_s, pose)
     };
-    for req in [mwa(100.0, 120.0, pose), rfa] {
+    for (req, p) in [
+        (mwa(100.0, 120.0, pose), &p),
+        (rfa(60.0), &bare),
+        (rfa(150.0), &p),
+    ] {
         let in_pool = |threads: usize| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| run_sim(&liver, &[(7, &vessel)], &req, &p))
+                .install(|| run_sim(&liver, &[(7, &vessel)], &req, p))
         };
         let (one, three) = (in_pool(1), in_pool(3));
         assert!(one.fields.tmax_c == three.fields.tmax_c, "{:?}", req.applicator);
@@ -606,7 +666,7 @@ fn results_are_identical_for_any_thread_count() {
         assert!(one.fields.time_to_isotherm_s == three.fields.time_to_isotherm_s);
         assert_eq!(one.fields.energy, three.fields.energy);
         assert_eq!(one.rf, three.rf);
-        assert!(one.zone_iso.volume_ml > 0.5, "{:?}", one.zone_iso);
+        assert!(one.zone_iso.volume_ml > 0.2, "{:?}", one.zone_iso);
     }
 }
 

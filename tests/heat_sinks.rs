@@ -111,7 +111,12 @@ fn microwave_loses_less_to_a_vessel_than_rf_and_coagulates_up_to_its_wall() {
     let liver = liver_block(100);
     let c = 50.0;
     let pose = Pose::from_direction([c, c, 65.0], [0.0, 0.0, 1.0]).unwrap();
-    let p = Parameters::default();
+    // The bare electrode at a set power: its zone holds the axis, so both
+    // zones are measured from the axis alike (a cooled electrode's zone is
+    // a sleeve around a cooler axis).
+    let mut p = Parameters::default();
+    p.rf.cooled = false;
+    p.rf.impedance_control = false;
     let mw = Request {
         expected_radius_mm: 20.0,
         ..mwa(150.0, 150.0, pose)

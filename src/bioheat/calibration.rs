@@ -675,6 +675,7 @@ pub fn device_from_chart(
         working_length_mm: None,
         working_length_source: None,
         microwave_fit: None,
+        rf_active_length_mm: None,
     };
     let settings = rows
         .iter()
@@ -689,6 +690,7 @@ pub fn device_from_chart(
             source: format!("chart {name}"),
             model_zone_mm: None,
             fitted: Some(true),
+            in_vivo: None,
         })
         .collect();
     (device, settings)

@@ -197,40 +197,89 @@ pub struct RfSummary {
 /// runs through dies with the zone around it; left at the coolant's
 /// temperature it would read as a hole along the needle in the zone and in
 /// the margin check.
-fn fill_electrode(f: &mut Fields, electrode: &[bool], d: [usize; 3]) {
+fn fill_electrode(fields: &mut [&mut [f32]], electrode: &[bool], d: [usize; 3]) {
     let at = |x: usize, y: usize, z: usize| x + d[0] * (y + d[1] * z);
-    let mut updates = Vec::new();
+    for f in fields.iter_mut() {
+        let mut updates = Vec::new();
+        for z in 0..d[2] {
+            for y in 0..d[1] {
+                for x in 0..d[0] {
+                    let i = at(x, y, z);
+                    if !electrode[i] {
+                        continue;
+                    }
+                    let mut v = f32::NEG_INFINITY;
+                    for (dx, dy, dz) in (0..27).map(|k| (k % 3, (k / 3) % 3, k / 9)) {
+                        let (qx, qy, qz) = (x + dx, y + dy, z + dz);
+                        if qx == 0 || qy == 0 || qz == 0 || qx > d[0] || qy > d[1] || qz > d[2] {
+                            continue;
+                        }
+                        let j = at(qx - 1, qy - 1, qz - 1);
+                        if !electrode[j] {
+                            v = v.max(f[j]);
+                        }
+                    }
+                    if v.is_finite() {
+                        updates.push((i, v));
+                    }
+                }
+            }
+        }
+        for (i, v) in updates {
+            f[i] = v;
+        }
+    }
+}
+
+/// Closes the cooled rim: the coolant keeps the tissue within about a
+/// millimetre of a cooled electrode below the isotherm while the zone
+/// around it passes it, so the zone would be a sleeve with a thin cool
+/// lining along the needle. That lining is enclosed by tissue above the
+/// isotherm on every side; when the power and the coolant stop it heats
+/// from that shell, and the needle's track lies in it. The tissue below
+/// the isotherm that touches the electrode and is enclosed by the zone (not
+/// connected through tissue below it to the region's faces) is given the
+/// isotherm as its highest temperature. Enclosed cool tissue that does not
+/// touch the electrode (a vessel inside the zone) is left as it is.
+/// A liverkit assumption (docs/formulas/bioheat.md, "Radiofrequency against
+/// published zones").
+fn close_cooled_rim(tmax_c: &mut [f32], electrode: &[bool], d: [usize; 3], isotherm_c: f32) {
+    use crate::morphology::{label_components, Connectivity};
+    let cool: Vec<bool> = tmax_c.iter().map(|&t| t < isotherm_c).collect();
+    let (labels, sizes) = label_components(&cool, d, Connectivity::Faces6);
+    let mut open = vec![false; sizes.len() + 1];
+    let mut touches = vec![false; sizes.len() + 1];
+    let at = |x: usize, y: usize, z: usize| x + d[0] * (y + d[1] * z);
     for z in 0..d[2] {
         for y in 0..d[1] {
             for x in 0..d[0] {
                 let i = at(x, y, z);
-                if !electrode[i] {
+                let l = labels[i] as usize;
+                if l == 0 {
                     continue;
                 }
-                let (mut t, mut w, mut c) = (f32::NEG_INFINITY, 0.0f32, 0.0f32);
-                for (dx, dy, dz) in (0..27).map(|k| (k % 3, (k / 3) % 3, k / 9)) {
-                    let (qx, qy, qz) = (x + dx, y + dy, z + dz);
-                    if qx == 0 || qy == 0 || qz == 0 || qx > d[0] || qy > d[1] || qz > d[2] {
-                        continue;
-                    }
-                    let j = at(qx - 1, qy - 1, qz - 1);
-                    if electrode[j] {
-                        continue;
-                    }
-                    t = t.max(f.tmax_c[j]);
-                    w = w.max(f.damage_omega[j]);
-                    c = c.max(f.cem43_min[j]);
+                let face = x == 0 || y == 0 || z == 0 || x + 1 == d[0] || y + 1 == d[1] || z + 1 == d[2];
+                open[l] |= face;
+                if electrode[i] {
+                    touches[l] = true;
+                    continue;
                 }
-                if t.is_finite() {
-                    updates.push((i, t, w, c));
-                }
+                let near = [(1, 0, 0), (0, 1, 0), (0, 0, 1)].iter().any(|&(dx, dy, dz)| {
+                    (x >= dx && y >= dy && z >= dz && electrode[at(x - dx, y - dy, z - dz)])
+                        || (x + dx < d[0]
+                            && y + dy < d[1]
+                            && z + dz < d[2]
+                            && electrode[at(x + dx, y + dy, z + dz)])
+                });
+                touches[l] |= near;
             }
         }
     }
-    for (i, t, w, c) in updates {
-        f.tmax_c[i] = t;
-        f.damage_omega[i] = w;
-        f.cem43_min[i] = c;
+    for (t, &l) in tmax_c.iter_mut().zip(&labels) {
+        let l = l as usize;
+        if l != 0 && touches[l] && !open[l] {
+            *t = isotherm_c;
+        }
     }
 }
 
@@ -271,13 +320,31 @@ pub fn simulate(
     params: &Parameters,
     progress: &dyn Progress,
 ) -> Result<Simulation> {
+    simulate_with_snapshots(tissues, request, params, &[], progress)
+}
+
+/// [`simulate`], keeping the highest temperature and the damage at each of
+/// `snapshots_s` (heating times, s) in `fields.snapshots`.
+///
+/// # Errors
+/// As [`simulate`].
+pub fn simulate_with_snapshots(
+    tissues: &Tissues,
+    request: &Request,
+    params: &Parameters,
+    snapshots_s: &[f64],
+    progress: &dyn Progress,
+) -> Result<Simulation> {
     params.validate()?;
     check_power_time(request.power_w, request.time_s)?;
     let mut warnings = check_tip(tissues, request)?;
     let target = tissues.tumor.and_then(|t| targeted_tumor(t, request.pose.tip_mm));
     let (sim, w) = build_lattice(tissues, target.as_ref().map(|t| &t.0), request, params)?;
     warnings.extend(w);
-    let settings = run_settings(request, params);
+    let settings = RunSettings {
+        snapshots_s: snapshots_s.to_vec(),
+        ..run_settings(request, params)
+    };
     let (fields, rf_summary) = match request.applicator {
         ApplicatorKind::Mwa => {
             let q = microwave_power_density(&sim.grid, &request.pose, request.power_w, &params.microwave)?;
@@ -522,7 +589,13 @@ fn run_rf(
         temperature_limited: delivery.temperature_limited,
     };
     if params.rf.cooled {
-        fill_electrode(&mut f, &sim.electrode, sim.lattice.dims);
+        let (e, d, iso) = (&sim.electrode, sim.lattice.dims, params.damage.isotherm_c as f32);
+        fill_electrode(&mut [&mut f.tmax_c, &mut f.damage_omega, &mut f.cem43_min], e, d);
+        close_cooled_rim(&mut f.tmax_c, e, d, iso);
+        for snap in &mut f.snapshots {
+            fill_electrode(&mut [&mut snap.tmax_c, &mut snap.damage_omega], e, d);
+            close_cooled_rim(&mut snap.tmax_c, e, d, iso);
+        }
     }
     Ok((f, summary))
 }

@@ -51,6 +51,10 @@ pub struct Device {
     /// marked `fitted` (`liverkit protocols --calibrate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub microwave_fit: Option<MicrowaveFit>,
+    /// Radiofrequency: the electrode's exposed (active) length, mm
+    /// (`rf.active_length_mm` when this device is used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rf_active_length_mm: Option<f64>,
 }
 
 /// A microwave device's fitted source constants.
@@ -76,6 +80,10 @@ impl Device {
             );
             p.set_source("microwave.efficiency_frac", src.clone());
             p.set_source("microwave.axial_width_mm", src);
+        }
+        if let Some(l) = self.rf_active_length_mm {
+            p.rf.active_length_mm = l;
+            p.set_source("rf.active_length_mm", format!("device {}'s exposed tip", self.id));
         }
         p
     }
@@ -108,6 +116,10 @@ pub struct Setting {
     /// (false: held out, a check of the fit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fitted: Option<bool>,
+    /// Whether the zone was made in perfused (in vivo) liver; absent or
+    /// false: ex vivo, as the calibration conditions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_vivo: Option<bool>,
 }
 
 /// A protocol library.
@@ -389,4 +401,76 @@ pub fn model_zone(
     progress: &dyn Progress,
 ) -> Result<ZoneShape> {
     Ok(model_zones(case, params, power_w, &[time_s], progress)?[0].iso)
+}
+
+/// The radiofrequency model's zones at each of `times_s` (one run to the
+/// longest): a homogeneous block of liver (perfused when `in_vivo`, else as
+/// the calibration conditions), the electrode along +z, simulated as
+/// `liverkit simulate` does with `params` (the device applied).
+///
+/// # Errors
+/// As [`crate::bioheat::simulate`].
+pub fn rf_model_zones(
+    params: &Parameters,
+    power_w: f64,
+    times_s: &[f64],
+    in_vivo: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<ModelZones>> {
+    // 121 mm of liver each way at 1 mm: wider than the simulated region
+    // (the expected reach, 25 mm, plus the region's margin around the
+    // electrode), so the region holds liver only.
+    let grid = needle_grid(1.0, 60.0, 60.0, 60.0)?;
+    let block = crate::volume::Volume::new(
+        grid.clone(),
+        ndarray::Array3::from_elem(ndarray::ShapeBuilder::f(grid.dims()), true),
+    )?;
+    let mut p = params.clone();
+    if !in_vivo {
+        p.liver.perfusion_1_s = 0.0;
+    }
+    // The electrode's middle at the block's centre.
+    let tip = [0.0, 0.0, 0.5 * p.rf.active_length_mm];
+    let longest = times_s.iter().copied().fold(0.0f64, f64::max);
+    let request = crate::bioheat::Request {
+        applicator: ApplicatorKind::Rfa,
+        power_w,
+        time_s: longest,
+        pose: Pose::from_direction(tip, [0.0, 0.0, 1.0])?,
+        allow_outside: false,
+        max_bytes: u64::MAX,
+        margin_mm: 10.0,
+        expected_radius_mm: 25.0,
+    };
+    let tissues = crate::bioheat::Tissues {
+        liver: &block,
+        tumor: None,
+        vessels: Vec::new(),
+    };
+    let sim = crate::bioheat::simulate_with_snapshots(&tissues, &request, &p, times_s, progress)?;
+    let mut out = Vec::with_capacity(times_s.len());
+    for &t in times_s {
+        let snap = sim
+            .fields
+            .snapshots
+            .iter()
+            .find(|s| s.time_s >= t - 1e-9 * t)
+            .or(sim.fields.snapshots.last())
+            .ok_or_else(|| parameter_error("time_s", t, "a heating time"))?;
+        let field = |values| LatticeField {
+            grid: &sim.sim.grid,
+            values,
+            outside: 0.0,
+        };
+        let iso = LatticeField {
+            outside: p.blood.temperature_c as f32,
+            ..field(&snap.tmax_c)
+        };
+        out.push(ModelZones {
+            time_s: t,
+            iso: zone_shape(&iso, p.damage.isotherm_c as f32, &request.pose),
+            damage: zone_shape(&field(&snap.damage_omega), 1.0, &request.pose),
+        });
+    }
+    Ok(out)
 }

@@ -323,23 +323,27 @@ impl Default for Parameters {
             ),
             (
                 "rf.electrode",
-                format!(
-                    "bare: on a 1 mm lattice a cooled surface under-predicts the zone \
-                     (docs/formulas/bioheat.md, \"Radiofrequency generator\"); {assumption}"
-                ),
+                "cooled: the internally cooled electrode of percutaneous liver RF ([Goldberg2004]); \
+                 its 70 C zone checked against [Lee2009] (docs/formulas/bioheat.md, \"Radiofrequency \
+                 against published zones\")"
+                    .to_string(),
             ),
             (
                 "rf.generator",
-                format!(
-                    "power: the set power within the current limit; \"impedance\" holds the tissue \
-                     below boiling as [Schramm2007]; {assumption}"
-                ),
+                "impedance: the output held so that the hottest tissue stays below boiling, as \
+                 [Schramm2007] model the impedance-controlled generator; \"power\" delivers the \
+                 setting within the current limit"
+                    .to_string(),
             ),
             ("solver.walls", format!("solver setting; {assumption}")),
         ];
         for (k, v) in words {
             p.sources.insert(k.to_string(), v);
         }
+        // RF as a clinician sets it: an internally cooled electrode on an
+        // impedance-controlled generator.
+        p.rf.cooled = true;
+        p.rf.impedance_control = true;
         p
     }
 }

@@ -10,6 +10,12 @@
 //! * diameter: the widest chord through the axis perpendicular to it, over
 //!   axial positions every half voxel and directions every 5°;
 //! * beyond the tip: how far the zone reaches past the tip along the axis.
+//!
+//! A zone whose voxels reach more than a voxel past what the walk along the
+//! axis found (a cooled electrode keeps the axis cooler than the shell around
+//! it) is measured by its outer boundary: its ends from the zone's end
+//! voxels, its diameter as the longest chord across the axis from the zone's
+//! first point to its last, across the cool core.
 
 use ndarray::{Array3, ShapeBuilder};
 use serde::Serialize;
@@ -158,10 +164,8 @@ pub fn zone_shape(field: &LatticeField, threshold: f32, pose: &Pose) -> ZoneShap
         s += step;
     }
     if best.0 < threshold {
-        return ZoneShape {
-            volume_ml,
-            ..ZoneShape::default()
-        };
+        let ends = axial_extent(field, threshold, pose);
+        return sleeve_shape(field, threshold, pose, volume_ml, ends);
     }
     let s_hot = best.1;
     let hot = pose.behind(s_hot);
@@ -184,6 +188,137 @@ pub fn zone_shape(field: &LatticeField, threshold: f32, pose: &Pose) -> ZoneShap
                     + reach_mm(field, threshold, c, u.map(|v| -v), step);
                 if w > widest.0 {
                     widest = (w, s);
+                }
+            }
+        }
+        s += h / 2.0;
+    }
+    let walked = ZoneShape {
+        volume_ml,
+        length_mm: proximal - distal,
+        diameter_mm: widest.0,
+        beyond_tip_mm: -distal,
+        widest_at_mm: widest.1,
+    };
+    // The walk from the hottest point of the axis sees a zone that holds the
+    // axis, as a microwave zone does. A cooled electrode keeps the axis
+    // itself cooler than the shell around it: the zone is a sleeve, and the
+    // walk stops at the first cool stretch. When the zone's voxels reach
+    // more than a voxel past what the walk found, it is measured by its
+    // outer boundary instead.
+    let (first, last) = axial_extent(field, threshold, pose);
+    if first < distal - h || last > proximal + h {
+        return sleeve_shape(field, threshold, pose, volume_ml, (first, last));
+    }
+    walked
+}
+
+/// The positions behind the tip (mm) of the voxel centres at or above the
+/// threshold, with those centres, in lattice order.
+fn zone_centres<'a>(
+    field: &'a LatticeField,
+    threshold: f32,
+    pose: &'a Pose,
+) -> impl Iterator<Item = (f64, [f64; 3])> + 'a {
+    let [nx, ny, _] = field.grid.dims();
+    field
+        .values
+        .iter()
+        .enumerate()
+        .filter(move |(_, &v)| v >= threshold)
+        .map(move |(i, _)| {
+            let p =
+                field
+                    .grid
+                    .voxel_to_world([(i % nx) as f64, ((i / nx) % ny) as f64, (i / (nx * ny)) as f64]);
+            (pose.axial_radial(p).0, p)
+        })
+}
+
+/// The smallest and largest position behind the tip (mm) of the zone's
+/// voxel centres.
+fn axial_extent(field: &LatticeField, threshold: f32, pose: &Pose) -> (f64, f64) {
+    zone_centres(field, threshold, pose).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (s, _)| {
+        (lo.min(s), hi.max(s))
+    })
+}
+
+/// The first and last points of the line `centre + r·u`, |r| ≤ `half_mm`,
+/// where the field is at or above the threshold, as (r_first, r_last),
+/// each found by bisection between samples `step_mm` apart; `None` when
+/// no sample reaches it.
+fn chord_ends(
+    field: &LatticeField,
+    threshold: f32,
+    centre: [f64; 3],
+    u: [f64; 3],
+    half_mm: f64,
+    step_mm: f64,
+) -> Option<(f64, f64)> {
+    let at =
+        |r: f64| field.at([centre[0] + r * u[0], centre[1] + r * u[1], centre[2] + r * u[2]]) >= threshold;
+    let n = (2.0 * half_mm / step_mm).ceil() as usize;
+    let r_of = |k: usize| -half_mm + k as f64 * step_mm;
+    let first = (0..=n).find(|&k| at(r_of(k)))?;
+    let last = (first..=n).rev().find(|&k| at(r_of(k)))?;
+    let edge = |inside: f64, outside: f64| {
+        let (mut lo, mut hi) = (inside, outside);
+        for _ in 0..BISECTIONS {
+            let mid = 0.5 * (lo + hi);
+            if at(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    };
+    Some((
+        edge(r_of(first), r_of(first) - step_mm),
+        edge(r_of(last), r_of(last) + step_mm),
+    ))
+}
+
+/// The shape of a zone measured by its outer boundary: its ends along the
+/// axis from the voxels within a voxel of the zone's ends (each one's
+/// boundary found from its centre along the axis direction), its diameter
+/// as the longest chord perpendicular to the axis, end to end across any
+/// cool core.
+fn sleeve_shape(
+    field: &LatticeField,
+    threshold: f32,
+    pose: &Pose,
+    volume_ml: f64,
+    (first, last): (f64, f64),
+) -> ZoneShape {
+    let h = field.grid.spacing_mm()[0];
+    let step = h / 4.0;
+    let d = pose.direction;
+    let back = d.map(|v| -v);
+    let (mut distal, mut proximal) = (first, last);
+    for (s, p) in zone_centres(field, threshold, pose) {
+        if s < first + h {
+            distal = distal.min(s - reach_mm(field, threshold, p, d, step));
+        }
+        if s > last - h {
+            proximal = proximal.max(s + reach_mm(field, threshold, p, back, step));
+        }
+    }
+    let half = {
+        let g = field.grid.dims();
+        (g[0].max(g[1]).max(g[2]) as f64) * h
+    };
+    let (e1, e2) = perpendiculars(d);
+    let mut widest = (0.0f64, 0.5 * (distal + proximal));
+    let mut s = distal;
+    while s <= proximal + 1e-9 {
+        let c = pose.behind(s);
+        for k in 0..36 {
+            let t = k as f64 * std::f64::consts::PI / 36.0;
+            let u = [0, 1, 2].map(|a| t.cos() * e1[a] + t.sin() * e2[a]);
+            if let Some((a, b)) = chord_ends(field, threshold, c, u, half, step) {
+                if b - a > widest.0 {
+                    widest = (b - a, s);
                 }
             }
         }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::bioheat::applicator::ApplicatorKind;
 use crate::bioheat::calibration::{calibrate_device, device_from_chart, read_chart, DeviceCalibration};
-use crate::bioheat::protocols::{calibration_case, model_zones, Device, Library};
+use crate::bioheat::protocols::{calibration_case, model_zones, rf_model_zones, Device, Library};
 use crate::bioheat::tissue::Parameters;
 use crate::error::{parameter_error, Result};
 use crate::progress::Progress;
@@ -140,6 +140,9 @@ pub fn protocols_report(request: &ProtocolsRequest, progress: &dyn Progress) -> 
         let checked = match (&case, device, s.power_w, s.time_s) {
             (Some(c), Some(d), Some(p), Some(t)) if d.applicator == ApplicatorKind::Mwa => {
                 Some(model_zones(c, &d.apply(&params), p, &[t], progress)?[0])
+            }
+            (Some(_), Some(d), Some(p), Some(t)) => {
+                Some(rf_model_zones(&d.apply(&params), p, &[t], s.in_vivo.unwrap_or(false), progress)?[0])
             }
             _ => None,
         };

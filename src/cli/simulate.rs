@@ -516,7 +516,12 @@ fn zone_lines(o: &mut String, r: &SimulateReport) {
             String::new(),
         ],
     ];
-    o.push_str("zones        the verdict uses T >= 70 C; damage >= 1 (Arrhenius) is the calibrated gross-pathology zone\n");
+    o.push_str(if r.rf.is_some() {
+        "zones        the verdict uses T >= 70 C, within 25 % of published cooled-electrode zones; \
+         damage >= 1 (Arrhenius) is 70 % larger than they are\n"
+    } else {
+        "zones        the verdict uses T >= 70 C; damage >= 1 (Arrhenius) is the calibrated gross-pathology zone\n"
+    });
     o.push_str(&output::table(
         &[
             ("zone", Align::Left),
