@@ -104,13 +104,17 @@ fn clearance(a: [f64; 3], b: [f64; 3], points: &[[f64; 3]]) -> f64 {
     best.sqrt()
 }
 
-#[test]
-fn the_path_goes_through_the_intercostal_window_and_clears_every_rib() {
+/// Plans the rib-cage phantom's 3 mm tumour with a 3 mm margin (1500
+/// directions, one confirmation) for `applicator`: the exit status, the
+/// JSON report and the rib voxel centres.
+fn plan_in_the_cage(applicator: &str) -> (i32, serde_json::Value, Vec<[f64; 3]>) {
     let dir = tempfile::tempdir().unwrap();
     let (case, body, ribs) = phantom(dir.path(), [0.0; 3]);
     let (code, out, err) = run_cli(&[
         "plan",
         case.to_str().unwrap(),
+        "--applicator",
+        applicator,
         "--body",
         body.to_str().unwrap(),
         "--margin-mm",
@@ -122,7 +126,12 @@ fn the_path_goes_through_the_intercostal_window_and_clears_every_rib() {
         "--json",
     ]);
     assert!(code == 0 || code == 1, "{err}");
-    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    (code, serde_json::from_str(&out).unwrap(), ribs)
+}
+
+#[test]
+fn the_path_goes_through_the_intercostal_window_and_clears_every_rib() {
+    let (_, r, ribs) = plan_in_the_cage("mwa");
     let best = &r["plans"][0];
     let (entry, tip) = (v3(&best["entry_mm"]), v3(&best["tip_mm"]));
     // Through the window: the path crosses the shell (r = 75 mm) within the
@@ -455,4 +464,20 @@ fn a_tumour_too_large_for_three_zones_gets_a_clear_no() {
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(out.contains("NO SINGLE PLAN"), "{out}");
+}
+
+#[test]
+fn a_radiofrequency_plan_goes_through_the_window_and_its_confirmed_zone_covers() {
+    // The rib-cage phantom planned for the cooled RF electrode: the path
+    // clears every rib (independent ray casting), and the confirmed 70 °C
+    // zone of the full RF simulation covers the 3 mm tumour and 3 mm.
+    let (code, r, ribs) = plan_in_the_cage("rfa");
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["device"], "rfa-single", "{}", r["device"]);
+    let best = &r["plans"][0];
+    assert_eq!(best["covers_target"], true, "{best}");
+    assert!(best["min_margin_mm"].as_f64().unwrap() >= 3.0, "{best}");
+    let (entry, tip) = (v3(&best["entry_mm"]), v3(&best["tip_mm"]));
+    let cl = clearance(entry, tip, &ribs);
+    assert!(cl >= 3.0, "clearance {cl:.2} mm");
 }

@@ -724,7 +724,8 @@ def plan(
     max_memory_gib: float = _MAX_MEMORY_GIB,
     mask_series: bool = False,
 ) -> PlanResult:
-    """Plans a microwave ablation (``liverkit plan --json``): the straight
+    """Plans a microwave (or, with ``applicator="rfa"``, radiofrequency)
+    ablation (``liverkit plan --json``): the straight
     paths from the skin that pass every constraint, the tip, power and time
     whose 70 °C zone covers the tumour and ``margin_mm``, the best ones
     confirmed with the full simulation, and why the other directions were

@@ -466,6 +466,7 @@ class PlanResult(Record):
     recommended: str
     covers_target: bool
     verdict: str
+    confirm_escalations: int
     timing_s: Record
     outputs: Record
     warnings: tuple[Record, ...]

@@ -35,7 +35,8 @@ pub struct PlanArgs {
     /// as heat sinks.
     #[arg(long, value_name = "V,...", value_delimiter = ',')]
     vessels: Vec<String>,
-    /// Microwave (mwa); radiofrequency (rfa) is not planned yet.
+    /// Microwave (mwa) or radiofrequency (rfa: cooled electrode, impedance-controlled
+    /// generator; its confirmation takes about 40 s per candidate).
     #[arg(long, default_value = "mwa", value_parser = super::choice::<ApplicatorKind>())]
     applicator: ApplicatorKind,
     /// Device of the protocol library (default: the first of the kind).

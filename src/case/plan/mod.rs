@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::bioheat::applicator::{ApplicatorKind, Pose};
-use crate::bioheat::protocols::{calibration_case, model_zones, Library};
+use crate::bioheat::protocols::{calibration_case, model_zones, rf_model_zones, Library};
 use crate::bioheat::tissue::Parameters;
 use crate::case::roles::{Files, RoleSpec};
 use crate::case::simulate::{simulate_case, SimulateCase};
@@ -242,6 +242,9 @@ pub struct PlanReport {
     pub covers_target: bool,
     /// The answer in words.
     pub verdict: String,
+    /// Confirmations run again with a larger protocol after the first
+    /// fell short.
+    pub confirm_escalations: usize,
     /// Seconds spent: obstacles, search, confirmation (and the
     /// multi-ablation search and confirmation when tried).
     pub timing_s: BTreeMap<String, f64>,
@@ -324,31 +327,29 @@ fn body_mask(files: &mut Files, req: &PlanRequest, grid: &crate::grid::Grid) -> 
 /// across its range and six times across its range, one coarse (2 mm) run
 /// per power. Sorted by zone volume.
 ///
+/// A radiofrequency device gets [`rf_surrogate`]'s zones instead.
+///
 /// # Errors
-/// `Unsupported` for a radiofrequency device; solver errors.
+/// Solver errors.
 pub fn surrogate(
     lib: &Library,
     device: Option<&str>,
     kind: ApplicatorKind,
     params: &Parameters,
 ) -> Result<(String, Vec<SurrogateZone>)> {
-    if kind != ApplicatorKind::Mwa {
-        return Err(parameter_error(
-            "applicator",
-            "rfa",
-            "mwa (the planner's zone surrogate is built for microwave devices; plan RF by hand with simulate)",
-        ));
-    }
     let dev = lib.device(device, kind)?;
     let p = dev.apply(params);
-    let case = calibration_case(&p, 2.0)?;
     let [p0, p1] = dev.power_range_w;
     let [t0, t1] = dev.time_range_s;
-    let powers = [p0 + 0.5 * (p1 - p0), p1, p0 + 0.75 * (p1 - p0)];
     let times: Vec<f64> = [0.25, 0.4, 0.55, 0.7, 0.85, 1.0]
         .iter()
         .map(|f| (t0 + f * (t1 - t0)).round())
         .collect();
+    if kind == ApplicatorKind::Rfa {
+        return Ok((dev.id.clone(), rf_surrogate(&p, p1, &times)?));
+    }
+    let case = calibration_case(&p, 2.0)?;
+    let powers = [p0 + 0.5 * (p1 - p0), p1, p0 + 0.75 * (p1 - p0)];
     let runs: Vec<Result<Vec<SurrogateZone>>> = powers
         .par_iter()
         .map(|&pw| {
@@ -375,6 +376,63 @@ pub fn surrogate(
             .total_cmp(&(b.diameter_mm * b.diameter_mm * b.length_mm))
     });
     Ok((dev.id.clone(), all))
+}
+
+/// A warning when the tumour mask holds several separate tumours (26-
+/// connected components): they are planned as one target, the margin
+/// around each, and a single plan's confirmation judges the tumour its tip
+/// targets while overlapping ablations are judged on all of them.
+fn separate_tumours(tumor: &Mask) -> Option<Warning> {
+    use crate::morphology::{connected_components, Connectivity};
+    let comps = connected_components(tumor, Connectivity::Full26);
+    if comps.count() < 2 {
+        return None;
+    }
+    let grid = tumor.grid();
+    let mut sizes: Vec<u64> = comps.sizes.clone();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    let list: Vec<String> = sizes
+        .iter()
+        .map(|&n| format!("{:.2}", grid.volume_ml(n)))
+        .collect();
+    Some(Warning::about(
+        "tumor",
+        format!(
+            "the mask holds {} separate tumours ({} mL), planned as one target; a single plan's \
+             verdict judges the tumour its tip targets, overlapping ablations are judged on all \
+             (give one tumour's mask to plan it alone)",
+            comps.count(),
+            list.join(", ")
+        ),
+    ))
+}
+
+/// The radiofrequency surrogate: the generator at its highest setting
+/// (the impedance control holds the tissue below boiling, so the setting
+/// caps the power rather than sets it), one run at the simulation's 1 mm
+/// (a cooled electrode on a 2 mm lattice cools a voxel four times the
+/// electrode's section and halves the zone) giving every time, in perfused
+/// liver: unlike the microwave zone, the RF zone shrinks by a third with
+/// perfusion ([Cvir2009]), and the confirmation runs in perfused liver.
+/// Sorted by zone volume.
+fn rf_surrogate(params: &Parameters, power_w: f64, times: &[f64]) -> Result<Vec<SurrogateZone>> {
+    let zones = rf_model_zones(params, power_w, times, true, &NoProgress)?;
+    let mut all: Vec<SurrogateZone> = zones
+        .iter()
+        .map(|z| SurrogateZone {
+            power_w,
+            time_s: z.time_s,
+            diameter_mm: z.iso.diameter_mm,
+            length_mm: z.iso.length_mm,
+            beyond_tip_mm: z.iso.beyond_tip_mm,
+        })
+        .collect();
+    all.retain(|z| z.diameter_mm > 0.0 && z.length_mm > 0.0);
+    all.sort_by(|a, b| {
+        (a.diameter_mm * a.diameter_mm * a.length_mm)
+            .total_cmp(&(b.diameter_mm * b.diameter_mm * b.length_mm))
+    });
+    Ok(all)
 }
 
 /// Whether any of the six face neighbours of `ijk` in a grid of `dims`
@@ -483,7 +541,9 @@ struct Found {
 }
 
 /// The smallest protocol whose zone holds the whole target along `path`;
-/// else the one holding the most.
+/// else the one holding the most, the largest of those on a tie (a target
+/// larger than every zone is held nowhere: the largest zone leaves the
+/// least of it).
 fn best_protocol(
     path: &crate::planner::Path,
     pts: &[[f64; 3]],
@@ -507,7 +567,7 @@ fn best_protocol(
         if p.covered_frac >= 1.0 {
             return Some(f);
         }
-        if best.is_none_or(|b| p.covered_frac > b.covered_frac) {
+        if best.is_none_or(|b| p.covered_frac >= b.covered_frac) {
             best = Some(f);
         }
     }
@@ -541,6 +601,7 @@ pub fn plan_case(
             "a tumour (--tumor, or a label named liver_tumor)",
         )
     })?;
+    warnings.extend(separate_tumours(&tumor));
     let grid = liver.grid().clone();
     let tumor_voxels = tumor.count();
     let (inside, shell) = liver_around(&tumor, &liver);
@@ -683,21 +744,73 @@ pub fn plan_case(
         let c = candidate(f, &grid, &outcome.report, healthy, functional_voxels);
         Ok((c, outcome.zone70, *f))
     };
+    // A confirmation that falls short gets one more try: the smallest larger
+    // protocol whose zone, shrunk as the confirmation shrank this one (the
+    // perfusion and tissue the surrogate leaves out), holds the target,
+    // else the largest; kept when its margin is larger.
+    let escalate = |c: &PlanCandidate, f: &Found| -> Option<Found> {
+        let [d1, l1] = c.confirmed_zone_mm?;
+        let [d0, l0] = c.predicted_zone_mm;
+        let (rd, rl) = ((d1 / d0).min(1.0), (l1 / l0).min(1.0));
+        let larger = zones.iter().filter(|z| volume(z) > volume(&f.zone) * 1.0001);
+        let fit = |z: &SurrogateZone| {
+            let size = ZoneSize {
+                diameter_mm: z.diameter_mm * rd,
+                length_mm: z.length_mm * rl,
+                beyond_tip_mm: z.beyond_tip_mm * rl,
+            };
+            (fit_zone(&pts, centre, f.path.direction, &size), *z)
+        };
+        let (p, z) = larger
+            .clone()
+            .map(fit)
+            .find(|(p, _)| p.covered_frac >= 1.0)
+            .or_else(|| larger.clone().next_back().map(fit))?;
+        let path = trace(&maps, p.tip_mm, f.path.direction, &constraints).ok()?;
+        in_organ(p.tip_mm).then_some(Found {
+            path,
+            zone: z,
+            tip_mm: p.tip_mm,
+            covered_frac: p.covered_frac,
+        })
+    };
     let mut confirmed = Vec::new();
+    let mut escalated = 0usize;
     progress.start("confirming", chosen.len() as u64);
     for f in &chosen {
-        confirmed.push(confirm(files, f)?);
+        let mut c = confirm(files, f)?;
+        if c.0.covers_target != Some(true) {
+            if let Some(g) = escalate(&c.0, f) {
+                let c2 = confirm(files, &g)?;
+                escalated += 1;
+                let margin = |p: &PlanCandidate| p.min_margin_mm.unwrap_or(f64::NEG_INFINITY);
+                if margin(&c2.0) > margin(&c.0) {
+                    c = c2;
+                }
+            }
+        }
+        confirmed.push(c);
         progress.advance(1);
     }
     progress.finish();
+
     timing.insert("confirm_s".to_string(), t2.elapsed().as_secs_f64());
+    // Covering plans first, the least healthy liver ablated first among
+    // them; plans that fall short by the smallest shortfall (the largest
+    // minimal margin) first.
     confirmed.sort_by(|(a, _, _), (b, _, _)| {
         let covers = |p: &PlanCandidate| p.covers_target == Some(true);
-        covers(b).cmp(&covers(a)).then(
-            a.healthy_liver_ablated_ml
-                .unwrap_or(f64::MAX)
-                .total_cmp(&b.healthy_liver_ablated_ml.unwrap_or(f64::MAX)),
-        )
+        let healthy = |p: &PlanCandidate| p.healthy_liver_ablated_ml.unwrap_or(f64::MAX);
+        let margin = |p: &PlanCandidate| p.min_margin_mm.unwrap_or(f64::NEG_INFINITY);
+        covers(b).cmp(&covers(a)).then_with(|| {
+            if covers(a) {
+                healthy(a).total_cmp(&healthy(b))
+            } else {
+                margin(b)
+                    .total_cmp(&margin(a))
+                    .then(healthy(a).total_cmp(&healthy(b)))
+            }
+        })
     });
     for (i, (p, _, _)) in confirmed.iter_mut().enumerate() {
         p.rank = i + 1;
@@ -817,6 +930,7 @@ pub fn plan_case(
         recommended: recommended.into(),
         covers_target,
         verdict,
+        confirm_escalations: escalated,
         timing_s: timing,
         outputs,
         warnings,
