@@ -1,0 +1,125 @@
+//! The planner's zone surrogate (the device's 70 °C zones over its power and
+//! time range, from the thermal model) and the check of the tumour mask it
+//! plans for.
+
+use rayon::prelude::*;
+
+use super::SurrogateZone;
+use crate::bioheat::applicator::ApplicatorKind;
+use crate::bioheat::protocols::{calibration_case, model_zones, rf_model_zones, Library};
+use crate::bioheat::tissue::Parameters;
+use crate::error::{Result, Warning};
+use crate::progress::NoProgress;
+use crate::volume::Mask;
+
+/// The device's 70 °C zones in the calibration conditions: three powers
+/// across its range and six times across its range, one coarse (2 mm) run
+/// per power. Sorted by zone volume.
+///
+/// A radiofrequency device gets [`rf_surrogate`]'s zones instead.
+///
+/// # Errors
+/// Solver errors.
+pub fn surrogate(
+    lib: &Library,
+    device: Option<&str>,
+    kind: ApplicatorKind,
+    params: &Parameters,
+) -> Result<(String, Vec<SurrogateZone>)> {
+    let dev = lib.device(device, kind)?;
+    let p = dev.apply(params);
+    let [p0, p1] = dev.power_range_w;
+    let [t0, t1] = dev.time_range_s;
+    let times: Vec<f64> = [0.25, 0.4, 0.55, 0.7, 0.85, 1.0]
+        .iter()
+        .map(|f| (t0 + f * (t1 - t0)).round())
+        .collect();
+    if kind == ApplicatorKind::Rfa {
+        return Ok((dev.id.clone(), rf_surrogate(&p, p1, &times)?));
+    }
+    let case = calibration_case(&p, 2.0)?;
+    let powers = [p0 + 0.5 * (p1 - p0), p1, p0 + 0.75 * (p1 - p0)];
+    let runs: Vec<Result<Vec<SurrogateZone>>> = powers
+        .par_iter()
+        .map(|&pw| {
+            let zones = model_zones(&case, &p, pw, &times, &NoProgress)?;
+            Ok(zones
+                .iter()
+                .map(|z| SurrogateZone {
+                    power_w: pw,
+                    time_s: z.time_s,
+                    diameter_mm: z.iso.diameter_mm,
+                    length_mm: z.iso.length_mm,
+                    beyond_tip_mm: z.iso.beyond_tip_mm,
+                })
+                .collect())
+        })
+        .collect();
+    let mut all = Vec::new();
+    for r in runs {
+        all.extend(r?);
+    }
+    all.retain(|z| z.diameter_mm > 0.0 && z.length_mm > 0.0);
+    all.sort_by(|a, b| {
+        (a.diameter_mm * a.diameter_mm * a.length_mm)
+            .total_cmp(&(b.diameter_mm * b.diameter_mm * b.length_mm))
+    });
+    Ok((dev.id.clone(), all))
+}
+
+/// A warning when the tumour mask holds several separate tumours (26-
+/// connected components): they are planned as one target, the margin
+/// around each, and a single plan's confirmation judges the tumour its tip
+/// targets while overlapping ablations are judged on all of them.
+pub(super) fn separate_tumours(tumor: &Mask) -> Option<Warning> {
+    use crate::morphology::{connected_components, Connectivity};
+    let comps = connected_components(tumor, Connectivity::Full26);
+    if comps.count() < 2 {
+        return None;
+    }
+    let grid = tumor.grid();
+    let mut sizes: Vec<u64> = comps.sizes.clone();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    let list: Vec<String> = sizes
+        .iter()
+        .map(|&n| format!("{:.2}", grid.volume_ml(n)))
+        .collect();
+    Some(Warning::about(
+        "tumor",
+        format!(
+            "the mask holds {} separate tumours ({} mL), planned as one target; a single plan's \
+             verdict judges the tumour its tip targets, overlapping ablations are judged on all \
+             (give one tumour's mask to plan it alone)",
+            comps.count(),
+            list.join(", ")
+        ),
+    ))
+}
+
+/// The radiofrequency surrogate: the generator at its highest setting
+/// (the impedance control holds the tissue below boiling, so the setting
+/// caps the power rather than sets it), one run at the simulation's 1 mm
+/// (a cooled electrode on a 2 mm lattice cools a voxel four times the
+/// electrode's section and halves the zone) giving every time, in perfused
+/// liver: unlike the microwave zone, the RF zone shrinks by a third with
+/// perfusion ([Cvir2009]), and the confirmation runs in perfused liver.
+/// Sorted by zone volume.
+fn rf_surrogate(params: &Parameters, power_w: f64, times: &[f64]) -> Result<Vec<SurrogateZone>> {
+    let zones = rf_model_zones(params, power_w, times, true, &NoProgress)?;
+    let mut all: Vec<SurrogateZone> = zones
+        .iter()
+        .map(|z| SurrogateZone {
+            power_w,
+            time_s: z.time_s,
+            diameter_mm: z.iso.diameter_mm,
+            length_mm: z.iso.length_mm,
+            beyond_tip_mm: z.iso.beyond_tip_mm,
+        })
+        .collect();
+    all.retain(|z| z.diameter_mm > 0.0 && z.length_mm > 0.0);
+    all.sort_by(|a, b| {
+        (a.diameter_mm * a.diameter_mm * a.length_mm)
+            .total_cmp(&(b.diameter_mm * b.diameter_mm * b.length_mm))
+    });
+    Ok(all)
+}
