@@ -362,28 +362,42 @@ pub fn model_zones(
         params.microwave.update_interval_s,
     );
     let fields = run(&case.lattice, &settings, &mut source, progress)?;
+    zones_at(&case.grid, &case.pose, &fields.snapshots, times_s, params)
+}
+
+/// The 70 °C and damage zones of the snapshot taken at each of `times_s`
+/// (the first at or after it, else the last).
+///
+/// # Errors
+/// `Parameter` (`time_s`) when the run kept no snapshot.
+fn zones_at(
+    grid: &Grid,
+    pose: &Pose,
+    snapshots: &[crate::bioheat::solver::Snapshot],
+    times_s: &[f64],
+    params: &Parameters,
+) -> Result<Vec<ModelZones>> {
     let mut out = Vec::with_capacity(times_s.len());
     for &t in times_s {
-        let snap = fields
-            .snapshots
+        let snap = snapshots
             .iter()
             .find(|s| s.time_s >= t - 1e-9 * t)
-            .or(fields.snapshots.last())
+            .or(snapshots.last())
             .ok_or_else(|| parameter_error("time_s", t, "a heating time"))?;
         let iso = LatticeField {
-            grid: &case.grid,
+            grid,
             values: &snap.tmax_c,
             outside: params.blood.temperature_c as f32,
         };
         let dmg = LatticeField {
-            grid: &case.grid,
+            grid,
             values: &snap.damage_omega,
             outside: 0.0,
         };
         out.push(ModelZones {
             time_s: t,
-            iso: zone_shape(&iso, params.damage.isotherm_c as f32, &case.pose),
-            damage: zone_shape(&dmg, 1.0, &case.pose),
+            iso: zone_shape(&iso, params.damage.isotherm_c as f32, pose),
+            damage: zone_shape(&dmg, 1.0, pose),
         });
     }
     Ok(out)
@@ -448,29 +462,5 @@ pub fn rf_model_zones(
         vessels: Vec::new(),
     };
     let sim = crate::bioheat::simulate_with_snapshots(&tissues, &request, &p, times_s, progress)?;
-    let mut out = Vec::with_capacity(times_s.len());
-    for &t in times_s {
-        let snap = sim
-            .fields
-            .snapshots
-            .iter()
-            .find(|s| s.time_s >= t - 1e-9 * t)
-            .or(sim.fields.snapshots.last())
-            .ok_or_else(|| parameter_error("time_s", t, "a heating time"))?;
-        let field = |values| LatticeField {
-            grid: &sim.sim.grid,
-            values,
-            outside: 0.0,
-        };
-        let iso = LatticeField {
-            outside: p.blood.temperature_c as f32,
-            ..field(&snap.tmax_c)
-        };
-        out.push(ModelZones {
-            time_s: t,
-            iso: zone_shape(&iso, p.damage.isotherm_c as f32, &request.pose),
-            damage: zone_shape(&field(&snap.damage_omega), 1.0, &request.pose),
-        });
-    }
-    Ok(out)
+    zones_at(&sim.sim.grid, &request.pose, &sim.fields.snapshots, times_s, &p)
 }

@@ -137,6 +137,15 @@ pub fn perpendiculars(d: [f64; 3]) -> ([f64; 3], [f64; 3]) {
     (e1, e2)
 }
 
+/// The 36 directions, 5° apart over a half turn, in the plane of `e1` and
+/// `e2`: each chord across the axis is measured along one of them.
+fn across(e1: [f64; 3], e2: [f64; 3]) -> impl Iterator<Item = [f64; 3]> {
+    (0..36).map(move |k| {
+        let t = k as f64 * std::f64::consts::PI / 36.0;
+        [0, 1, 2].map(|a| t.cos() * e1[a] + t.sin() * e2[a])
+    })
+}
+
 /// Volume, length, diameter and reach beyond the tip of the zone where
 /// `field ≥ threshold`.
 pub fn zone_shape(field: &LatticeField, threshold: f32, pose: &Pose) -> ZoneShape {
@@ -177,13 +186,7 @@ pub fn zone_shape(field: &LatticeField, threshold: f32, pose: &Pose) -> ZoneShap
     while s <= proximal + 1e-9 {
         let c = pose.behind(s);
         if field.at(c) >= threshold {
-            for k in 0..36 {
-                let t = k as f64 * std::f64::consts::PI / 36.0;
-                let u = [
-                    t.cos() * e1[0] + t.sin() * e2[0],
-                    t.cos() * e1[1] + t.sin() * e2[1],
-                    t.cos() * e1[2] + t.sin() * e2[2],
-                ];
+            for u in across(e1, e2) {
                 let w = reach_mm(field, threshold, c, u, step)
                     + reach_mm(field, threshold, c, u.map(|v| -v), step);
                 if w > widest.0 {
@@ -313,9 +316,7 @@ fn sleeve_shape(
     let mut s = distal;
     while s <= proximal + 1e-9 {
         let c = pose.behind(s);
-        for k in 0..36 {
-            let t = k as f64 * std::f64::consts::PI / 36.0;
-            let u = [0, 1, 2].map(|a| t.cos() * e1[a] + t.sin() * e2[a]);
+        for u in across(e1, e2) {
             if let Some((a, b)) = chord_ends(field, threshold, c, u, half, step) {
                 if b - a > widest.0 {
                     widest = (b - a, s);

@@ -517,8 +517,8 @@ fn zone_lines(o: &mut String, r: &SimulateReport) {
         ],
     ];
     o.push_str(if r.rf.is_some() {
-        "zones        the verdict uses T >= 70 C, within 25 % of published cooled-electrode zones; \
-         damage >= 1 (Arrhenius) is 70 % larger than they are\n"
+        "zones        the verdict uses T >= 70 C, within 25 % of published cooled-electrode zones \
+         [Cvir2009]; damage >= 1 (Arrhenius) is 70 % larger than they are\n"
     } else {
         "zones        the verdict uses T >= 70 C; damage >= 1 (Arrhenius) is the calibrated gross-pathology zone\n"
     });

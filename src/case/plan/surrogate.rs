@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::SurrogateZone;
 use crate::bioheat::applicator::ApplicatorKind;
-use crate::bioheat::protocols::{calibration_case, model_zones, rf_model_zones, Library};
+use crate::bioheat::protocols::{calibration_case, model_zones, rf_model_zones, Library, ModelZones};
 use crate::bioheat::tissue::Parameters;
 use crate::error::{Result, Warning};
 use crate::progress::NoProgress;
@@ -43,28 +43,14 @@ pub fn surrogate(
         .par_iter()
         .map(|&pw| {
             let zones = model_zones(&case, &p, pw, &times, &NoProgress)?;
-            Ok(zones
-                .iter()
-                .map(|z| SurrogateZone {
-                    power_w: pw,
-                    time_s: z.time_s,
-                    diameter_mm: z.iso.diameter_mm,
-                    length_mm: z.iso.length_mm,
-                    beyond_tip_mm: z.iso.beyond_tip_mm,
-                })
-                .collect())
+            Ok(zones.iter().map(|z| surrogate_zone(pw, z)).collect())
         })
         .collect();
     let mut all = Vec::new();
     for r in runs {
         all.extend(r?);
     }
-    all.retain(|z| z.diameter_mm > 0.0 && z.length_mm > 0.0);
-    all.sort_by(|a, b| {
-        (a.diameter_mm * a.diameter_mm * a.length_mm)
-            .total_cmp(&(b.diameter_mm * b.diameter_mm * b.length_mm))
-    });
-    Ok((dev.id.clone(), all))
+    Ok((dev.id.clone(), by_volume(all)))
 }
 
 /// A warning when the tumour mask holds several separate tumours (26-
@@ -106,20 +92,28 @@ pub(super) fn separate_tumours(tumor: &Mask) -> Option<Warning> {
 /// Sorted by zone volume.
 fn rf_surrogate(params: &Parameters, power_w: f64, times: &[f64]) -> Result<Vec<SurrogateZone>> {
     let zones = rf_model_zones(params, power_w, times, true, &NoProgress)?;
-    let mut all: Vec<SurrogateZone> = zones
-        .iter()
-        .map(|z| SurrogateZone {
-            power_w,
-            time_s: z.time_s,
-            diameter_mm: z.iso.diameter_mm,
-            length_mm: z.iso.length_mm,
-            beyond_tip_mm: z.iso.beyond_tip_mm,
-        })
-        .collect();
+    Ok(by_volume(
+        zones.iter().map(|z| surrogate_zone(power_w, z)).collect(),
+    ))
+}
+
+/// The surrogate's zone: the model's 70 °C zone at `power_w`.
+fn surrogate_zone(power_w: f64, z: &ModelZones) -> SurrogateZone {
+    SurrogateZone {
+        power_w,
+        time_s: z.time_s,
+        diameter_mm: z.iso.diameter_mm,
+        length_mm: z.iso.length_mm,
+        beyond_tip_mm: z.iso.beyond_tip_mm,
+    }
+}
+
+/// The zones with a size, smallest volume first.
+fn by_volume(mut all: Vec<SurrogateZone>) -> Vec<SurrogateZone> {
     all.retain(|z| z.diameter_mm > 0.0 && z.length_mm > 0.0);
     all.sort_by(|a, b| {
         (a.diameter_mm * a.diameter_mm * a.length_mm)
             .total_cmp(&(b.diameter_mm * b.diameter_mm * b.length_mm))
     });
-    Ok(all)
+    all
 }
