@@ -366,39 +366,10 @@ fn beside_a_vessel_the_tip_keeps_its_clearance_and_the_confirmed_zone_feels_the_
     );
 }
 
-#[test]
-fn a_target_too_long_for_one_zone_gets_overlapping_ablations_that_cover_it() {
-    // Two 3 mm tumours 30 mm apart: with a 5 mm margin the target spans
-    // 46 mm, longer than the device's largest 70 °C zone.
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (ball([-15.0, 0.0, 0.0], 3.0), ball([15.0, 0.0, 0.0], 3.0));
-    let (case, body) = organ_phantom(dir.path(), move |p| a(p) || b(p), |_| false);
-    let out_dir = dir.path().join("plan");
-    let (code, out, err) = run_cli(&[
-        "plan",
-        case.to_str().unwrap(),
-        "--body",
-        body.to_str().unwrap(),
-        "--margin-mm",
-        "5",
-        "--directions",
-        "600",
-        "--confirm",
-        "1",
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-        "--json",
-    ]);
-    let r: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{err}"));
-    assert_eq!(r["plans"][0]["covers_target"], false, "{}", r["plans"][0]);
-    let m = &r["multi_ablation"];
-    let n = m["ablations"].as_array().unwrap().len();
-    assert!((2..=3).contains(&n), "{m}");
-    assert_eq!(r["recommended"], "multi_ablation", "{}", r["verdict"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(r["verdict"].as_str().unwrap().starts_with("MULTI-ABLATION PLAN"));
-    // Independent check on the zone written: every voxel centre within
-    // margin − one voxel of a tumour voxel centre lies in the union.
+/// Every voxel of `zone.nii.gz` in `out_dir` within `reach` mm of a voxel
+/// centre where `tumour` holds (inside the box |x| ≤ 30, |y|, |z| ≤ 12 mm) is
+/// set: an independent check of the zone written, by brute force.
+fn assert_zone_holds(out_dir: &std::path::Path, tumour: impl Fn([f64; 3]) -> bool, reach: f64) {
     let zone = liverkit::io::read_label_map(&out_dir.join("zone.nii.gz"), &Default::default())
         .unwrap()
         .value
@@ -408,9 +379,8 @@ fn a_target_too_long_for_one_zone_gets_overlapping_ablations_that_cover_it() {
     let tumour: Vec<[f64; 3]> = ndarray::indices((N, N, N))
         .into_iter()
         .map(|(i, j, k)| world(i, j, k))
-        .filter(|&p| ball([-15.0, 0.0, 0.0], 3.0)(p) || ball([15.0, 0.0, 0.0], 3.0)(p))
+        .filter(|&p| tumour(p))
         .collect();
-    let reach = 5.0 - H;
     for ((i, j, k), &z) in zone.data().indexed_iter() {
         let p = world(i, j, k);
         if p[0].abs() > 30.0 || p[1].abs() > 12.0 || p[2].abs() > 12.0 {
@@ -421,6 +391,66 @@ fn a_target_too_long_for_one_zone_gets_overlapping_ablations_that_cover_it() {
             .any(|q| (0..3).map(|a| (p[a] - q[a]).powi(2)).sum::<f64>() <= reach * reach);
         assert!(!near || z, "voxel at {p:?} near the tumour is outside the zone");
     }
+}
+
+/// `liverkit plan --json` on a phantom with its body mask, 600 directions,
+/// one confirmation and the masks written to `out_dir`: the exit status,
+/// the report and the standard error.
+fn plan_with_masks(
+    case: &std::path::Path,
+    body: &std::path::Path,
+    margin_mm: &str,
+    out_dir: &std::path::Path,
+) -> (i32, serde_json::Value, String) {
+    let (code, out, err) = run_cli(&[
+        "plan",
+        case.to_str().unwrap(),
+        "--body",
+        body.to_str().unwrap(),
+        "--margin-mm",
+        margin_mm,
+        "--directions",
+        "600",
+        "--confirm",
+        "1",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+        "--json",
+    ]);
+    let r = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{err}"));
+    (code, r, err)
+}
+
+/// Points within `r` mm of the segment `a`–`b`.
+fn capsule(a: [f64; 3], b: [f64; 3], r: f64) -> impl Fn([f64; 3]) -> bool + Clone {
+    move |p| {
+        let ab = [0, 1, 2].map(|k| b[k] - a[k]);
+        let ap = [0, 1, 2].map(|k| p[k] - a[k]);
+        let len2: f64 = ab.iter().map(|v| v * v).sum();
+        let s = ((0..3).map(|k| ab[k] * ap[k]).sum::<f64>() / len2).clamp(0.0, 1.0);
+        (0..3).map(|k| (ap[k] - s * ab[k]).powi(2)).sum::<f64>() <= r * r
+    }
+}
+
+#[test]
+fn a_target_too_long_for_one_zone_gets_overlapping_ablations_that_cover_it() {
+    // A tumour 36 mm long and 6 mm wide: with a 5 mm margin the target
+    // spans 46 mm, longer than the device's largest 70 °C zone.
+    let dir = tempfile::tempdir().unwrap();
+    let tumour = capsule([-15.0, 0.0, 0.0], [15.0, 0.0, 0.0], 3.0);
+    let (case, body) = organ_phantom(dir.path(), tumour.clone(), |_| false);
+    let out_dir = dir.path().join("plan");
+    let (code, r, err) = plan_with_masks(&case, &body, "5", &out_dir);
+    assert_eq!(r["plans"][0]["covers_target"], false, "{}", r["plans"][0]);
+    let m = &r["multi_ablation"];
+    let n = m["ablations"].as_array().unwrap().len();
+    assert!((2..=3).contains(&n), "{m}");
+    assert_eq!(r["recommended"], "multi_ablation", "{}", r["verdict"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(r["verdict"].as_str().unwrap().starts_with("MULTI-ABLATION PLAN"));
+    // Independent check on the zone written: every voxel centre within
+    // margin − one voxel of a tumour voxel centre lies in the union.
+    assert_zone_holds(&out_dir, tumour, 5.0 - H);
     // The paths and tips written: one path per ablation, tips apart (they
     // may share a track: a pull-back along one needle path).
     let tips: Vec<[f64; 3]> = m["ablations"]
@@ -435,17 +465,55 @@ fn a_target_too_long_for_one_zone_gets_overlapping_ablations_that_cover_it() {
             assert!(apart >= 5.0, "tips {tips:?}");
         }
     }
+    assert_masks_hold_tips(&out_dir, &tips);
+}
+
+/// `path.nii.gz` and `tip.nii.gz` in `out_dir` are not empty and hold
+/// every tip.
+fn assert_masks_hold_tips(out_dir: &std::path::Path, tips: &[[f64; 3]]) {
+    let g = grid();
     for name in ["path", "tip"] {
         let m = liverkit::io::read_label_map(&out_dir.join(format!("{name}.nii.gz")), &Default::default())
             .unwrap()
             .value
             .nonzero_mask();
         assert!(m.data().iter().any(|&v| v), "{name} mask is empty");
-        for t in &tips {
+        for t in tips {
             let v = g.nearest_voxel(*t).unwrap();
             assert!(m.data()[v], "{name} mask misses the tip {t:?}");
         }
     }
+}
+
+#[test]
+fn separate_tumours_are_planned_one_by_one_and_each_judged_on_its_own() {
+    // Two 3 mm tumours 30 mm apart, a 3 mm margin: one target would span
+    // 42 mm (more than any zone), but each tumour alone (12 mm) fits one
+    // zone. Each gets its own single plan, judged on its own tumour; the
+    // zone written holds both.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (ball([-15.0, 0.0, 0.0], 3.0), ball([15.0, 0.0, 0.0], 3.0));
+    let (case, body) = organ_phantom(dir.path(), move |p| a(p) || b(p), |_| false);
+    let out_dir = dir.path().join("plan");
+    let (code, r, err) = plan_with_masks(&case, &body, "3", &out_dir);
+    let others = r["other_tumors"].as_array().unwrap();
+    assert_eq!(others.len(), 1, "{r}");
+    let mut tips = Vec::new();
+    for (i, t) in [&r, &others[0]].into_iter().enumerate() {
+        assert_eq!(t["tumor_index"], i + 1);
+        assert_eq!(t["recommended"], "single", "{}", t["verdict"]);
+        assert_eq!(t["covers_target"], true, "{}", t["verdict"]);
+        assert!(t["multi_ablation"].is_null());
+        let c = v3(&t["tumor_centre_mm"]);
+        assert!((c[0].abs() - 15.0).abs() < 0.5, "centre {c:?}");
+        tips.push(v3(&t["plans"][0]["tip_mm"]));
+    }
+    assert_eq!(r["all_tumors_covered"], true);
+    assert_eq!(code, 0, "{err}");
+    let a = ball([-15.0, 0.0, 0.0], 3.0);
+    let b = ball([15.0, 0.0, 0.0], 3.0);
+    assert_zone_holds(&out_dir, move |p| a(p) || b(p), 3.0 - H);
+    assert_masks_hold_tips(&out_dir, &tips);
 }
 
 #[test]

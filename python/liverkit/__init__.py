@@ -60,6 +60,7 @@ from .results import (
     TargetResult,
     TargetZone,
     TumorMargin,
+    TumorPlan,
     VolumesResult,
 )
 
@@ -103,6 +104,7 @@ __all__ = [
     "PlanCandidate",
     "MultiAblation",
     "PlanResult",
+    "TumorPlan",
 ]
 
 __version__: str = _native.version()
@@ -730,9 +732,11 @@ def plan(
     whose 70 °C zone covers the tumour and ``margin_mm``, the best ones
     confirmed with the full simulation, and why the other directions were
     refused; when no single ablation covers, overlapping ablations
-    (``result.multi_ablation``). ``out_dir`` receives the recommended plan's
-    path, tip and zone masks. ``result.covers_target`` is False where the
-    command line exits with status 1."""
+    (``result.multi_ablation``). Each separate tumour of the mask is planned
+    on its own: the largest at the top level, the others in
+    ``result.other_tumors``. ``out_dir`` receives the recommended plans'
+    paths, tips and zone masks. ``result.all_tumors_covered`` is False where
+    the command line exits with status 1."""
     text = _native.plan(
         _source(labels),
         tumor=_role(tumor),

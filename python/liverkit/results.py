@@ -42,6 +42,7 @@ __all__ = [
     "ProtocolsResult",
     "PlanCandidate",
     "PlanResult",
+    "TumorPlan",
 ]
 
 
@@ -447,26 +448,39 @@ class MultiAblation(Record):
     delivery: str
 
 
-class PlanResult(Record):
-    """What ``liverkit plan --json`` prints."""
+class TumorPlan(Record):
+    """The plan for one of the mask's separate tumours."""
 
     _nested = {"plans": PlanCandidate, "multi_ablation": MultiAblation}
-    input: tuple[str, ...]
-    device: str
-    margin_mm: float
+    tumor_index: int
+    tumor_centre_mm: tuple[float, float, float]
     tumor_ml: float
     target_ml: float
-    directions_tried: int
     directions_admissible: int
     rejected: Record
-    obstacles: Record
-    protocols: tuple[Record, ...]
     plans: tuple[PlanCandidate, ...]
     multi_ablation: MultiAblation | None
     recommended: str
     covers_target: bool
     verdict: str
     confirm_escalations: int
+
+
+class PlanResult(TumorPlan):
+    """What ``liverkit plan --json`` prints: the largest tumour's plan at the
+    top level (the fields of ``TumorPlan``), the mask's other tumours in
+    ``other_tumors``."""
+
+    _nested = {**TumorPlan._nested, "other_tumors": TumorPlan}
+    input: tuple[str, ...]
+    device: str
+    margin_mm: float
+    directions_tried: int
+    obstacles: Record
+    protocols: tuple[Record, ...]
+    other_tumors: tuple[TumorPlan, ...]
+    tumors_not_planned: int
+    all_tumors_covered: bool
     timing_s: Record
     outputs: Record
     warnings: tuple[Record, ...]

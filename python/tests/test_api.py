@@ -249,5 +249,12 @@ def test_plan_equals_cli(cli):
     assert got == expected
     assert isinstance(r.plans[0], results.PlanCandidate)
     assert r.covers_target is False and "NO SINGLE PLAN" in r.verdict
-    assert set(results.PlanResult.__annotations__) == set(r.keys())
+    case_and_tumour = set(results.PlanResult.__annotations__) | set(results.TumorPlan.__annotations__)
+    assert case_and_tumour == set(r.keys())
     assert set(results.PlanCandidate.__annotations__) == set(r.plans[0].keys())
+    # The sample's mask holds two separate tumours: the smaller one is
+    # planned on its own.
+    (other,) = r.other_tumors
+    assert isinstance(other, results.TumorPlan) and other.tumor_index == 2
+    assert set(results.TumorPlan.__annotations__) == set(other.keys())
+    assert other.tumor_ml < r.tumor_ml and r.all_tumors_covered is False

@@ -188,7 +188,7 @@ pub struct RfSummary {
     pub first_rolloff_s: Option<f64>,
     /// Whether the generator's current limit held the power below the setting.
     pub current_limited: bool,
-    /// Whether holding the tissue below boiling held it below the setting.
+    /// Whether holding the hottest tissue at boiling held it below the setting.
     pub temperature_limited: bool,
 }
 

@@ -107,7 +107,7 @@ pub(super) fn table() -> Vec<Param> {
         row!(rf.active_length_mm, 30.0, (1.0, 100.0), assumed!("a 3 cm single electrode")),
         row!(rf.conductivity_temp_coeff_per_c, 0.015, (0.0, 0.1), "[Zurbuchen2016], [Hall2015] +1.5 %/°C, docs/references.md"),
         row!(rf.control_interval_s, 1.0, (0.1, 60.0), SOLVER_SETTING),
-        row!(rf.control_target_c, 95.0, (50.0, 150.0), assumed!("[Schramm2007] hold the hottest tissue at 100 °C; 5 °C below boiling here so the control's overshoot does not boil tissue dry")),
+        row!(rf.control_target_c, 100.0, (50.0, 150.0), "[Schramm2007] power controlled to hold the hottest tissue at 100 °C, docs/references.md"),
         row!(rf.coolant_c, 25.0, (-5.0, 37.0), assumed!("the tissue-side surface of an electrode perfused with chilled saline")),
         row!(rf.electrode_radius_mm, 0.75, (0.1, 5.0), assumed!("a 17 gauge electrode")),
         row!(rf.max_current_a, 2.0, (0.1, 10.0), "[Goldberg2004] maximum current of the cooled-electrode generator, 2000 mA; docs/references.md"),

@@ -330,7 +330,7 @@ impl Default for Parameters {
             ),
             (
                 "rf.generator",
-                "impedance: the output held so that the hottest tissue stays below boiling, as \
+                "impedance: the output held so that the hottest tissue stays at boiling (100 °C), as \
                  [Schramm2007] model the impedance-controlled generator; \"power\" delivers the \
                  setting within the current limit"
                     .to_string(),

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use liverkit::bioheat::applicator::ApplicatorKind;
-use liverkit::case::plan::{plan_case, PlanReport, PlanRequest};
+use liverkit::case::plan::{plan_case, PlanReport, PlanRequest, TumorPlan};
 use liverkit::case::roles::{Files, RoleSpec};
 use liverkit::io::ReadOptions;
 use liverkit::planner::Constraints;
@@ -184,7 +184,7 @@ pub fn run_plan(a: &PlanArgs, read: &ReadOptions) -> Result<ExitCode, Failure> {
         table(&report)
     };
     output::print(&text)?;
-    Ok(if report.covers_target {
+    Ok(if report.all_tumors_covered {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -196,22 +196,55 @@ fn f1(v: Option<f64>) -> String {
 }
 
 fn table(r: &PlanReport) -> String {
+    let n = 1 + r.other_tumors.len() + r.tumors_not_planned;
+    let mut out = String::new();
+    for t in r.tumors() {
+        out.push_str(&tumour_table(r, t, n));
+    }
+    for (name, path) in &r.outputs {
+        out.push_str(&format!("# wrote {name}: {}\n", path.display()));
+    }
+    if n > 1 {
+        let verdict = if r.all_tumors_covered {
+            format!("ALL {n} TUMOURS COVERED")
+        } else {
+            let covered = r.tumors().filter(|t| t.covers_target).count();
+            format!("NOT EVERY TUMOUR IS COVERED: {covered} of {n}")
+        };
+        out.push_str(&format!("{verdict}\n"));
+    }
+    out
+}
+
+/// One tumour's lines: its target, the directions, the ranked plans, the
+/// overlapping ablations and its verdict (prefixed by which tumour when
+/// the mask holds `n` > 1).
+fn tumour_table(r: &PlanReport, t: &TumorPlan, n: usize) -> String {
+    let (which, prefix) = if n > 1 {
+        let c = t.tumor_centre_mm;
+        (
+            format!(" {} of {n} at {:.1},{:.1},{:.1}", t.tumor_index, c[0], c[1], c[2]),
+            format!("tumour {}: ", t.tumor_index),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     let mut out = format!(
-        "# device {}; tumour {:.2} mL, target (tumour + {} mm) {:.2} mL\n# directions: {} tried, {} admissible; rejected: {}\n",
+        "# device {}; tumour{which} {:.2} mL, target (tumour + {} mm) {:.2} mL\n# directions: {} tried, {} admissible; rejected: {}\n",
         r.device,
-        r.tumor_ml,
+        t.tumor_ml,
         r.margin_mm,
-        r.target_ml,
+        t.target_ml,
         r.directions_tried,
-        r.directions_admissible,
-        r.rejected
+        t.directions_admissible,
+        t.rejected
             .iter()
             .filter(|(_, n)| **n > 0)
             .map(|(k, n)| format!("{k} {n}"))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let rows: Vec<Vec<String>> = r
+    let rows: Vec<Vec<String>> = t
         .plans
         .iter()
         .map(|p| {
@@ -250,7 +283,7 @@ fn table(r: &PlanReport) -> String {
         ],
         &rows,
     ));
-    if let Some(m) = &r.multi_ablation {
+    if let Some(m) = &t.multi_ablation {
         out.push_str(&format!(
             "# {} overlapping ablations: union of their 70 °C zones {:.1} mL, minimal margin {:.1} mm, healthy liver {:.1} mL\n#   delivery: {}\n",
             m.ablations.len(),
@@ -267,9 +300,6 @@ fn table(r: &PlanReport) -> String {
             ));
         }
     }
-    for (name, path) in &r.outputs {
-        out.push_str(&format!("# wrote {name}: {}\n", path.display()));
-    }
-    out.push_str(&format!("{}\n", r.verdict));
+    out.push_str(&format!("{prefix}{}\n", t.verdict));
     out
 }

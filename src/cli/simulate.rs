@@ -448,7 +448,10 @@ fn setup_lines(o: &mut String, r: &SimulateReport) {
         ));
         let limits = [
             (rf.current_limited, "held back by its current limit"),
-            (rf.temperature_limited, "held back to keep tissue below boiling"),
+            (
+                rf.temperature_limited,
+                "held back to hold the hottest tissue at 100 C",
+            ),
         ]
         .iter()
         .filter(|(on, _)| *on)
@@ -517,8 +520,8 @@ fn zone_lines(o: &mut String, r: &SimulateReport) {
         ],
     ];
     o.push_str(if r.rf.is_some() {
-        "zones        the verdict uses T >= 70 C, within 25 % of published cooled-electrode zones \
-         [Cvir2009]; damage >= 1 (Arrhenius) is 70 % larger than they are\n"
+        "zones        the verdict uses T >= 70 C, within 17 % of published cooled-electrode zones \
+         [Cvir2009]; damage >= 1 (Arrhenius) is 75-90 % larger than they are\n"
     } else {
         "zones        the verdict uses T >= 70 C; damage >= 1 (Arrhenius) is the calibrated gross-pathology zone\n"
     });

@@ -1,6 +1,5 @@
-//! The planner's zone surrogate (the device's 70 °C zones over its power and
-//! time range, from the thermal model) and the check of the tumour mask it
-//! plans for.
+//! The planner's zone surrogate: the device's 70 °C zones over its power
+//! and time range, from the thermal model.
 
 use rayon::prelude::*;
 
@@ -8,9 +7,8 @@ use super::SurrogateZone;
 use crate::bioheat::applicator::ApplicatorKind;
 use crate::bioheat::protocols::{calibration_case, model_zones, rf_model_zones, Library, ModelZones};
 use crate::bioheat::tissue::Parameters;
-use crate::error::{Result, Warning};
+use crate::error::Result;
 use crate::progress::NoProgress;
-use crate::volume::Mask;
 
 /// The device's 70 °C zones in the calibration conditions: three powers
 /// across its range and six times across its range, one coarse (2 mm) run
@@ -53,37 +51,8 @@ pub fn surrogate(
     Ok((dev.id.clone(), by_volume(all)))
 }
 
-/// A warning when the tumour mask holds several separate tumours (26-
-/// connected components): they are planned as one target, the margin
-/// around each, and a single plan's confirmation judges the tumour its tip
-/// targets while overlapping ablations are judged on all of them.
-pub(super) fn separate_tumours(tumor: &Mask) -> Option<Warning> {
-    use crate::morphology::{connected_components, Connectivity};
-    let comps = connected_components(tumor, Connectivity::Full26);
-    if comps.count() < 2 {
-        return None;
-    }
-    let grid = tumor.grid();
-    let mut sizes: Vec<u64> = comps.sizes.clone();
-    sizes.sort_unstable_by(|a, b| b.cmp(a));
-    let list: Vec<String> = sizes
-        .iter()
-        .map(|&n| format!("{:.2}", grid.volume_ml(n)))
-        .collect();
-    Some(Warning::about(
-        "tumor",
-        format!(
-            "the mask holds {} separate tumours ({} mL), planned as one target; a single plan's \
-             verdict judges the tumour its tip targets, overlapping ablations are judged on all \
-             (give one tumour's mask to plan it alone)",
-            comps.count(),
-            list.join(", ")
-        ),
-    ))
-}
-
 /// The radiofrequency surrogate: the generator at its highest setting
-/// (the impedance control holds the tissue below boiling, so the setting
+/// (the impedance control holds the hottest tissue at boiling, so the setting
 /// caps the power rather than sets it), one run at the simulation's 1 mm
 /// (a cooled electrode on a 2 mm lattice cools a voxel four times the
 /// electrode's section and halves the zone) giving every time, in perfused
