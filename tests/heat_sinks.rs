@@ -28,21 +28,6 @@ fn run(liver: &Mask, vessel: Option<&Mask>, name: &str, req: &Request, p: &Param
     simulate(&tissues, req, p, &NoProgress).unwrap()
 }
 
-/// Reach of the 70 °C zone from the antenna axis at the zone's widest
-/// point, along +x (towards the vessels) and −x.
-fn reaches(s: &Simulation, pose: &Pose) -> (f64, f64) {
-    let field = LatticeField {
-        grid: &s.sim.grid,
-        values: &s.fields.tmax_c,
-        outside: 37.0,
-    };
-    let centre = pose.behind(s.zone_iso.widest_at_mm);
-    (
-        reach_mm(&field, 70.0, centre, [1.0, 0.0, 0.0], 0.25),
-        reach_mm(&field, 70.0, centre, [-1.0, 0.0, 0.0], 0.25),
-    )
-}
-
 /// The share of the vessel-free 70 °C zone lost on the vessel's side (x > c).
 fn side_loss(s: &Simulation, none: &Simulation, c: f64) -> f64 {
     let (a0, _) = half_volumes(none, c);
@@ -104,39 +89,35 @@ fn the_sink_grows_smoothly_with_the_vessel_diameter() {
 
 #[test]
 fn microwave_loses_less_to_a_vessel_than_rf_and_coagulates_up_to_its_wall() {
-    // Two ablations with the same vessel-free 70 °C radius (within 0.7 mm):
-    // microwave as used, high power for a short time (150 W, 2.5 min), and
-    // radiofrequency at 20 W for 10 min. A 5 mm portal vein branch has its
-    // wall 5 mm from the axis.
+    // Two ablations with the same vessel-free 70 °C diameter (within
+    // 1.4 mm): microwave as used, high power for a short time (150 W,
+    // 2.5 min), and radiofrequency as a clinician sets it (the default
+    // internally cooled 3 cm electrode on the impedance-controlled
+    // generator, 200 W for 5 min). A 5 mm portal vein branch has its wall
+    // 5 mm from the axis. The cooled electrode's zone is a sleeve around a
+    // cooler axis, so both zones are sized by their measured diameter and
+    // the loss is the share of the zone's volume lost on the vessel's side.
     let liver = liver_block(100);
     let c = 50.0;
     let pose = Pose::from_direction([c, c, 65.0], [0.0, 0.0, 1.0]).unwrap();
-    // The bare electrode at a set power: its zone holds the axis, so both
-    // zones are measured from the axis alike (a cooled electrode's zone is
-    // a sleeve around a cooler axis).
-    let mut p = Parameters::default();
-    p.rf.cooled = false;
-    p.rf.impedance_control = false;
+    let p = Parameters::default();
+    assert!(p.rf.cooled && p.rf.impedance_control);
     let mw = Request {
         expected_radius_mm: 20.0,
         ..mwa(150.0, 150.0, pose)
     };
     let rf = Request {
         applicator: ApplicatorKind::Rfa,
+        power_w: 200.0,
+        time_s: 300.0,
         ..mw.clone()
-    };
-    let rf = Request {
-        power_w: 20.0,
-        time_s: 600.0,
-        ..rf
     };
     let vessel = cylinder(&liver, c + 7.5, c, 2.5);
     let mut out = Vec::new();
     for (kind, req) in [("microwave", &mw), ("rf", &rf)] {
         let none = run(&liver, None, "portal_vein", req, &p);
         let with = run(&liver, Some(&vessel), "portal_vein", req, &p);
-        let (r0, _) = reaches(&none, &pose);
-        let (toward, away) = reaches(&with, &pose);
+        let d0 = none.zone_iso.diameter_mm;
         let loss = side_loss(&with, &none, c);
         let field = LatticeField {
             grid: &with.sim.grid,
@@ -151,16 +132,18 @@ fn microwave_loses_less_to_a_vessel_than_rf_and_coagulates_up_to_its_wall() {
             0.25,
         );
         println!(
-            "{kind}: vessel-free radius {r0:.2} mm; with the vessel {toward:.2} mm towards it, \
-             {away:.2} away, side loss {:.1} %, coagulation reaches {dead:.2} mm (wall at 5)",
+            "{kind}: vessel-free 70 C diameter {d0:.2} mm, with the vessel {:.2} mm; side loss {:.1} %, \
+             coagulation reaches {dead:.2} mm from the axis (wall at 5)",
+            with.zone_iso.diameter_mm,
             100.0 * loss
         );
-        out.push((r0, loss, dead));
+        out.push((d0, loss, dead));
     }
-    let ((r_mw, l_mw, dead_mw), (r_rf, l_rf, _)) = (out[0], out[1]);
-    assert!((r_mw - r_rf).abs() < 0.7, "{r_mw} vs {r_rf}");
-    // Microwave loses a smaller share of its zone to the vessel...
-    assert!(l_rf - l_mw > 0.02, "microwave {l_mw:.3} vs rf {l_rf:.3}");
+    let ((d_mw, l_mw, dead_mw), (d_rf, l_rf, _)) = (out[0], out[1]);
+    assert!((d_mw - d_rf).abs() < 1.4, "{d_mw} vs {d_rf}");
+    // Microwave loses a markedly smaller share of its zone to the vessel
+    // (by 10 points or more)...
+    assert!(l_rf - l_mw > 0.10, "microwave {l_mw:.3} vs rf {l_rf:.3}");
     // ...and its coagulation reaches the vessel wall (the tissue voxel
     // against it, centred 0.5 mm inside, dies).
     assert!(dead_mw >= 4.5, "{dead_mw}");
