@@ -271,6 +271,9 @@ pub(crate) fn electrode_ring(
 pub const RF_BYTES_PER_VOXEL: u64 = 144;
 
 const TOLERANCE: f64 = 1e-4;
+
+/// Voxels per parallel task of the generator's control and rescale.
+const CONTROL_CHUNK: usize = 1 << 14;
 const MAX_ITERATIONS: usize = 5000;
 
 impl RfSource {
@@ -785,26 +788,33 @@ impl HeatSource for RfSource {
             let ahead_s = (g.control_s / state.step_s).ceil().max(1.0) * state.step_s;
             let since_s = state.time_s - self.last_control_s;
             let seen = self.last_t.len() == state.temperature_c.len() && since_s > 0.0;
-            let mut allowed = f64::INFINITY;
-            for (i, ((&t, &q), &e)) in state
+            // A minimum over the voxels, taken in parallel chunks (exact in
+            // any order, so every thread count gives the same output).
+            let (unit_power_w, last_output_w) = (self.unit_power_w, self.last_output_w);
+            let last_t: &[f32] = if seen { &self.last_t } else { &[] };
+            let allowed = state
                 .temperature_c
-                .iter()
-                .zip(&self.unit_q)
-                .zip(&self.electrode)
+                .par_chunks(CONTROL_CHUNK)
+                .zip(self.unit_q.par_chunks(CONTROL_CHUNK))
+                .zip(self.electrode.par_chunks(CONTROL_CHUNK))
                 .enumerate()
-            {
-                if e || q <= 0.0 {
-                    continue;
-                }
-                let r = q / self.unit_power_w / g.heat_capacity_j_m3k;
-                let loss = if seen {
-                    (r * self.last_output_w - (t - self.last_t[i]) as f64 / since_s).max(0.0)
-                } else {
-                    0.0
-                };
-                let p = (g.target_c - t as f64 + ahead_s * loss) / (ahead_s * r);
-                allowed = allowed.min(p.max(0.0));
-            }
+                .map(|(c, ((ts, qs), es))| {
+                    let mut allowed = f64::INFINITY;
+                    for (k, ((&t, &q), &e)) in ts.iter().zip(qs).zip(es).enumerate() {
+                        if e || q <= 0.0 {
+                            continue;
+                        }
+                        let r = q / unit_power_w / g.heat_capacity_j_m3k;
+                        let loss = match last_t.get(c * CONTROL_CHUNK + k) {
+                            Some(&t0) => (r * last_output_w - (t - t0) as f64 / since_s).max(0.0),
+                            None => 0.0,
+                        };
+                        let p = (g.target_c - t as f64 + ahead_s * loss) / (ahead_s * r);
+                        allowed = allowed.min(p.max(0.0));
+                    }
+                    allowed
+                })
+                .reduce(|| f64::INFINITY, f64::min);
             self.last_t.clear();
             self.last_t.extend_from_slice(state.temperature_c);
             self.last_control_s = state.time_s;
@@ -819,9 +829,13 @@ impl HeatSource for RfSource {
         }
         self.delivered.push((state.time_s, target));
         let scale = target / self.unit_power_w;
-        for (o, v) in out.iter_mut().zip(&self.unit_q) {
-            *o = (v * scale) as f32;
-        }
+        out.par_chunks_mut(CONTROL_CHUNK)
+            .zip(self.unit_q.par_chunks(CONTROL_CHUNK))
+            .for_each(|(o, q)| {
+                for (o, v) in o.iter_mut().zip(q) {
+                    *o = (v * scale) as f32;
+                }
+            });
         Ok(())
     }
 
