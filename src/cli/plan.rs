@@ -25,7 +25,8 @@ pub struct PlanArgs {
     #[arg(value_name = "LABELMAP")]
     label_map: PathBuf,
     /// Tumour: label values or names, a mask file, or FILE:labels. Default:
-    /// a label named `liver_tumor`.
+    /// a label named `liver_tumor`. Each separate tumour in it (at most 5,
+    /// largest first) gets its own plan.
     #[arg(long, alias = "tumour", value_name = "SPEC")]
     tumor: Option<String>,
     /// Liver, given like --tumor. Default: a label named `liver`.
