@@ -736,7 +736,7 @@ fn apparent_electrode_radius_mm(
             }
         }
     }
-    let near = liverkit::bioheat::rf::near_field(&electrode, dims, 1.0, radius_mm, length, axis)
+    let near = liverkit::bioheat::electrode::near_field(&electrode, dims, 1.0, radius_mm, length, axis)
         .expect("a thin electrode has a near field");
     let gain = if with_gain { near.gain } else { 1.0 };
     let mut rf = RfSource::new(dims, 1.0, vec![0.34; n], electrode, 0.0, 10.0, 10.0).unwrap();

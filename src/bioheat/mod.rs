@@ -30,6 +30,7 @@
 pub mod applicator;
 pub mod calibration;
 pub mod damage;
+pub mod electrode;
 mod enthalpy;
 mod kernel;
 mod layout;
@@ -170,7 +171,7 @@ pub struct RfSummary {
     /// Electrode voxels in the lattice.
     pub electrode_voxels: usize,
     /// Gain on the electrode's faces for its sub-voxel near field
-    /// ([`rf::near_field`]; 1: none).
+    /// ([`electrode::near_field`]; 1: none).
     pub near_field_gain: f64,
     /// Conjugate-gradient iterations, all solutions together.
     pub iterations: usize,
@@ -532,7 +533,7 @@ fn run_rf(
 ) -> Result<(Fields, RfSummary)> {
     let electrode = sim.electrode.clone();
     let count = electrode.iter().filter(|&&e| e).count();
-    let near = rf::near_field(
+    let near = electrode::near_field(
         &electrode,
         sim.lattice.dims,
         sim.lattice.spacing_mm,

@@ -570,7 +570,7 @@ pub(crate) fn electrode_voxels(grid: &Grid, pose: &Pose, radius_mm: f64, length_
 /// The gain on the conductance between a cooled electrode's wall and the
 /// tissue beside it, so that the tissue there loses heat to the coolant as
 /// through a cylinder of the electrode's true radius: the thermal twin of
-/// [`crate::bioheat::rf::near_field`], over the 18 neighbours of the
+/// [`crate::bioheat::electrode::near_field`], over the 18 neighbours of the
 /// stencil (faces weighted 1/3, edges 1/6). The wall's own conductance is
 /// 2k/h² per pair (its surface half a voxel away); the tissue between the
 /// electrode's surface (radius a) and the neighbours' centres (mean
@@ -601,7 +601,7 @@ pub(crate) fn electrode_wall_gain(
         .collect();
     // Every pair, caps included: the gain is the wall material's, so it
     // reaches every tissue voxel beside the electrode.
-    let ring = crate::bioheat::rf::electrode_ring(electrode, grid.dims(), &stencil, None, |q| {
+    let ring = crate::bioheat::electrode::electrode_ring(electrode, grid.dims(), &stencil, None, |q| {
         electrode_axis_position(grid, pose, rf.active_length_mm, q)
     });
     // A pair of weight w conducts w·2k/h² per volume: w·2h times k, in mm.
