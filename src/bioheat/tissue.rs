@@ -324,7 +324,7 @@ impl Default for Parameters {
             (
                 "rf.electrode",
                 "cooled: the internally cooled electrode of percutaneous liver RF ([Goldberg2004]); \
-                 its 70 C zone checked against [Lee2009] (docs/formulas/bioheat.md, \"Radiofrequency \
+                 its 70 C zone checked against [Cvir2009] (docs/formulas/bioheat.md, \"Radiofrequency \
                  against published zones\")"
                     .to_string(),
             ),

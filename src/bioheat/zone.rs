@@ -100,20 +100,26 @@ pub fn reach_mm(field: &LatticeField, threshold: f32, from: [f64; 3], u: [f64; 3
     while r < limit {
         let next = r + step_mm;
         if at(next) < threshold {
-            let (mut lo, mut hi) = (r, next);
-            for _ in 0..BISECTIONS {
-                let mid = 0.5 * (lo + hi);
-                if at(mid) >= threshold {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            return 0.5 * (lo + hi);
+            return boundary(r, next, |m| at(m) >= threshold);
         }
         r = next;
     }
     limit
+}
+
+/// The point between `inside` and `outside` (positions along a line, in
+/// either order) where `is_in` changes, by [`BISECTIONS`] halvings.
+fn boundary(inside: f64, outside: f64, is_in: impl Fn(f64) -> bool) -> f64 {
+    let (mut lo, mut hi) = (inside, outside);
+    for _ in 0..BISECTIONS {
+        let mid = 0.5 * (lo + hi);
+        if is_in(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 /// Two unit vectors perpendicular to `d` and to each other.
@@ -264,18 +270,7 @@ fn chord_ends(
     let r_of = |k: usize| -half_mm + k as f64 * step_mm;
     let first = (0..=n).find(|&k| at(r_of(k)))?;
     let last = (first..=n).rev().find(|&k| at(r_of(k)))?;
-    let edge = |inside: f64, outside: f64| {
-        let (mut lo, mut hi) = (inside, outside);
-        for _ in 0..BISECTIONS {
-            let mid = 0.5 * (lo + hi);
-            if at(mid) {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        0.5 * (lo + hi)
-    };
+    let edge = |inside: f64, outside: f64| boundary(inside, outside, at);
     Some((
         edge(r_of(first), r_of(first) - step_mm),
         edge(r_of(last), r_of(last) + step_mm),

@@ -450,7 +450,7 @@ fn setup_lines(o: &mut String, r: &SimulateReport) {
             (rf.current_limited, "held back by its current limit"),
             (
                 rf.temperature_limited,
-                "held back to hold the hottest tissue at 100 C",
+                "held back to hold the hottest tissue at rf.control_target_c",
             ),
         ]
         .iter()

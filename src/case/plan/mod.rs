@@ -195,16 +195,16 @@ pub fn plan_case(
     if !tumor.any() {
         return Err(parameter_error("tumor", "0 voxels", "a non-empty tumour"));
     }
-    let tumours = separate(&tumor);
-    warnings.extend(separate_tumours(&tumours));
+    let (tumours, sizes) = separate(&tumor);
+    warnings.extend(separate_tumours(&sizes, &grid));
     for (i, t) in tumours.iter().enumerate() {
         let (inside, shell) = liver_around(t, &liver);
         if inside * 2 < shell {
-            let which = if tumours.len() > 1 {
+            let which = if sizes.len() > 1 {
                 format!(
                     "tumour {} of {} ({:.2} mL): ",
                     i + 1,
-                    tumours.len(),
+                    sizes.len(),
                     grid.volume_ml(t.count() as u64)
                 )
             } else {
@@ -274,12 +274,14 @@ pub fn plan_case(
     let functional_voxels = ndarray::Zip::from(liver.data())
         .and(tumor.data())
         .fold(0u64, |n, &l, &t| n + u64::from(l && !t));
+    let dirs = directions(req.directions);
     let setting = Setting {
         req,
         params,
         lib,
         device_id: &device_id,
         zones: &zones,
+        directions: &dirs,
         constraints: &constraints,
         grid: &grid,
         liver: &liver,
@@ -290,10 +292,10 @@ pub fn plan_case(
         functional_voxels,
     };
     let mut planned = Vec::new();
-    for (i, t) in tumours.iter().take(MAX_TUMOURS).enumerate() {
+    for (i, t) in tumours.iter().enumerate() {
         planned.push(plan_tumour(files, &setting, t, i + 1, &mut timing, progress)?);
     }
-    let not_planned = tumours.len().saturating_sub(MAX_TUMOURS);
+    let not_planned = sizes.len().saturating_sub(tumours.len());
     let mut outputs = BTreeMap::new();
     if let Some(dir) = &req.out_dir {
         let template = files
@@ -328,7 +330,7 @@ pub fn plan_case(
             .unwrap_or_default(),
         device: device_id,
         margin_mm: req.margin_mm,
-        directions_tried: directions(req.directions).len(),
+        directions_tried: dirs.len(),
         obstacles: found,
         protocols: zones,
         tumor: first,

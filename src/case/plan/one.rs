@@ -19,7 +19,7 @@ use crate::case::simulate::{simulate_case, SimulateCase};
 use crate::error::Result;
 use crate::grid::{ras_to_lps, Grid};
 use crate::planner::{
-    directions, fit_zone, trace, zone_holds, CappedDistance, Constraints, PathMaps, Rejection, ZoneSize,
+    fit_zone, trace, zone_holds, CappedDistance, Constraints, PathMaps, Rejection, ZoneSize,
 };
 use crate::progress::{NoProgress, Progress};
 use crate::volume::Mask;
@@ -38,6 +38,8 @@ pub(super) struct Setting<'a> {
     pub device_id: &'a str,
     /// The surrogate's zones, smallest first.
     pub zones: &'a [SurrogateZone],
+    /// The candidate directions, the same for every tumour.
+    pub directions: &'a [[f64; 3]],
     pub constraints: &'a Constraints,
     pub grid: &'a Grid,
     pub liver: &'a Mask,
@@ -139,7 +141,7 @@ pub(super) fn plan_tumour(
         grid.nearest_voxel(p)
             .is_some_and(|q| liver.data()[q] || s.tumours.data()[q])
     };
-    let dirs = directions(req.directions);
+    let dirs = s.directions;
     let traced: Vec<std::result::Result<Found, Rejection>> = dirs
         .par_iter()
         .map(|u| {

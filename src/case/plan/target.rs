@@ -13,35 +13,39 @@ use crate::volume::{fortran_values, Mask, Volume};
 pub const MAX_TUMOURS: usize = 5;
 
 /// The separate tumours (26-connected components) of `tumor`, largest
-/// first.
-pub(super) fn separate(tumor: &Mask) -> Vec<Mask> {
+/// first: the masks of the first [`MAX_TUMOURS`] (only those are built: a
+/// mask of many specks would otherwise cost a full-grid mask each) and the
+/// voxel counts of all.
+pub(super) fn separate(tumor: &Mask) -> (Vec<Mask>, Vec<u64>) {
     use crate::morphology::{connected_components, Connectivity};
     let comps = connected_components(tumor, Connectivity::Full26);
     if comps.count() < 2 {
-        return vec![tumor.clone()];
+        return (vec![tumor.clone()], comps.sizes);
     }
     let mut order: Vec<usize> = (0..comps.count()).collect();
     order.sort_by(|&a, &b| comps.sizes[b].cmp(&comps.sizes[a]).then(a.cmp(&b)));
-    order
-        .into_iter()
-        .filter_map(|c| {
+    let masks = order
+        .iter()
+        .take(MAX_TUMOURS)
+        .filter_map(|&c| {
             let label = u32::try_from(c + 1).ok()?;
             Volume::new(tumor.grid().clone(), comps.labels.mapv(|l| l == label)).ok()
         })
-        .collect()
+        .collect();
+    (masks, order.iter().map(|&c| comps.sizes[c]).collect())
 }
 
-/// A warning when the mask holds several separate tumours: each is planned
-/// on its own (at most [`MAX_TUMOURS`]).
-pub(super) fn separate_tumours(tumours: &[Mask]) -> Option<Warning> {
-    if tumours.len() < 2 {
+/// A warning when the mask holds several separate tumours (`sizes`, voxels,
+/// largest first): each is planned on its own (at most [`MAX_TUMOURS`]).
+pub(super) fn separate_tumours(sizes: &[u64], grid: &crate::grid::Grid) -> Option<Warning> {
+    if sizes.len() < 2 {
         return None;
     }
-    let list: Vec<String> = tumours
+    let list: Vec<String> = sizes
         .iter()
-        .map(|t| format!("{:.2}", t.grid().volume_ml(t.count() as u64)))
+        .map(|&n| format!("{:.2}", grid.volume_ml(n)))
         .collect();
-    let skipped = tumours.len().saturating_sub(MAX_TUMOURS);
+    let skipped = sizes.len().saturating_sub(MAX_TUMOURS);
     let rest = if skipped > 0 {
         format!("; the {skipped} smallest are not planned, so the case is not covered (give one tumour's mask to plan it)")
     } else {
@@ -52,7 +56,7 @@ pub(super) fn separate_tumours(tumours: &[Mask]) -> Option<Warning> {
         format!(
             "the mask holds {} separate tumours ({} mL): each is planned on its own, largest first \
              (other_tumors in --json){rest}",
-            tumours.len(),
+            sizes.len(),
             list.join(", ")
         ),
     ))
