@@ -517,6 +517,32 @@ fn separate_tumours_are_planned_one_by_one_and_each_judged_on_its_own() {
 }
 
 #[test]
+fn tumours_less_than_two_margins_apart_are_one_target() {
+    // Two 3 mm tumours 10 mm apart (4 mm between them), a 3 mm margin:
+    // their targets overlap, so they are planned as one target (16 × 12 mm
+    // with the margin), and the single zone written holds both tumours and
+    // their margin less a voxel (brute force).
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (ball([-5.0, 0.0, 0.0], 3.0), ball([5.0, 0.0, 0.0], 3.0));
+    let (case, body) = organ_phantom(dir.path(), move |p| a(p) || b(p), |_| false);
+    let out_dir = dir.path().join("plan");
+    let (code, r, err) = plan_with_masks(&case, &body, "3", &out_dir);
+    assert_eq!(r["tumors_in_target"], 2, "{r}");
+    assert!(r["other_tumors"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(r["recommended"], "single", "{}", r["verdict"]);
+    assert_eq!(r["covers_target"], true, "{}", r["verdict"]);
+    assert_eq!(code, 0, "{err}");
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains("2 tumours make 1 target;"), "{warnings}");
+    let c = v3(&r["tumor_centre_mm"]);
+    assert!(c.iter().all(|v| v.abs() < 0.5), "centre {c:?}");
+    let a = ball([-5.0, 0.0, 0.0], 3.0);
+    let b = ball([5.0, 0.0, 0.0], 3.0);
+    assert_zone_holds(&out_dir, move |p| a(p) || b(p), 3.0 - H);
+    assert_masks_hold_tips(&out_dir, &[v3(&r["plans"][0]["tip_mm"])]);
+}
+
+#[test]
 fn a_tumour_too_large_for_three_zones_gets_a_clear_no() {
     let dir = tempfile::tempdir().unwrap();
     let (case, body) = organ_phantom(dir.path(), ball([0.0; 3], 22.0), |_| false);

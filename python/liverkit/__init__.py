@@ -732,8 +732,9 @@ def plan(
     whose 70 °C zone covers the tumour and ``margin_mm``, the best ones
     confirmed with the full simulation, and why the other directions were
     refused; when no single ablation covers, overlapping ablations
-    (``result.multi_ablation``). Each separate tumour of the mask is planned
-    on its own: the largest at the top level, the others in
+    (``result.multi_ablation``). Each target of the mask is planned on its
+    own (a tumour, or several less than two margins apart, whose targets
+    touch): the largest at the top level, the others in
     ``result.other_tumors``. ``out_dir`` receives the recommended plans'
     paths, tips and zone masks. ``result.all_tumors_covered`` is False where
     the command line exits with status 1."""

@@ -449,10 +449,13 @@ class MultiAblation(Record):
 
 
 class TumorPlan(Record):
-    """The plan for one of the mask's separate tumours."""
+    """The plan for one target of the mask: one tumour, or several whose
+    targets (tumour + margin) touch, planned together
+    (``tumors_in_target``)."""
 
     _nested = {"plans": PlanCandidate, "multi_ablation": MultiAblation}
     tumor_index: int
+    tumors_in_target: int
     tumor_centre_mm: tuple[float, float, float]
     tumor_ml: float
     target_ml: float

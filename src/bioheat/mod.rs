@@ -177,6 +177,9 @@ pub struct RfSummary {
     pub iterations: usize,
     /// Whether the electrode was internally cooled.
     pub cooled_electrode: bool,
+    /// Whether the generator was impedance controlled (else it delivered
+    /// its set power within its current limit).
+    pub impedance_controlled: bool,
     /// Energy the generator delivered into the tissue and blood, J.
     pub delivered_energy_j: f64,
     /// Mean delivered power over the heating time, W (the setting is `power_w`).
@@ -581,6 +584,7 @@ fn run_rf(
         near_field_gain,
         iterations: source.iterations.iter().sum(),
         cooled_electrode: params.rf.cooled,
+        impedance_controlled: params.rf.impedance_control,
         delivered_energy_j: delivery.energy_j,
         delivered_mean_w: delivery.energy_j / request.time_s,
         power_on_s: delivery.on_s,

@@ -117,8 +117,8 @@ enum Command {
     Simulate(Box<simulate::SimulateArgs>),
     /// Plan the ablation: the needle path, tip, power and time that cover the
     /// tumour and its margin, avoiding bones, lungs, bowel and vessels (each
-    /// separate tumour of the mask planned on its own); exit status 1 when a
-    /// tumour is left uncovered.
+    /// separate tumour of the mask planned on its own, those less than two
+    /// margins apart as one); exit status 1 when a tumour is left uncovered.
     #[command(
         after_help = "Example:\n  liverkit plan testdata/totalsegmentator/example_seg.nii.gz --tumor tumor.nii.gz"
     )]

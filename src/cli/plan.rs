@@ -26,7 +26,8 @@ pub struct PlanArgs {
     label_map: PathBuf,
     /// Tumour: label values or names, a mask file, or FILE:labels. Default:
     /// a label named `liver_tumor`. Each separate tumour in it (at most 5,
-    /// largest first) gets its own plan.
+    /// largest first) gets its own plan; tumours less than two margins
+    /// apart (their targets touch) are planned as one target.
     #[arg(long, alias = "tumour", value_name = "SPEC")]
     tumor: Option<String>,
     /// Liver, given like --tumor. Default: a label named `liver`.
@@ -206,11 +207,17 @@ fn table(r: &PlanReport) -> String {
         out.push_str(&format!("# wrote {name}: {}\n", path.display()));
     }
     if n > 1 {
+        // Targets, not tumours, when some tumours were joined.
+        let (what, each) = if r.tumors().any(|t| t.tumors_in_target > 1) {
+            ("TARGETS", "TARGET")
+        } else {
+            ("TUMOURS", "TUMOUR")
+        };
         let verdict = if r.all_tumors_covered {
-            format!("ALL {n} TUMOURS COVERED")
+            format!("ALL {n} {what} COVERED")
         } else {
             let covered = r.tumors().filter(|t| t.covers_target).count();
-            format!("NOT EVERY TUMOUR IS COVERED: {covered} of {n}")
+            format!("NOT EVERY {each} IS COVERED: {covered} of {n}")
         };
         out.push_str(&format!("{verdict}\n"));
     }
@@ -221,14 +228,25 @@ fn table(r: &PlanReport) -> String {
 /// overlapping ablations and its verdict (prefixed by which tumour when
 /// the mask holds `n` > 1).
 fn tumour_table(r: &PlanReport, t: &TumorPlan, n: usize) -> String {
+    let joined = if t.tumors_in_target > 1 {
+        format!(
+            " ({} tumours less than two margins apart, planned as one target)",
+            t.tumors_in_target
+        )
+    } else {
+        String::new()
+    };
     let (which, prefix) = if n > 1 {
         let c = t.tumor_centre_mm;
         (
-            format!(" {} of {n} at {:.1},{:.1},{:.1}", t.tumor_index, c[0], c[1], c[2]),
+            format!(
+                " {} of {n} at {:.1},{:.1},{:.1}{joined}",
+                t.tumor_index, c[0], c[1], c[2]
+            ),
             format!("tumour {}: ", t.tumor_index),
         )
     } else {
-        (String::new(), String::new())
+        (joined, String::new())
     };
     let mut out = format!(
         "# device {}; tumour{which} {:.2} mL, target (tumour + {} mm) {:.2} mL\n# directions: {} tried, {} admissible; rejected: {}\n",

@@ -519,11 +519,18 @@ fn zone_lines(o: &mut String, r: &SimulateReport) {
             String::new(),
         ],
     ];
-    o.push_str(if r.rf.is_some() {
-        "zones        the verdict uses T >= 70 C, within 17 % of published cooled-electrode zones \
-         [Cvir2009]; damage >= 1 (Arrhenius) is 75-90 % larger than they are\n"
-    } else {
-        "zones        the verdict uses T >= 70 C; damage >= 1 (Arrhenius) is the calibrated gross-pathology zone\n"
+    // What is known of each zone for this applicator (docs/formulas/bioheat.md):
+    // the RF check holds for the clinical setting only.
+    o.push_str(match &r.rf {
+        Some(rf) if rf.cooled_electrode && rf.impedance_controlled => {
+            "zones        the verdict uses T >= 70 C, within 17 % of published cooled-electrode zones \
+             [Cvir2009]; damage >= 1 (Arrhenius) is 75-90 % larger than they are\n"
+        }
+        Some(_) => {
+            "zones        the verdict uses T >= 70 C; neither zone is checked against published zones \
+             for this electrode and generator (only the cooled, impedance-controlled one is)\n"
+        }
+        None => "zones        the verdict uses T >= 70 C; damage >= 1 (Arrhenius) is the calibrated gross-pathology zone\n",
     });
     o.push_str(&output::table(
         &[

@@ -27,7 +27,7 @@ use crate::planner::{directions, CappedDistance};
 use crate::progress::Progress;
 use crate::volume::{Mask, Volume};
 use one::{plan_tumour, Setting};
-use target::{liver_around, separate, separate_tumours, tumour_box};
+use target::{liver_around, separate_tumours, targets, tumour_box};
 
 pub use masks::{write_plan_masks, OUTPUT_FILES};
 pub use multi::{MultiPlan, DELIVERY, MAX_ABLATIONS};
@@ -167,8 +167,9 @@ fn body_mask(files: &mut Files, req: &PlanRequest, grid: &crate::grid::Grid) -> 
     Ok(None)
 }
 
-/// Plans the case: obstacles and the surrogate, then each separate tumour
-/// of the mask on its own (largest first, at most [`MAX_TUMOURS`]).
+/// Plans the case: obstacles and the surrogate, then each target of the
+/// mask on its own (a tumour, or several whose margins touch; largest
+/// first, at most [`MAX_TUMOURS`]).
 ///
 /// # Errors
 /// Role errors; `Parameter` for a tumour outside the liver, an empty body
@@ -195,14 +196,15 @@ pub fn plan_case(
     if !tumor.any() {
         return Err(parameter_error("tumor", "0 voxels", "a non-empty tumour"));
     }
-    let (tumours, sizes) = separate(&tumor);
-    warnings.extend(separate_tumours(&sizes, &grid));
+    let targets = targets(&tumor, req.margin_mm);
+    warnings.extend(separate_tumours(&targets, &grid, req.margin_mm));
+    let (tumours, sizes) = (&targets.masks, &targets.sizes);
     for (i, t) in tumours.iter().enumerate() {
         let (inside, shell) = liver_around(t, &liver);
         if inside * 2 < shell {
             let which = if sizes.len() > 1 {
                 format!(
-                    "tumour {} of {} ({:.2} mL): ",
+                    "target {} of {} ({:.2} mL of tumour): ",
                     i + 1,
                     sizes.len(),
                     grid.volume_ml(t.count() as u64)
@@ -293,7 +295,8 @@ pub fn plan_case(
     };
     let mut planned = Vec::new();
     for (i, t) in tumours.iter().enumerate() {
-        planned.push(plan_tumour(files, &setting, t, i + 1, &mut timing, progress)?);
+        let which = (i + 1, targets.tumours[i]);
+        planned.push(plan_tumour(files, &setting, t, which, &mut timing, progress)?);
     }
     let not_planned = sizes.len().saturating_sub(tumours.len());
     let mut outputs = BTreeMap::new();

@@ -107,7 +107,8 @@ fn dist3(a: [f64; 3], b: [f64; 3]) -> f64 {
     (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>().sqrt()
 }
 
-/// Plans one tumour (`tumor`, one component of the mask): search,
+/// Plans one target (`tumor`: one tumour of the mask, or several whose
+/// margins touch; `index` and how many tumours it holds): search,
 /// confirmation, ranking, overlapping ablations. Adds its times to
 /// `timing`.
 ///
@@ -117,7 +118,7 @@ pub(super) fn plan_tumour(
     files: &mut Files,
     s: &Setting<'_>,
     tumor: &Mask,
-    index: usize,
+    (index, tumors_in_target): (usize, usize),
     timing: &mut BTreeMap<String, f64>,
     progress: &dyn Progress,
 ) -> Result<Planned> {
@@ -373,6 +374,7 @@ pub(super) fn plan_tumour(
     let verdict = verdict_text(&plans, multi_ablation.as_ref(), admissible.len(), req.margin_mm);
     let plan = TumorPlan {
         tumor_index: index,
+        tumors_in_target,
         tumor_centre_mm: centre,
         tumor_ml: grid.volume_ml(tumor.count() as u64),
         target_ml,

@@ -115,13 +115,17 @@ pub struct PlanCandidate {
     pub heat_sink_ml: Option<f64>,
 }
 
-/// The plan for one tumour (one 26-connected component of the tumour
-/// mask).
+/// The plan for one target of the tumour mask: one tumour (a 26-connected
+/// component), or several whose targets (tumour + margin) touch, planned
+/// together.
 #[derive(Debug, Clone, Serialize)]
 pub struct TumorPlan {
-    /// Which tumour: 1 the largest of the mask, 2 the next…
+    /// Which target: 1 the one with the most tumour, 2 the next…
     pub tumor_index: usize,
-    /// Its centre (centroid), RAS+ mm.
+    /// Separate tumours in this target (1 unless some lie less than two
+    /// margins apart).
+    pub tumors_in_target: usize,
+    /// Its centre (centroid of its tumour voxels), RAS+ mm.
     pub tumor_centre_mm: [f64; 3],
     /// Tumour, mL.
     pub tumor_ml: f64,

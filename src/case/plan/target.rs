@@ -1,62 +1,135 @@
 //! The target in voxels: the tumour's box, its margin's surface points, the
-//! liver around it, and the separate tumours of one mask.
+//! liver around it, and the targets of one mask (its separate tumours,
+//! joined where their margins touch).
 
 use crate::distance::squared_edt_in_box;
 use crate::error::{Result, Warning};
 use crate::roi::VoxelBox;
 use crate::volume::{fortran_values, Mask, Volume};
 
-/// At most this many separate tumours of one mask are planned, the largest
-/// first (each costs a search and its confirmations); the rest are listed
-/// in a warning and leave the case uncovered. A liverkit choice: more than
-/// five metastases is rarely an ablation case.
+/// At most this many targets of one mask are planned, the largest first
+/// (each costs a search and its confirmations); the rest are listed in a
+/// warning and leave the case uncovered. A liverkit choice: more than five
+/// metastases is rarely an ablation case.
 pub const MAX_TUMOURS: usize = 5;
 
-/// The separate tumours (26-connected components) of `tumor`, largest
-/// first: the masks of the first [`MAX_TUMOURS`] (only those are built: a
-/// mask of many specks would otherwise cost a full-grid mask each) and the
-/// voxel counts of all.
-pub(super) fn separate(tumor: &Mask) -> (Vec<Mask>, Vec<u64>) {
-    use crate::morphology::{connected_components, Connectivity};
-    let comps = connected_components(tumor, Connectivity::Full26);
-    if comps.count() < 2 {
-        return (vec![tumor.clone()], comps.sizes);
+/// What is planned for one tumour mask: its targets, each one tumour or
+/// several whose margins touch, the largest (most tumour) first.
+pub(super) struct Targets {
+    /// The tumour voxels of each of the first [`MAX_TUMOURS`] targets (only
+    /// those are built: a mask of many specks would otherwise cost a
+    /// full-grid mask each).
+    pub masks: Vec<Mask>,
+    /// Tumour voxels of every target.
+    pub sizes: Vec<u64>,
+    /// How many separate tumours each target holds.
+    pub tumours: Vec<usize>,
+}
+
+/// The targets of `tumor`: its separate tumours (26-connected components),
+/// joined where their targets (tumour + `margin_mm`) touch or overlap, so
+/// that tumours less than two margins apart (a satellite beside its
+/// metastasis) are planned as one target and one ablation may take both,
+/// as an operator would. A liverkit choice. The distance to the tumours is
+/// computed in their box grown by the margin and a voxel.
+pub(super) fn targets(tumor: &Mask, margin_mm: f64) -> Targets {
+    use crate::morphology::{label_components, Connectivity};
+    let grid = tumor.grid();
+    let (dims, sp) = (grid.dims(), grid.spacing_mm());
+    let voxel = sp.iter().copied().fold(0.0, f64::max);
+    let single = |n: u64| Targets {
+        masks: vec![tumor.clone()],
+        sizes: vec![n],
+        tumours: vec![1],
+    };
+    let Some((vals, roi)) = tumour_box(tumor, margin_mm.max(0.0) + voxel) else {
+        return single(0);
+    };
+    let inside = roi.extract(&vals, dims);
+    let (labels, sizes) = label_components(&inside, roi.dims, Connectivity::Full26);
+    if sizes.len() < 2 {
+        return single(sizes.iter().sum());
     }
-    let mut order: Vec<usize> = (0..comps.count()).collect();
-    order.sort_by(|&a, &b| comps.sizes[b].cmp(&comps.sizes[a]).then(a.cmp(&b)));
+    let dist2 = squared_edt_in_box(&inside, roi.dims, sp);
+    let reach2 = (margin_mm.max(0.0) * margin_mm.max(0.0)) as f32;
+    let near: Vec<bool> = dist2.iter().map(|&d| d <= reach2).collect();
+    let (group_labels, group_count) = label_components(&near, roi.dims, Connectivity::Full26);
+    // Every tumour lies in its own target, so each component has one group.
+    let mut group_of = vec![0usize; sizes.len()];
+    for (&t, &g) in labels.iter().zip(&group_labels) {
+        if t > 0 {
+            group_of[t as usize - 1] = g as usize - 1;
+        }
+    }
+    let mut voxels = vec![0u64; group_count.len()];
+    let mut tumours = vec![0usize; group_count.len()];
+    for (c, &g) in group_of.iter().enumerate() {
+        voxels[g] += sizes[c];
+        tumours[g] += 1;
+    }
+    let mut order: Vec<usize> = (0..voxels.len()).filter(|&g| tumours[g] > 0).collect();
+    order.sort_by(|&a, &b| voxels[b].cmp(&voxels[a]).then(a.cmp(&b)));
     let masks = order
         .iter()
         .take(MAX_TUMOURS)
-        .filter_map(|&c| {
-            let label = u32::try_from(c + 1).ok()?;
-            Volume::new(tumor.grid().clone(), comps.labels.mapv(|l| l == label)).ok()
+        .filter_map(|&g| {
+            let mut data = tumor.data().to_owned();
+            data.fill(false);
+            each_in_box(roi, |local, ijk| {
+                let t = labels[roi.index(local)];
+                if t > 0 && group_of[t as usize - 1] == g {
+                    data[ijk] = true;
+                }
+            });
+            Volume::new(grid.clone(), data).ok()
         })
         .collect();
-    (masks, order.iter().map(|&c| comps.sizes[c]).collect())
+    Targets {
+        masks,
+        sizes: order.iter().map(|&g| voxels[g]).collect(),
+        tumours: order.iter().map(|&g| tumours[g]).collect(),
+    }
 }
 
-/// A warning when the mask holds several separate tumours (`sizes`, voxels,
-/// largest first): each is planned on its own (at most [`MAX_TUMOURS`]).
-pub(super) fn separate_tumours(sizes: &[u64], grid: &crate::grid::Grid) -> Option<Warning> {
-    if sizes.len() < 2 {
+/// A warning when the mask holds several separate tumours: how they were
+/// grouped into targets (`t`), each planned on its own (at most
+/// [`MAX_TUMOURS`]).
+pub(super) fn separate_tumours(t: &Targets, grid: &crate::grid::Grid, margin_mm: f64) -> Option<Warning> {
+    let count: usize = t.tumours.iter().sum();
+    if count < 2 {
         return None;
     }
-    let list: Vec<String> = sizes
+    let list: Vec<String> = t
+        .sizes
         .iter()
-        .map(|&n| format!("{:.2}", grid.volume_ml(n)))
+        .zip(&t.tumours)
+        .map(|(&n, &k)| {
+            let ml = format!("{:.2}", grid.volume_ml(n));
+            if k > 1 {
+                format!("{ml} in {k} tumours")
+            } else {
+                ml
+            }
+        })
         .collect();
-    let skipped = sizes.len().saturating_sub(MAX_TUMOURS);
+    let joined = if t.sizes.len() < count {
+        let n = t.sizes.len();
+        let s = if n == 1 { "" } else { "s" };
+        format!("; tumours whose targets (tumour + {margin_mm} mm) touch are one target, so {count} tumours make {n} target{s}")
+    } else {
+        String::new()
+    };
+    let skipped = t.sizes.len().saturating_sub(MAX_TUMOURS);
     let rest = if skipped > 0 {
-        format!("; the {skipped} smallest are not planned, so the case is not covered (give one tumour's mask to plan it)")
+        format!("; the {skipped} smallest targets are not planned, so the case is not covered (give one tumour's mask to plan it)")
     } else {
         String::new()
     };
     Some(Warning::about(
         "tumor",
         format!(
-            "the mask holds {} separate tumours ({} mL): each is planned on its own, largest first \
-             (other_tumors in --json){rest}",
-            sizes.len(),
+            "the mask holds {count} separate tumours{joined}; each target is planned on its own, largest first \
+             ({} mL; other_tumors in --json){rest}",
             list.join(", ")
         ),
     ))
@@ -167,4 +240,45 @@ pub(super) fn liver_around(tumor: &Mask, liver: &Mask) -> (usize, usize) {
         }
     });
     (inside, all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::Grid;
+
+    /// Three balls of radius 2 mm on a line: A and B 5 mm apart (nearest
+    /// voxel centres), B and C 12 mm apart. With a 3 mm margin A's and B's
+    /// targets touch (5 ≤ 2 × 3) and C's does not (12 > 6): two targets,
+    /// A + B first. No margin: three; a 10 mm margin: one.
+    #[test]
+    fn tumours_whose_margins_touch_are_one_target() {
+        let grid = Grid::from_spacing([36, 9, 9], [1.0; 3]).unwrap();
+        let centres = [6.0, 15.0, 31.0];
+        let ball =
+            |c: f64, p: [f64; 3]| (p[0] - c).powi(2) + (p[1] - 4.0).powi(2) + (p[2] - 4.0).powi(2) <= 4.0;
+        let mut m = Volume::filled(grid.clone(), false);
+        for ((i, j, k), v) in m.data_mut().indexed_iter_mut() {
+            *v = centres.iter().any(|&c| ball(c, [i as f64, j as f64, k as f64]));
+        }
+        let one_ball = m
+            .data()
+            .indexed_iter()
+            .filter(|((i, j, k), _)| ball(31.0, [*i as f64, *j as f64, *k as f64]))
+            .count() as u64;
+        assert_eq!(one_ball, 33);
+        let t = targets(&m, 3.0);
+        assert_eq!(t.tumours, vec![2, 1]);
+        assert_eq!(t.sizes, vec![2 * one_ball, one_ball]);
+        for ((i, j, k), &v) in m.data().indexed_iter() {
+            let first = v && (i as f64) < 20.0;
+            assert_eq!(t.masks[0].data()[[i, j, k]], first, "{i},{j},{k}");
+            assert_eq!(t.masks[1].data()[[i, j, k]], v && !first, "{i},{j},{k}");
+        }
+        assert_eq!(targets(&m, 0.0).tumours, vec![1, 1, 1]);
+        assert_eq!(targets(&m, 10.0).tumours, vec![3]);
+        // The warning says how the tumours were grouped.
+        let w = separate_tumours(&t, &grid, 3.0).unwrap().to_string();
+        assert!(w.contains("3 tumours make 2 targets"), "{w}");
+    }
 }
