@@ -329,6 +329,7 @@ pub(crate) fn mwa(power_w: f64, time_s: f64, pose: Pose) -> Request {
         max_bytes: 4 << 30,
         margin_mm: 10.0,
         expected_radius_mm: 15.0,
+        together: Vec::new(),
     }
 }
 
@@ -579,6 +580,7 @@ fn radiofrequency_ablation_delivers_its_power_and_makes_a_zone_of_clinical_size(
     let req = Request {
         applicator: ApplicatorKind::Rfa,
         expected_radius_mm: 20.0,
+        together: Vec::new(),
         ..mwa(50.0, 480.0, pose)
     };
     // A bare electrode on a generator that delivers its setting.
@@ -645,6 +647,7 @@ fn results_are_identical_for_any_thread_count() {
     let rfa = |time_s: f64| Request {
         applicator: ApplicatorKind::Rfa,
         expected_radius_mm: 10.0,
+        together: Vec::new(),
         ..mwa(20.0, time_s, pose)
     };
     for (req, p) in [

@@ -101,6 +101,7 @@ fn the_energy_balance_closes_within_1_pct_with_boiling_perfusion_vessels_and_ope
         max_bytes: 1 << 30,
         margin_mm: 10.0,
         expected_radius_mm: 15.0,
+        together: Vec::new(),
     };
     let tissues = Tissues {
         liver: &liver,

@@ -44,6 +44,7 @@ fn the_sink_grows_smoothly_with_the_vessel_diameter() {
     let pose = Pose::from_direction([c, c, 65.0], [0.0, 0.0, 1.0]).unwrap();
     let req = Request {
         expected_radius_mm: 20.0,
+        together: Vec::new(),
         ..mwa(100.0, 600.0, pose)
     };
     let p = Parameters::default();
@@ -104,6 +105,7 @@ fn microwave_loses_less_to_a_vessel_than_rf_and_coagulates_up_to_its_wall() {
     assert!(p.rf.cooled && p.rf.impedance_control);
     let mw = Request {
         expected_radius_mm: 20.0,
+        together: Vec::new(),
         ..mwa(150.0, 150.0, pose)
     };
     let rf = Request {
@@ -203,6 +205,7 @@ fn a_perfused_tube_deforms_the_microwave_zone_as_published() {
     for (power_w, time_s) in [(30.0, 600.0), (50.0, 600.0)] {
         let req = Request {
             expected_radius_mm: 24.0,
+            together: Vec::new(),
             ..mwa(power_w, time_s, pose)
         };
         let none = run(&liver, None, "glass_tube", &req, &p);

@@ -543,7 +543,7 @@ fn tumours_less_than_two_margins_apart_are_one_target() {
 }
 
 #[test]
-fn a_tumour_too_large_for_three_zones_gets_a_clear_no() {
+fn a_tumour_too_large_for_three_zones_gets_a_clear_no_even_with_the_antennas_together() {
     let dir = tempfile::tempdir().unwrap();
     let (case, body) = organ_phantom(dir.path(), ball([0.0; 3], 22.0), |_| false);
     let (code, out, err) = run_cli(&[
@@ -555,9 +555,38 @@ fn a_tumour_too_large_for_three_zones_gets_a_clear_no() {
         "300",
         "--confirm",
         "1",
+        "--json",
     ]);
     assert_eq!(code, 1, "{err}");
-    assert!(out.contains("NO SINGLE PLAN"), "{out}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        r["verdict"].as_str().unwrap().starts_with("NO SINGLE PLAN"),
+        "{}",
+        r["verdict"]
+    );
+    assert_eq!(r["recommended"], "none");
+    // One after another the ablations fall short, so the same antennas are
+    // simulated powered together: their heat adds, so the zone holds more
+    // than the union of the zones made one at a time (superposition), and
+    // the margin can only grow (less a voxel for the lattices' sampling).
+    let m = &r["multi_ablation"];
+    let g = &m["together"];
+    assert_eq!(g["antennas"], m["ablations"].as_array().unwrap().len(), "{m}");
+    assert!(g["antennas"].as_u64().unwrap() >= 2, "{m}");
+    assert_eq!(g["covers_target"], false, "{g}");
+    let (union, together) = (m["zone70_ml"].as_f64().unwrap(), g["zone70_ml"].as_f64().unwrap());
+    assert!(
+        together > 1.1 * union,
+        "together {together} mL, one after another {union} mL"
+    );
+    let (seq, tog) = (
+        m["min_margin_mm"].as_f64().unwrap(),
+        g["min_margin_mm"].as_f64().unwrap(),
+    );
+    assert!(
+        tog >= seq - H,
+        "margin together {tog} mm, one after another {seq} mm"
+    );
 }
 
 #[test]

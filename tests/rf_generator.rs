@@ -17,6 +17,7 @@ fn rf(power_w: f64, p: &Parameters) -> (Simulation, Pose) {
     let req = Request {
         applicator: ApplicatorKind::Rfa,
         expected_radius_mm: 12.0,
+        together: Vec::new(),
         ..mwa(power_w, 300.0, pose)
     };
     let tissues = Tissues {

@@ -59,6 +59,8 @@ from .results import (
     SimulateResult,
     TargetResult,
     TargetZone,
+    Together,
+    ZoneJudgement,
     TumorMargin,
     TumorPlan,
     VolumesResult,
@@ -103,6 +105,8 @@ __all__ = [
     "ProtocolsResult",
     "PlanCandidate",
     "MultiAblation",
+    "Together",
+    "ZoneJudgement",
     "PlanResult",
     "TumorPlan",
 ]

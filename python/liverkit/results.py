@@ -432,12 +432,10 @@ class PlanCandidate(Record):
     heat_sink_ml: float | None
 
 
-class MultiAblation(Record):
-    """Overlapping ablations for a target no single zone holds."""
+class ZoneJudgement(Record):
+    """How the 70 °C zone of several ablations (their union, or the antennas
+    powered together) treats the target."""
 
-    _nested = {"ablations": PlanCandidate}
-    ablations: tuple[PlanCandidate, ...]
-    predicted_coverage_pct: float
     covers_target: bool
     min_margin_mm: float
     coverage_ge10_pct: float
@@ -445,7 +443,26 @@ class MultiAblation(Record):
     zone70_ml: float
     healthy_liver_ablated_ml: float
     healthy_liver_ablated_pct: float | None
+
+
+class Together(ZoneJudgement):
+    """The antennas of a multi-ablation plan powered at the same time (one
+    simulation in which their heat adds)."""
+
+    antennas: int
+    power_w: float
+    time_s: float
+
+
+class MultiAblation(ZoneJudgement):
+    """Overlapping ablations for a target no single zone holds; the
+    judgement is their union's."""
+
+    _nested = {"ablations": PlanCandidate, "together": Together}
+    ablations: tuple[PlanCandidate, ...]
+    predicted_coverage_pct: float
     delivery: str
+    together: Together | None
 
 
 class TumorPlan(Record):

@@ -273,6 +273,7 @@ pub(crate) fn simulate<'py>(
         allow_outside,
         margin_mm: margin_or_default(margin_mm),
         exclude_capsule,
+        together: Vec::new(),
     };
     // Output files take the header of the input file, when there is one.
     let source_path = convert::volume_path(labels).or_else(|| {

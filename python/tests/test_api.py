@@ -258,3 +258,11 @@ def test_plan_equals_cli(cli):
     assert isinstance(other, results.TumorPlan) and other.tumor_index == 2
     assert set(results.TumorPlan.__annotations__) == set(other.keys())
     assert other.tumor_ml < r.tumor_ml and r.all_tumors_covered is False
+    # No single zone covers: overlapping ablations, and the same antennas
+    # powered together, whose zone is larger than the union.
+    m = r.multi_ablation
+    assert isinstance(m, results.MultiAblation) and isinstance(m.together, results.Together)
+    judged = set(results.ZoneJudgement.__annotations__)
+    assert judged | set(results.MultiAblation.__annotations__) == set(m.keys())
+    assert judged | set(results.Together.__annotations__) == set(m.together.keys())
+    assert m.together.zone70_ml > m.zone70_ml

@@ -118,6 +118,13 @@ pub struct Request {
     /// The zone the applicator is expected to reach (radius, mm), to size the
     /// region; the actual reach is checked after the run.
     pub expected_radius_mm: f64,
+    /// Other microwave antennas powered at the same time as the one at
+    /// `pose`, each at `power_w` for `time_s`: their absorbed powers add (a
+    /// liverkit choice: antennas on separate generator channels, whose
+    /// fields are not in phase, heat as the sum of their patterns). The
+    /// zone's shape is measured along `pose`. Empty for one applicator;
+    /// refused for radiofrequency.
+    pub together: Vec<Pose>,
 }
 
 /// The simulation lattice: its grid and what it holds.
@@ -351,7 +358,12 @@ pub fn simulate_with_snapshots(
     };
     let (fields, rf_summary) = match request.applicator {
         ApplicatorKind::Mwa => {
-            let q = microwave_power_density(&sim.grid, &request.pose, request.power_w, &params.microwave)?;
+            let mut q =
+                microwave_power_density(&sim.grid, &request.pose, request.power_w, &params.microwave)?;
+            for pose in &request.together {
+                let other = microwave_power_density(&sim.grid, pose, request.power_w, &params.microwave)?;
+                q.iter_mut().zip(&other).for_each(|(a, b)| *a += b);
+            }
             let mut source = DryingMicrowave::new(
                 q,
                 params.microwave.dry_absorption_frac,
@@ -429,15 +441,31 @@ pub fn simulate_with_snapshots(
     })
 }
 
-/// Refuses a tip outside the liver and its tumours unless allowed; then a
-/// warning says so.
+/// Refuses a tip outside the liver and its tumours unless allowed (then a
+/// warning says so), and antennas together for radiofrequency.
 fn check_tip(tissues: &Tissues, request: &Request) -> Result<Vec<Warning>> {
-    if tip_in_liver(tissues, request.pose.tip_mm) {
+    if !request.together.is_empty() && request.applicator == ApplicatorKind::Rfa {
+        return Err(parameter_error(
+            "together",
+            format!("{} more electrodes", request.together.len()),
+            "one radiofrequency electrode (antennas powered together are modelled for microwave only)",
+        ));
+    }
+    let mut warnings = Vec::new();
+    for pose in std::iter::once(&request.pose).chain(&request.together) {
+        warnings.extend(check_one_tip(tissues, pose.tip_mm, request.allow_outside)?);
+    }
+    Ok(warnings)
+}
+
+/// [`check_tip`] for one tip.
+fn check_one_tip(tissues: &Tissues, tip_mm: [f64; 3], allow_outside: bool) -> Result<Vec<Warning>> {
+    if tip_in_liver(tissues, tip_mm) {
         return Ok(Vec::new());
     }
-    let [x, y, z] = request.pose.tip_mm;
+    let [x, y, z] = tip_mm;
     let msg = format!("({x:.1}, {y:.1}, {z:.1}) mm");
-    if !request.allow_outside {
+    if !allow_outside {
         return Err(parameter_error(
             "tip",
             msg,

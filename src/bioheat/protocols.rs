@@ -455,6 +455,7 @@ pub fn rf_model_zones(
         max_bytes: u64::MAX,
         margin_mm: 10.0,
         expected_radius_mm: 25.0,
+        together: Vec::new(),
     };
     let tissues = crate::bioheat::Tissues {
         liver: &block,

@@ -275,14 +275,15 @@ fn region_grid(
             hi[a] = hi[a].max(p[a] + r);
         }
     };
-    let pose = &request.pose;
     let reach = match request.applicator {
         ApplicatorKind::Mwa => params.microwave.axial_centre_mm + 2.0 * params.microwave.axial_width_mm,
         ApplicatorKind::Rfa => params.rf.active_length_mm,
     };
     let r = request.expected_radius_mm;
-    include(scan_mm(scan, pose.tip_mm), r);
-    include(scan_mm(scan, pose.behind(reach)), r);
+    for pose in std::iter::once(&request.pose).chain(&request.together) {
+        include(scan_mm(scan, pose.tip_mm), r);
+        include(scan_mm(scan, pose.behind(reach)), r);
+    }
     if let Some(t) = target {
         ndarray::Zip::indexed(t.data()).for_each(|(i, j, k), &v| {
             if v {

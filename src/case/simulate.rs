@@ -210,6 +210,9 @@ pub struct SimulateCase {
     pub margin_mm: f64,
     /// Judge the verdict without the capsule-adjacent tumour surface.
     pub exclude_capsule: bool,
+    /// Other microwave antennas powered together with the one at `pose`
+    /// ([`crate::bioheat::Request::together`]).
+    pub together: Vec<Pose>,
 }
 
 /// A simulated case: its report, the simulation (for the lattice maps) and
@@ -397,6 +400,7 @@ fn run_simulation(
         max_bytes: files.options().max_bytes,
         margin_mm: case.margin_mm,
         expected_radius_mm,
+        together: case.together.clone(),
     };
     let main = files
         .inputs

@@ -306,9 +306,9 @@ fn tumour_table(r: &PlanReport, t: &TumorPlan, n: usize) -> String {
         out.push_str(&format!(
             "# {} overlapping ablations: union of their 70 °C zones {:.1} mL, minimal margin {:.1} mm, healthy liver {:.1} mL\n#   delivery: {}\n",
             m.ablations.len(),
-            m.zone70_ml,
-            m.min_margin_mm,
-            m.healthy_liver_ablated_ml,
+            m.union.zone70_ml,
+            m.union.min_margin_mm,
+            m.union.healthy_liver_ablated_ml,
             m.delivery
         ));
         for p in &m.ablations {
@@ -316,6 +316,17 @@ fn tumour_table(r: &PlanReport, t: &TumorPlan, n: usize) -> String {
             out.push_str(&format!(
                 "#   {}: entry {:.1},{:.1},{:.1} tip {:.1},{:.1},{:.1} depth {:.0} mm, {:.0} W {:.0} s\n",
                 p.rank, e[0], e[1], e[2], t[0], t[1], t[2], p.depth_mm, p.power_w, p.time_s
+            ));
+        }
+        if let Some(g) = &m.together {
+            out.push_str(&format!(
+                "# the {} antennas powered together ({:.0} W each, {:.0} s): 70 °C zone {:.1} mL, minimal margin {:.1} mm, healthy liver {:.1} mL\n",
+                g.antennas,
+                g.power_w,
+                g.time_s,
+                g.zone.zone70_ml,
+                g.zone.min_margin_mm,
+                g.zone.healthy_liver_ablated_ml
             ));
         }
     }

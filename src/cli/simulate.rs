@@ -259,6 +259,7 @@ pub fn run_simulate(a: &SimulateArgs, read: &ReadOptions) -> Result<ExitCode, Fa
         allow_outside: a.allow_outside,
         margin_mm: a.margin_mm,
         exclude_capsule: a.exclude_capsule,
+        together: Vec::new(),
     };
     let mut files = Files::new(Some(&a.label_map), read.clone())?;
     let liver_spec = a

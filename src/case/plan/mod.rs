@@ -30,7 +30,7 @@ use one::{plan_tumour, Setting};
 use target::{liver_around, separate_tumours, targets, tumour_box};
 
 pub use masks::{write_plan_masks, OUTPUT_FILES};
-pub use multi::{MultiPlan, DELIVERY, MAX_ABLATIONS};
+pub use multi::{MultiPlan, Together, ZoneJudgement, DELIVERY, MAX_ABLATIONS};
 pub use report::{PlanCandidate, PlanReport, PlanRequest, SurrogateZone, TumorPlan};
 pub use surrogate::surrogate;
 pub use target::MAX_TUMOURS;

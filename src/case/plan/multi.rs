@@ -15,8 +15,10 @@
 //!
 //! The ablations are simulated one at a time, each in fresh tissue: the
 //! union is what sequential overlapping ablations give. Antennas powered
-//! together heat more (their fields add), so for 2–3 simultaneous antennas
-//! the union is a lower bound.
+//! together heat more (their heat adds): when the union falls short, the
+//! same microwave antennas are simulated once more powered together
+//! ([`Together`]), the way multi-antenna systems are used for large
+//! tumours.
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -32,7 +34,7 @@ const DIRECTIONS_PER_ANCHOR: usize = 160;
 
 /// How the ablations of a multi-ablation plan are delivered and modelled.
 pub const DELIVERY: &str = "one after another, each simulated in fresh tissue, judged on the union of \
-     their 70 °C zones; 2-3 antennas powered together would heat more than this union";
+     their 70 °C zones; when that falls short, the same microwave antennas are simulated again powered at once (together)";
 
 /// A plan of several overlapping ablations.
 #[derive(Debug, Clone, Serialize)]
@@ -43,23 +45,50 @@ pub struct MultiPlan {
     /// Share of the target's surface points inside the union of the
     /// surrogate zones, %.
     pub predicted_coverage_pct: f64,
-    /// Whether the union of the confirmed 70 °C zones covers tumour and
-    /// margin.
+    /// The union of the confirmed 70 °C zones, judged.
+    #[serde(flatten)]
+    pub union: ZoneJudgement,
+    /// How the ablations are delivered and modelled.
+    pub delivery: &'static str,
+    /// The same antennas powered together, simulated in one run, when one
+    /// after another they fall short (microwave only).
+    pub together: Option<Together>,
+}
+
+/// The antennas of a multi-ablation plan powered at the same time: one
+/// simulation in which their absorbed powers add
+/// ([`crate::bioheat::Request::together`]), judged on its 70 °C zone.
+#[derive(Debug, Clone, Serialize)]
+pub struct Together {
+    /// Antennas powered together.
+    pub antennas: usize,
+    /// Each antenna's power, W (the largest of the ablations').
+    pub power_w: f64,
+    /// Heating time, s (the longest of the ablations').
+    pub time_s: f64,
+    /// Their 70 °C zone, judged.
+    #[serde(flatten)]
+    pub zone: ZoneJudgement,
+}
+
+/// How one 70 °C zone of several ablations (their union, or the antennas
+/// powered together) treats the target.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneJudgement {
+    /// Whether it covers tumour and margin.
     pub covers_target: bool,
-    /// Minimal margin of the tumour in the union, mm.
+    /// Minimal margin of the tumour in it, mm.
     pub min_margin_mm: f64,
-    /// Tumour surface with margin ≥ 10 mm in the union [Shady2018], %.
+    /// Tumour surface with margin ≥ 10 mm in it [Shady2018], %.
     pub coverage_ge10_pct: f64,
-    /// Tumour outside the union, mL.
+    /// Tumour outside it, mL.
     pub residual_tumor_ml: f64,
-    /// The union of the 70 °C zones, mL.
+    /// Its volume, mL.
     pub zone70_ml: f64,
-    /// Healthy liver inside the union, mL.
+    /// Healthy liver inside it, mL.
     pub healthy_liver_ablated_ml: f64,
     /// The same as a share of the functional liver, %.
     pub healthy_liver_ablated_pct: Option<f64>,
-    /// How the ablations are delivered and modelled.
-    pub delivery: &'static str,
 }
 
 /// A proposed ablation, before confirmation.

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use super::multi::{self, MultiPlan, DELIVERY, MAX_ABLATIONS};
+use super::multi::{self, MultiPlan, Together, ZoneJudgement, DELIVERY, MAX_ABLATIONS};
 use super::target::target_points;
 use super::{PlanCandidate, PlanRequest, SurrogateZone, TumorPlan};
-use crate::bioheat::applicator::Pose;
+use crate::bioheat::applicator::{ApplicatorKind, Pose};
 use crate::bioheat::protocols::Library;
 use crate::bioheat::tissue::Parameters;
 use crate::case::roles::Files;
@@ -198,8 +198,23 @@ pub(super) fn plan_tumour(
             .and(s.tumours.data())
             .fold(0u64, |n, &z, &l, &t| n + u64::from(z && l && !t))
     };
+    // The judgement of the zone of several ablations.
+    let judgement = |zone: &Mask| -> Result<ZoneJudgement> {
+        let j = judge(tumor, liver, zone, req.margin_mm)?;
+        let healthy = healthy_in(zone);
+        Ok(ZoneJudgement {
+            covers_target: j.covers,
+            min_margin_mm: j.min_margin_mm,
+            coverage_ge10_pct: j.coverage_ge10_pct,
+            residual_tumor_ml: j.residual_tumor_ml,
+            zone70_ml: grid.volume_ml(zone.count() as u64),
+            healthy_liver_ablated_ml: grid.volume_ml(healthy),
+            healthy_liver_ablated_pct: (s.functional_voxels > 0)
+                .then(|| 100.0 * healthy as f64 / s.functional_voxels as f64),
+        })
+    };
     let confirm = |files: &mut Files, f: &Found| -> Result<(PlanCandidate, Mask, Found)> {
-        let outcome = confirm_one(files, s, f)?;
+        let outcome = confirm_one(files, s, f, &[])?;
         let healthy = healthy_in(&outcome.zone70);
         let judged = judge(tumor, liver, &outcome.zone70, req.margin_mm)?;
         let c = candidate(f, grid, &outcome.report, &judged, healthy, s.functional_voxels);
@@ -335,24 +350,45 @@ pub(super) fn plan_tumour(
                 progress.advance(1);
             }
             progress.finish();
-            let plan = multi_plan(judge(tumor, liver, &union, req.margin_mm)?, ablations, held);
-            let healthy = healthy_in(&union);
-            let plan = MultiPlan {
-                zone70_ml: grid.volume_ml(union.count() as u64),
-                healthy_liver_ablated_ml: grid.volume_ml(healthy),
-                healthy_liver_ablated_pct: (s.functional_voxels > 0)
-                    .then(|| 100.0 * healthy as f64 / s.functional_voxels as f64),
-                ..plan
+            let mut plan = MultiPlan {
+                ablations,
+                predicted_coverage_pct: 100.0 * held,
+                union: judgement(&union)?,
+                delivery: DELIVERY,
+                together: None,
             };
             time("multi_confirm_s", t4);
+            // One after another they fall short: the same antennas powered
+            // together (microwave), whose heat adds.
+            if !plan.union.covers_target && req.applicator == ApplicatorKind::Mwa {
+                let t5 = std::time::Instant::now();
+                let outcome = confirm_one(files, s, &found[0], &found[1..])?;
+                let zone = judgement(&outcome.zone70)?;
+                if zone.covers_target {
+                    union = outcome.zone70;
+                }
+                plan.together = Some(Together {
+                    antennas: found.len(),
+                    power_w: outcome.report.applicator.power_w,
+                    time_s: outcome.report.applicator.time_s,
+                    zone,
+                });
+                time("multi_together_s", t5);
+            }
             multi = Some((plan, found, union));
         }
     }
-    let multi_covers = multi.as_ref().is_some_and(|(m, _, _)| m.covers_target);
+    let sequential_covers = multi.as_ref().is_some_and(|(m, _, _)| m.union.covers_target);
+    let together_covers = multi
+        .as_ref()
+        .is_some_and(|(m, _, _)| m.together.as_ref().is_some_and(|t| t.zone.covers_target));
+    let multi_covers = sequential_covers || together_covers;
     let recommended = if single_covers {
         "single"
-    } else if multi_covers {
+    } else if sequential_covers {
         "multi_ablation"
+    } else if together_covers {
+        "multi_antenna"
     } else {
         "none"
     };
@@ -432,22 +468,30 @@ fn confirmed_holds(p: &PlanCandidate, f: &Found, pts: &[[f64; 3]], centre: [f64;
     zone_holds(pts, zone_centre, d, &size)
 }
 
-/// The full simulation of `liverkit simulate` for one proposed ablation.
+/// The full simulation of `liverkit simulate` for one proposed ablation,
+/// or for it and the antennas of `together` powered at once, all at the
+/// largest power and time among them.
 fn confirm_one(
     files: &mut Files,
     s: &Setting<'_>,
     f: &Found,
+    together: &[Found],
 ) -> Result<crate::case::simulate::SimulateOutcome> {
     let pose = Pose::from_entry(f.tip_mm, f.path.entry_mm)?;
+    let all = || std::iter::once(f).chain(together);
     let case = SimulateCase {
         applicator: s.req.applicator,
-        power_w: f.zone.power_w,
-        time_s: f.zone.time_s,
+        power_w: all().map(|a| a.zone.power_w).fold(0.0, f64::max),
+        time_s: all().map(|a| a.zone.time_s).fold(0.0, f64::max),
         pose,
         device: Some(s.device_id.to_string()),
         allow_outside: false,
         margin_mm: s.req.margin_mm,
         exclude_capsule: false,
+        together: together
+            .iter()
+            .map(|a| Pose::from_entry(a.tip_mm, a.path.entry_mm))
+            .collect::<Result<_>>()?,
     };
     simulate_case(
         files,
@@ -503,23 +547,6 @@ fn judge(tumor: &Mask, liver: &Mask, zone: &Mask, margin_mm: f64) -> Result<Judg
         residual_tumor_ml,
         covers: min_margin_mm >= margin_mm,
     })
-}
-
-/// The overlapping ablations and their union's judgement; the union's
-/// volume and healthy liver are filled in by the caller.
-fn multi_plan(j: Judged, ablations: Vec<PlanCandidate>, held: f64) -> MultiPlan {
-    MultiPlan {
-        ablations,
-        predicted_coverage_pct: 100.0 * held,
-        covers_target: j.covers,
-        min_margin_mm: j.min_margin_mm,
-        coverage_ge10_pct: j.coverage_ge10_pct,
-        residual_tumor_ml: j.residual_tumor_ml,
-        zone70_ml: 0.0,
-        healthy_liver_ablated_ml: 0.0,
-        healthy_liver_ablated_pct: None,
-        delivery: DELIVERY,
-    }
 }
 
 fn candidate(
@@ -594,20 +621,41 @@ fn verdict_text(
             .map_or("-".to_string(), |m| format!("{m:.1} mm"))
     );
     match multi {
-        Some(m) if m.covers_target => format!(
+        Some(m) if m.union.covers_target => format!(
             "MULTI-ABLATION PLAN: {single}; {} overlapping ablations of {:.0} W for {:.0} s cover it \
              (minimal margin {:.1} mm in their union)",
             m.ablations.len(),
             m.ablations[0].power_w,
             m.ablations[0].time_s,
-            m.min_margin_mm
+            m.union.min_margin_mm
         ),
-        Some(m) => format!(
-            "NO SINGLE PLAN: {single}; {} overlapping ablations reach a minimal margin of {:.1} mm, \
-             still short: consider 2-3 antennas powered together, resection or another treatment",
-            m.ablations.len(),
-            m.min_margin_mm
-        ),
+        Some(m) => match &m.together {
+            Some(g) if g.zone.covers_target => format!(
+                "MULTI-ANTENNA PLAN: {single}; one after another {} overlapping ablations reach a minimal \
+                 margin of {:.1} mm, but the {} antennas powered together ({:.0} W each for {:.0} s) cover \
+                 it (minimal margin {:.1} mm)",
+                m.ablations.len(),
+                m.union.min_margin_mm,
+                g.antennas,
+                g.power_w,
+                g.time_s,
+                g.zone.min_margin_mm
+            ),
+            Some(g) => format!(
+                "NO SINGLE PLAN: {single}; {} overlapping ablations reach a minimal margin of {:.1} mm, and \
+                 the same antennas powered together {:.1} mm, still short: consider resection or another \
+                 treatment",
+                m.ablations.len(),
+                m.union.min_margin_mm,
+                g.zone.min_margin_mm
+            ),
+            None => format!(
+                "NO SINGLE PLAN: {single}; {} overlapping ablations reach a minimal margin of {:.1} mm, \
+                 still short: consider 2-3 antennas powered together, resection or another treatment",
+                m.ablations.len(),
+                m.union.min_margin_mm
+            ),
+        },
         None => format!(
             "NO SINGLE PLAN: {single}; no set of overlapping ablations was found along the admissible paths"
         ),

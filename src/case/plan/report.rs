@@ -141,7 +141,9 @@ pub struct TumorPlan {
     /// [`super::MAX_ABLATIONS`]), confirmed together.
     pub multi_ablation: Option<MultiPlan>,
     /// Which plan to follow: `single` (the first of `plans`),
-    /// `multi_ablation`, or `none` when nothing admissible covers.
+    /// `multi_ablation` (its ablations one after another),
+    /// `multi_antenna` (its antennas powered together,
+    /// `multi_ablation.together`), or `none` when nothing admissible covers.
     pub recommended: String,
     /// Whether the recommended plan covers this tumour and its margin
     /// (after confirmation).
