@@ -736,7 +736,9 @@ def plan(
     whose 70 °C zone covers the tumour and ``margin_mm``, the best ones
     confirmed with the full simulation, and why the other directions were
     refused; when no single ablation covers, overlapping ablations
-    (``result.multi_ablation``). Each target of the mask is planned on its
+    (``result.multi_ablation``), and when those fall short one after
+    another, the same antennas powered together
+    (``result.multi_ablation.together``). Each target of the mask is planned on its
     own (a tumour, or several less than two margins apart, whose targets
     touch): the largest at the top level, the others in
     ``result.other_tumors``. ``out_dir`` receives the recommended plans'
