@@ -86,7 +86,7 @@ pub struct PlanArgs {
     /// Write the recommended plan's masks on the scan's grid into DIR:
     /// path.nii.gz (the needle from skin to tip), tip.nii.gz (a 2 mm ball)
     /// and zone.nii.gz (the confirmed 70 °C zone, the union for overlapping
-    /// ablations).
+    /// ablations, the one zone of antennas powered together).
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
     /// Print one JSON object instead of a table.
