@@ -199,16 +199,18 @@ fn f1(v: Option<f64>) -> String {
 
 fn table(r: &PlanReport) -> String {
     let n = 1 + r.other_tumors.len() + r.tumors_not_planned;
+    // Targets, not tumours, when some tumours were joined.
+    let joined = r.tumors().any(|t| t.tumors_in_target > 1);
+    let word = if joined { "target" } else { "tumour" };
     let mut out = String::new();
     for t in r.tumors() {
-        out.push_str(&tumour_table(r, t, n));
+        out.push_str(&tumour_table(r, t, n, word));
     }
     for (name, path) in &r.outputs {
         out.push_str(&format!("# wrote {name}: {}\n", path.display()));
     }
     if n > 1 {
-        // Targets, not tumours, when some tumours were joined.
-        let (what, each) = if r.tumors().any(|t| t.tumors_in_target > 1) {
+        let (what, each) = if joined {
             ("TARGETS", "TARGET")
         } else {
             ("TUMOURS", "TUMOUR")
@@ -226,11 +228,12 @@ fn table(r: &PlanReport) -> String {
 
 /// One tumour's lines: its target, the directions, the ranked plans, the
 /// overlapping ablations and its verdict (prefixed by which tumour when
-/// the mask holds `n` > 1).
-fn tumour_table(r: &PlanReport, t: &TumorPlan, n: usize) -> String {
+/// the mask holds `n` > 1, as a `word`: tumour, or target when some
+/// tumours were joined).
+fn tumour_table(r: &PlanReport, t: &TumorPlan, n: usize, word: &str) -> String {
     let joined = if t.tumors_in_target > 1 {
         format!(
-            " ({} tumours less than two margins apart, planned as one target)",
+            " ({} tumours less than two margins apart, planned together)",
             t.tumors_in_target
         )
     } else {
@@ -243,13 +246,13 @@ fn tumour_table(r: &PlanReport, t: &TumorPlan, n: usize) -> String {
                 " {} of {n} at {:.1},{:.1},{:.1}{joined}",
                 t.tumor_index, c[0], c[1], c[2]
             ),
-            format!("tumour {}: ", t.tumor_index),
+            format!("{word} {}: ", t.tumor_index),
         )
     } else {
         (joined, String::new())
     };
     let mut out = format!(
-        "# device {}; tumour{which} {:.2} mL, target (tumour + {} mm) {:.2} mL\n# directions: {} tried, {} admissible; rejected: {}\n",
+        "# device {}; {word}{which} {:.2} mL, target (tumour + {} mm) {:.2} mL\n# directions: {} tried, {} admissible; rejected: {}\n",
         r.device,
         t.tumor_ml,
         r.margin_mm,

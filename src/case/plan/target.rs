@@ -53,21 +53,23 @@ pub(super) fn targets(tumor: &Mask, margin_mm: f64) -> Targets {
     let dist2 = squared_edt_in_box(&inside, roi.dims, sp);
     let reach2 = (margin_mm.max(0.0) * margin_mm.max(0.0)) as f32;
     let near: Vec<bool> = dist2.iter().map(|&d| d <= reach2).collect();
-    let (group_labels, group_count) = label_components(&near, roi.dims, Connectivity::Full26);
-    // Every tumour lies in its own target, so each component has one group.
+    let (group_labels, group_sizes) = label_components(&near, roi.dims, Connectivity::Full26);
+    // Every tumour lies in its own target, so each component has one group;
+    // every group holds a tumour (a voxel within the margin of a tumour
+    // voxel is joined to it by voxels nearer still).
     let mut group_of = vec![0usize; sizes.len()];
     for (&t, &g) in labels.iter().zip(&group_labels) {
         if t > 0 {
             group_of[t as usize - 1] = g as usize - 1;
         }
     }
-    let mut voxels = vec![0u64; group_count.len()];
-    let mut tumours = vec![0usize; group_count.len()];
+    let mut voxels = vec![0u64; group_sizes.len()];
+    let mut tumours = vec![0usize; group_sizes.len()];
     for (c, &g) in group_of.iter().enumerate() {
         voxels[g] += sizes[c];
         tumours[g] += 1;
     }
-    let mut order: Vec<usize> = (0..voxels.len()).filter(|&g| tumours[g] > 0).collect();
+    let mut order: Vec<usize> = (0..voxels.len()).collect();
     order.sort_by(|&a, &b| voxels[b].cmp(&voxels[a]).then(a.cmp(&b)));
     let masks = order
         .iter()
@@ -104,7 +106,7 @@ pub(super) fn separate_tumours(t: &Targets, grid: &crate::grid::Grid, margin_mm:
         .iter()
         .zip(&t.tumours)
         .map(|(&n, &k)| {
-            let ml = format!("{:.2}", grid.volume_ml(n));
+            let ml = format!("{:.2} mL", grid.volume_ml(n));
             if k > 1 {
                 format!("{ml} in {k} tumours")
             } else {
@@ -129,7 +131,7 @@ pub(super) fn separate_tumours(t: &Targets, grid: &crate::grid::Grid, margin_mm:
         "tumor",
         format!(
             "the mask holds {count} separate tumours{joined}; each target is planned on its own, largest first \
-             ({} mL; other_tumors in --json){rest}",
+             ({}; other_tumors in --json){rest}",
             list.join(", ")
         ),
     ))
