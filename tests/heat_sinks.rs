@@ -238,3 +238,34 @@ fn a_perfused_tube_deforms_the_microwave_zone_as_published() {
         assert!(area_pct[0] < area_pct[1] && area_pct[1] <= 100.0, "{area_pct:?}");
     }
 }
+
+#[test]
+fn perfusion_kept_in_tissue_counted_dead_shrinks_the_zone_and_without_perfusion_changes_nothing() {
+    // `damage.perfusion_stop_omega`: perfusion stops where Ω reaches it
+    // (1 by default, CLINICAL.md §6). Blood that keeps flowing in tissue
+    // the integral already counts as dead carries more heat away, so a
+    // larger stop dose can only shrink the zones; in unperfused liver the
+    // stop dose has nothing to stop, and the run is the same bit for bit.
+    let liver = liver_block(50);
+    let pose = Pose::from_direction([25.0, 25.0, 35.0], [0.0, 0.0, 1.0]).unwrap();
+    let req = Request {
+        expected_radius_mm: 12.0,
+        ..mwa(40.0, 240.0, pose)
+    };
+    let with_stop = |perfusion_1_s: f64, stop: f64| {
+        let mut p = Parameters::default();
+        p.liver.perfusion_1_s = perfusion_1_s;
+        p.damage.perfusion_stop_omega = stop;
+        run(&liver, None, "none", &req, &p)
+    };
+    let (clinical, late) = (with_stop(6e-3, 1.0), with_stop(6e-3, 1e6));
+    println!(
+        "stop at 1: {:?} {:?}\nstop at 1e6: {:?} {:?}",
+        clinical.zone_iso, clinical.zone_damage, late.zone_iso, late.zone_damage
+    );
+    assert!(late.zone_iso.volume_ml < clinical.zone_iso.volume_ml);
+    assert!(late.zone_damage.volume_ml < clinical.zone_damage.volume_ml);
+    assert!(late.fields.energy.perfusion_j > clinical.fields.energy.perfusion_j);
+    let (a, b) = (with_stop(0.0, 1.0), with_stop(0.0, 1e6));
+    assert!(a.fields.tmax_c == b.fields.tmax_c && a.fields.damage_omega == b.fields.damage_omega);
+}

@@ -81,6 +81,7 @@ pub(super) fn table() -> Vec<Param> {
         row!(damage.cem43_r_above, 0.5, (0.01, 0.99), SAPARETO1984),
         row!(damage.cem43_r_below, 0.25, (0.01, 0.99), SAPARETO1984),
         row!(damage.cem43_threshold_min, 240.0, (1e-3, 1e9), SAPARETO1984),
+        row!(damage.perfusion_stop_omega, 1.0, (1e-3, 1e12), "CLINICAL.md §6: perfusion stops where tissue has died (Ω ≥ 1); a larger value keeps blood flowing in tissue the integral counts as dead (docs/formulas/bioheat.md)"),
         row!(damage.isotherm_c, 70.0, (40.0, 99.0), "docs/references.md (tumour and 10 mm above 70 °C)"),
         row!(flow.artery_trunk_mm, 4.0, (TRUNK.0, TRUNK.1), assumed!("proper hepatic artery, 4 mm")),
         row!(flow.artery_velocity_m_s, 0.2, (VELOCITY.0, VELOCITY.1), assumed!("proper hepatic artery, mean over the cardiac cycle")),

@@ -11,7 +11,7 @@
 //! G_ij = 2 k_i k_j / ((k_i + k_j) h²)            tissue–tissue (harmonic mean)
 //! G_ij = 1 / ((h/(2k_i) + 1/h_w) h)               tissue–vessel wall (h_w = ∞: wall at T_b)
 //! G_ij = k_i / h²  or 0                           the layer around the region at T_b, or insulated
-//! a_i  = 1 while Ω_i < 1 (alive), else 0          perfusion stops in dead tissue
+//! a_i  = 1 while Ω_i < Ω_stop (1: alive), else 0  perfusion stops in dead tissue
 //! ```
 //!
 //! The 19-point stencil (the "Mehrstellen" weights 1/3 and 1/6, [Collatz1960]) is

@@ -132,6 +132,9 @@ pub struct DamageModel {
     pub cem43_threshold_min: f64,
     /// The isotherm the clinic calls the ablation zone, °C.
     pub isotherm_c: f64,
+    /// Arrhenius damage Ω from which a voxel's perfusion stops (1: where
+    /// the tissue has died, CLINICAL.md §6).
+    pub perfusion_stop_omega: f64,
 }
 
 /// Microwave propagation in liver and the analytic antenna pattern.
