@@ -649,9 +649,12 @@ fn verdict_text(
                 m.union.min_margin_mm,
                 g.zone.min_margin_mm
             ),
+            // Radiofrequency: microwave antennas that fall short are always
+            // simulated together.
             None => format!(
                 "NO SINGLE PLAN: {single}; {} overlapping ablations reach a minimal margin of {:.1} mm, \
-                 still short: consider 2-3 antennas powered together, resection or another treatment",
+                 still short: consider several electrodes powered together (not modelled for radiofrequency), \
+                 resection or another treatment",
                 m.ablations.len(),
                 m.union.min_margin_mm
             ),
