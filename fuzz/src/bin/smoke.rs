@@ -5,7 +5,7 @@
 //! input that takes more than 20 s. `cargo fuzz` (see docs/fuzzing.md) runs
 //! the same entry points with coverage guidance.
 //!
-//!     cargo run --release --manifest-path fuzz/Cargo.toml --bin smoke [MUTATIONS]
+//!     cargo run --manifest-path fuzz/Cargo.toml --no-default-features --bin smoke [MUTATIONS]
 
 use std::time::{Duration, Instant};
 
