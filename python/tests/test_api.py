@@ -5,6 +5,7 @@ numbers."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -241,8 +242,12 @@ def test_reports_show_in_jupyter_and_match_the_command_line(cli, tmp_path):
 def test_plan_equals_cli(cli):
     """liverkit.plan reports what ``liverkit plan --json`` prints (but the
     time each stage took)."""
-    r = liverkit.plan(PRE, directions=300, confirm=1)
-    expected = cli("plan", PRE, "--directions", "300", "--confirm", "1")
+    # The two plans run side by side (liverkit.plan releases the GIL): each
+    # takes about a minute on two cores, and neither keeps both busy.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        from_cli = pool.submit(cli, "plan", PRE, "--directions", "300", "--confirm", "1")
+        r = liverkit.plan(PRE, directions=300, confirm=1)
+        expected = from_cli.result()
     got = r.to_dict()
     for d in (got, expected):
         d.pop("timing_s")
