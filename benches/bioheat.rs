@@ -68,7 +68,6 @@ fn case() -> Case {
         isotherm_c: p.damage.isotherm_c,
         walls: Walls::BodyTemperature,
         damage: p.damage,
-        perfusion_stop_omega: 1.0,
         snapshots_s: Vec::new(),
     };
     Case { lattice, settings, q }

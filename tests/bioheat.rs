@@ -51,7 +51,6 @@ pub(crate) fn settings(p: &Parameters, heating_s: f64, walls: Walls) -> RunSetti
         isotherm_c: p.damage.isotherm_c,
         walls,
         damage: p.damage,
-        perfusion_stop_omega: 1.0,
         snapshots_s: Vec::new(),
     }
 }
@@ -101,7 +100,7 @@ fn steady_point_source_in_perfused_tissue_matches_the_closed_form_within_2_pct()
     // Ten time constants of perfusion: the transient is below e^-10. The
     // closed form keeps perfusion everywhere, so damage must not stop it.
     let mut s = settings(&p, 10.0 / beta, Walls::BodyTemperature);
-    s.perfusion_stop_omega = f64::INFINITY;
+    s.damage.perfusion_stop_omega = f64::INFINITY;
     let f = run(&lattice, &s, &mut point_source(n, h, power), &NoProgress).unwrap();
     let c = (n / 2) as i64;
     let mut worst = 0.0f64;

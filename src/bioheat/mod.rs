@@ -492,7 +492,6 @@ fn run_settings(request: &Request, params: &Parameters) -> RunSettings {
         isotherm_c: params.damage.isotherm_c,
         walls: params.solver.walls,
         damage: params.damage,
-        perfusion_stop_omega: params.damage.perfusion_stop_omega,
         snapshots_s: Vec::new(),
     }
 }

@@ -353,7 +353,6 @@ pub fn model_zones(
         isotherm_c: params.damage.isotherm_c,
         walls: Walls::BodyTemperature,
         damage: params.damage,
-        perfusion_stop_omega: params.damage.perfusion_stop_omega,
         snapshots_s: times_s.to_vec(),
     };
     let mut source = DryingMicrowave::new(

@@ -148,11 +148,10 @@ pub struct RunSettings {
     pub isotherm_c: f64,
     /// Outer faces.
     pub walls: Walls,
-    /// Damage models.
+    /// Damage models, and the damage from which perfusion stops
+    /// (`damage.perfusion_stop_omega`: infinite keeps perfusion everywhere,
+    /// as the closed-form oracles assume).
     pub damage: DamageModel,
-    /// Damage Ω from which perfusion stops (1 in the model of docs/references.md;
-    /// infinite to keep perfusion everywhere, as the closed-form oracles assume).
-    pub perfusion_stop_omega: f64,
     /// Heating times (s) at which to keep a copy of the maximum temperature
     /// so far (one run gives the zones of several protocol times).
     pub snapshots_s: Vec<f64>,
@@ -358,9 +357,9 @@ fn check_settings(s: &RunSettings) -> Result<()> {
             s.boiling_c > s.initial_c && s.boiling_c > s.blood_c,
         ),
         (
-            "perfusion_stop_omega",
+            "damage.perfusion_stop_omega",
             1.0,
-            !s.perfusion_stop_omega.is_nan() && s.perfusion_stop_omega > 0.0,
+            !s.damage.perfusion_stop_omega.is_nan() && s.damage.perfusion_stop_omega > 0.0,
         ),
     ] {
         if !(v.is_finite() && ok) {

@@ -28,8 +28,8 @@ pub(crate) fn coefficients(l: &Lattice, g: &[f64], s: &RunSettings, dt: f64) -> 
         latent_k: [0.0; 16],
         heat_capacity: [0.0; 16],
         boil_k: (s.boiling_c - s.blood_c) as f32,
-        stop_omega: if s.perfusion_stop_omega.is_finite() {
-            s.perfusion_stop_omega as f32
+        stop_omega: if s.damage.perfusion_stop_omega.is_finite() {
+            s.damage.perfusion_stop_omega as f32
         } else {
             f32::INFINITY
         },
