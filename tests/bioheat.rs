@@ -101,6 +101,7 @@ fn steady_point_source_in_perfused_tissue_matches_the_closed_form_within_2_pct()
     // closed form keeps perfusion everywhere, so damage must not stop it.
     let mut s = settings(&p, 10.0 / beta, Walls::BodyTemperature);
     s.damage.perfusion_stop_omega = f64::INFINITY;
+    s.damage.perfusion_stop_c = f64::INFINITY;
     let f = run(&lattice, &s, &mut point_source(n, h, power), &NoProgress).unwrap();
     let c = (n / 2) as i64;
     let mut worst = 0.0f64;

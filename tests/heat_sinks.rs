@@ -241,24 +241,29 @@ fn a_perfused_tube_deforms_the_microwave_zone_as_published() {
 
 #[test]
 fn perfusion_kept_in_tissue_counted_dead_shrinks_the_zone_and_without_perfusion_changes_nothing() {
-    // `damage.perfusion_stop_omega`: perfusion stops where Ω reaches it
-    // (1 by default, CLINICAL.md §6). Blood that keeps flowing in tissue
-    // the integral already counts as dead carries more heat away, so a
-    // larger stop dose can only shrink the zones; in unperfused liver the
-    // stop dose has nothing to stop, and the run is the same bit for bit.
+    // Perfusion stops where the tissue has reached `damage.perfusion_stop_c`
+    // (60 °C by default, [Schutt2008]), or, when `damage.perfusion_stop_omega`
+    // is below 1e12, where Ω reaches that instead. Blood that keeps flowing
+    // in hotter or more damaged tissue carries more heat away, so a later
+    // stop can only shrink the zones; in unperfused liver there is nothing
+    // to stop, and the run is the same bit for bit.
     let liver = liver_block(50);
     let pose = Pose::from_direction([25.0, 25.0, 35.0], [0.0, 0.0, 1.0]).unwrap();
     let req = Request {
         expected_radius_mm: 12.0,
         ..mwa(40.0, 240.0, pose)
     };
-    let with_stop = |perfusion_1_s: f64, stop: f64| {
+    let with_stop = |perfusion_1_s: f64, stop_omega: f64, stop_c: f64| {
         let mut p = Parameters::default();
         p.liver.perfusion_1_s = perfusion_1_s;
-        p.damage.perfusion_stop_omega = stop;
+        p.damage.perfusion_stop_omega = stop_omega;
+        p.damage.perfusion_stop_c = stop_c;
         run(&liver, None, "none", &req, &p)
     };
-    let (clinical, late) = (with_stop(6e-3, 1.0), with_stop(6e-3, 1e6));
+    let never = 1e12;
+    // By damage: Ω ≥ 1 (CLINICAL.md §6) against Ω ≥ 1e6; the temperature
+    // rule is replaced, so its value does not matter.
+    let (clinical, late) = (with_stop(6e-3, 1.0, 60.0), with_stop(6e-3, 1e6, 60.0));
     println!(
         "stop at 1: {:?} {:?}\nstop at 1e6: {:?} {:?}",
         clinical.zone_iso, clinical.zone_damage, late.zone_iso, late.zone_damage
@@ -266,6 +271,24 @@ fn perfusion_kept_in_tissue_counted_dead_shrinks_the_zone_and_without_perfusion_
     assert!(late.zone_iso.volume_ml < clinical.zone_iso.volume_ml);
     assert!(late.zone_damage.volume_ml < clinical.zone_damage.volume_ml);
     assert!(late.fields.energy.perfusion_j > clinical.fields.energy.perfusion_j);
-    let (a, b) = (with_stop(0.0, 1.0), with_stop(0.0, 1e6));
+    let replaced = with_stop(6e-3, 1.0, never);
+    assert!(replaced.fields.tmax_c == clinical.fields.tmax_c);
+    // By temperature: 60 °C (the default) against 80 °C.
+    let (at60, at80) = (with_stop(6e-3, never, 60.0), with_stop(6e-3, never, 80.0));
+    println!(
+        "stop at 60 C: {:?}\nstop at 80 C: {:?}",
+        at60.zone_iso, at80.zone_iso
+    );
+    assert!(at80.zone_iso.volume_ml < at60.zone_iso.volume_ml);
+    assert!(at80.fields.energy.perfusion_j > at60.fields.energy.perfusion_j);
+    // Blood that flows until 60 °C draws more heat than blood that stops
+    // at Ω ≥ 1, which [Chang2004]'s integral reaches near 50-55 °C.
+    assert!(at60.zone_iso.volume_ml < clinical.zone_iso.volume_ml);
+    let (a, b, c) = (
+        with_stop(0.0, 1.0, never),
+        with_stop(0.0, 1e6, never),
+        with_stop(0.0, never, 60.0),
+    );
     assert!(a.fields.tmax_c == b.fields.tmax_c && a.fields.damage_omega == b.fields.damage_omega);
+    assert!(a.fields.tmax_c == c.fields.tmax_c && a.fields.damage_omega == c.fields.damage_omega);
 }

@@ -434,13 +434,13 @@ fn capsule(a: [f64; 3], b: [f64; 3], r: f64) -> impl Fn([f64; 3]) -> bool + Clon
 
 #[test]
 fn a_target_too_long_for_one_zone_gets_overlapping_ablations_that_cover_it() {
-    // A tumour 36 mm long and 6 mm wide: with a 5 mm margin the target
-    // spans 46 mm, longer than the device's largest 70 °C zone.
+    // A tumour 36 mm long and 6 mm wide: with a 3 mm margin the target
+    // spans 42 mm, longer than the device's largest 70 °C zone.
     let dir = tempfile::tempdir().unwrap();
     let tumour = capsule([-15.0, 0.0, 0.0], [15.0, 0.0, 0.0], 3.0);
     let (case, body) = organ_phantom(dir.path(), tumour.clone(), |_| false);
     let out_dir = dir.path().join("plan");
-    let (code, r, err) = plan_with_masks(&case, &body, "5", &out_dir);
+    let (code, r, err) = plan_with_masks(&case, &body, "3", &out_dir);
     assert_eq!(r["plans"][0]["covers_target"], false, "{}", r["plans"][0]);
     let m = &r["multi_ablation"];
     let n = m["ablations"].as_array().unwrap().len();
@@ -450,7 +450,7 @@ fn a_target_too_long_for_one_zone_gets_overlapping_ablations_that_cover_it() {
     assert!(r["verdict"].as_str().unwrap().starts_with("MULTI-ABLATION PLAN"));
     // Independent check on the zone written: every voxel centre within
     // margin − one voxel of a tumour voxel centre lies in the union.
-    assert_zone_holds(&out_dir, tumour, 5.0 - H);
+    assert_zone_holds(&out_dir, tumour, 3.0 - H);
     // The paths and tips written: one path per ablation, tips apart (they
     // may share a track: a pull-back along one needle path).
     let tips: Vec<[f64; 3]> = m["ablations"]
@@ -487,15 +487,15 @@ fn assert_masks_hold_tips(out_dir: &std::path::Path, tips: &[[f64; 3]]) {
 
 #[test]
 fn separate_tumours_are_planned_one_by_one_and_each_judged_on_its_own() {
-    // Two 3 mm tumours 30 mm apart, a 3 mm margin: one target would span
-    // 42 mm (more than any zone), but each tumour alone (12 mm) fits one
-    // zone. Each gets its own single plan, judged on its own tumour; the
+    // Two tumours of 2 mm radius 30 mm apart, a 2 mm margin: one target
+    // would span 38 mm (more than any zone), but each tumour alone (8 mm)
+    // fits one zone. Each gets its own single plan, judged on its own tumour; the
     // zone written holds both.
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (ball([-15.0, 0.0, 0.0], 3.0), ball([15.0, 0.0, 0.0], 3.0));
+    let (a, b) = (ball([-15.0, 0.0, 0.0], 2.0), ball([15.0, 0.0, 0.0], 2.0));
     let (case, body) = organ_phantom(dir.path(), move |p| a(p) || b(p), |_| false);
     let out_dir = dir.path().join("plan");
-    let (code, r, err) = plan_with_masks(&case, &body, "3", &out_dir);
+    let (code, r, err) = plan_with_masks(&case, &body, "2", &out_dir);
     let others = r["other_tumors"].as_array().unwrap();
     assert_eq!(others.len(), 1, "{r}");
     let mut tips = Vec::new();
@@ -510,23 +510,23 @@ fn separate_tumours_are_planned_one_by_one_and_each_judged_on_its_own() {
     }
     assert_eq!(r["all_tumors_covered"], true);
     assert_eq!(code, 0, "{err}");
-    let a = ball([-15.0, 0.0, 0.0], 3.0);
-    let b = ball([15.0, 0.0, 0.0], 3.0);
-    assert_zone_holds(&out_dir, move |p| a(p) || b(p), 3.0 - H);
+    let a = ball([-15.0, 0.0, 0.0], 2.0);
+    let b = ball([15.0, 0.0, 0.0], 2.0);
+    assert_zone_holds(&out_dir, move |p| a(p) || b(p), 2.0 - H);
     assert_masks_hold_tips(&out_dir, &tips);
 }
 
 #[test]
 fn tumours_less_than_two_margins_apart_are_one_target() {
-    // Two 3 mm tumours 10 mm apart (4 mm between them), a 3 mm margin:
-    // their targets overlap, so they are planned as one target (16 × 12 mm
-    // with the margin), and the single zone written holds both tumours and
-    // their margin less a voxel (brute force).
+    // Two tumours of 2 mm radius 8 mm apart (4 mm between them), a 2.5 mm
+    // margin: their targets overlap, so they are planned as one target
+    // (17 × 9 mm with the margin), and the single zone written holds both
+    // tumours and their margin less a voxel (brute force).
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (ball([-5.0, 0.0, 0.0], 3.0), ball([5.0, 0.0, 0.0], 3.0));
+    let (a, b) = (ball([-4.0, 0.0, 0.0], 2.0), ball([4.0, 0.0, 0.0], 2.0));
     let (case, body) = organ_phantom(dir.path(), move |p| a(p) || b(p), |_| false);
     let out_dir = dir.path().join("plan");
-    let (code, r, err) = plan_with_masks(&case, &body, "3", &out_dir);
+    let (code, r, err) = plan_with_masks(&case, &body, "2.5", &out_dir);
     assert_eq!(r["tumors_in_target"], 2, "{r}");
     assert!(r["other_tumors"].as_array().unwrap().is_empty(), "{r}");
     assert_eq!(r["recommended"], "single", "{}", r["verdict"]);
@@ -536,9 +536,9 @@ fn tumours_less_than_two_margins_apart_are_one_target() {
     assert!(warnings.contains("2 tumours make 1 target;"), "{warnings}");
     let c = v3(&r["tumor_centre_mm"]);
     assert!(c.iter().all(|v| v.abs() < 0.5), "centre {c:?}");
-    let a = ball([-5.0, 0.0, 0.0], 3.0);
-    let b = ball([5.0, 0.0, 0.0], 3.0);
-    assert_zone_holds(&out_dir, move |p| a(p) || b(p), 3.0 - H);
+    let a = ball([-4.0, 0.0, 0.0], 2.0);
+    let b = ball([4.0, 0.0, 0.0], 2.0);
+    assert_zone_holds(&out_dir, move |p| a(p) || b(p), 2.5 - H);
     assert_masks_hold_tips(&out_dir, &[v3(&r["plans"][0]["tip_mm"])]);
 }
 

@@ -166,8 +166,16 @@ fn the_cooled_electrode_70c_zone_is_within_30_pct_of_the_published_zones_ex_and_
         );
         volumes.push((in_vivo, z.iso.volume_ml));
     }
-    // Perfusion shrinks the zone, as it does in the published pair.
+    // Perfusion shrinks the zone as much as published: in vivo / ex vivo
+    // volume 0.52 in [Cvir2009]'s pair (5.76 / 11.08 mL) and 0.33 in
+    // [Song2015]'s (7.79 / 23.86 cm³, 17 G); with perfusion stopped at
+    // Ω ≥ 1 (the default before 2026-12-03) the model gave 0.77.
     let ex = volumes.iter().find(|v| !v.0).unwrap().1;
     let vivo = volumes.iter().find(|v| v.0).unwrap().1;
-    assert!(vivo < 0.9 * ex, "in vivo {vivo} mL vs ex vivo {ex} mL");
+    let ratio = vivo / ex;
+    println!("in vivo / ex vivo 70 C zone volume: {ratio:.3}");
+    assert!(
+        (0.33..=0.60).contains(&ratio),
+        "in vivo {vivo} mL vs ex vivo {ex} mL: ratio {ratio:.3}, published 0.33-0.52"
+    );
 }

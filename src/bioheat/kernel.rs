@@ -77,7 +77,10 @@ pub(crate) struct Coeffs {
     pub heat_capacity: [f64; 16],
     /// The boiling point as Θ, K.
     pub boil_k: f32,
-    pub stop_omega: f32,
+    /// Perfusion flows in a voxel while its gate value is below this: the
+    /// maximum temperature so far in °C (`gate_on_tmax`) or the damage Ω.
+    pub stop_gate: f32,
+    pub gate_on_tmax: bool,
 }
 
 /// Heat a step moved out of tissue, Σ ρc·ΔΘ over voxels, J/m³.
@@ -213,7 +216,13 @@ pub(crate) fn step_once(
                     let pi = row + x0;
                     let gi = gz + pi;
                     let qq = &qz[u + x0..u + x1];
-                    let om = &omega[u + x0..u + x1];
+                    // What stops perfusion: read as of the step's start (the
+                    // observing pass below updates both after the update).
+                    let gate = if co.gate_on_tmax {
+                        &tmax[u + x0..u + x1]
+                    } else {
+                        &omega[u + x0..u + x1]
+                    };
                     let lat = &mut latent[u + x0..u + x1];
                     let out = &mut plane[pi..pi + len];
                     match sg.kind {
@@ -221,11 +230,11 @@ pub(crate) fn step_once(
                         IRREGULAR => {
                             let coef = &mixed.data[coef_at..coef_at + MIXED_PER_VOXEL * len];
                             coef_at += MIXED_PER_VOXEL * len;
-                            lost += irregular(co, &plan.mat, src, gi, px, pxy, coef, qq, om, lat, out);
+                            lost += irregular(co, &plan.mat, src, gi, px, pxy, coef, qq, gate, lat, out);
                         }
                         m => {
                             let (perfused, boiled) =
-                                regular(co, m as usize, src, gi, px, pxy, qq, om, lat, out);
+                                regular(co, m as usize, src, gi, px, pxy, qq, gate, lat, out);
                             lost.perfusion += perfused;
                             lost.latent += boiled;
                         }
@@ -540,7 +549,7 @@ fn regular_body(
     px: usize,
     pxy: usize,
     q: &[f32],
-    omega: &[f32],
+    gate: &[f32],
     latent: &mut [f32],
     out: &mut [f32],
 ) -> (f64, f64) {
@@ -553,7 +562,7 @@ fn regular_body(
     let c = co.c[m];
     let boil = co.boil_k;
     let lat_max = co.latent_k[m];
-    let stop = co.stop_omega;
+    let stop = co.stop_gate;
     let at = |o: isize| {
         let s0 = (gi as isize + o) as usize;
         &src[s0..s0 + len]
@@ -565,7 +574,7 @@ fn regular_body(
     let (e4, e5, e6, e7) = (at(-x - z), at(-x + z), at(x - z), at(x + z));
     let (e8, e9, e10, e11) = (at(-y - z), at(-y + z), at(y - z), at(y + z));
     let q = &q[..len];
-    let omega = &omega[..len];
+    let gate = &gate[..len];
     let latent = &mut latent[..len];
     // Lanes of 8 with per-lane sums of the perfusion loss: a float sum
     // across lanes would keep the compiler from vectorising the loop, and
@@ -575,9 +584,9 @@ fn regular_body(
     // while it has room (a voxel still holding water stays at the boiling
     // point); a dry voxel (no room) heats on. Branch-free, so it vectorises.
     macro_rules! update {
-        ($t:expr, $faces:expr, $edges:expr, $om:expr, $q:expr, $lat:expr, $acc:expr, $boil:expr) => {{
+        ($t:expr, $faces:expr, $edges:expr, $gate:expr, $q:expr, $lat:expr, $acc:expr, $boil:expr) => {{
             let t = $t;
-            let alive = $om < stop;
+            let alive = $gate < stop;
             let v =
                 (t + (af * $faces + ae * $edges - centre * t) + c * $q) * if alive { inv_alive } else { 1.0 };
             $acc += if alive { bm * v } else { 0.0 };
@@ -598,7 +607,7 @@ fn regular_body(
     let whole = len / LANES * LANES;
     for base in (0..whole).step_by(LANES) {
         let l8 = |s: &[f32]| -> [f32; LANES] { lanes::<LANES>(s, base) };
-        let (t, om, qq) = (l8(ctr), l8(omega), l8(q));
+        let (t, gt, qq) = (l8(ctr), l8(gate), l8(q));
         let mut lat = l8(latent);
         let (a0, a1, a2, a3, a4, a5) = (l8(f0), l8(f1), l8(f2), l8(f3), l8(f4), l8(f5));
         let (b0, b1, b2, b3) = (l8(e0), l8(e1), l8(e2), l8(e3));
@@ -613,7 +622,7 @@ fn regular_body(
                 t[l],
                 faces,
                 edges,
-                om[l],
+                gt[l],
                 qq[l],
                 lat[l],
                 perfused_lanes[l],
@@ -629,7 +638,7 @@ fn regular_body(
         let faces = ((f0[k] + f1[k]) + (f2[k] + f3[k])) + (f4[k] + f5[k]);
         let edges = (((e0[k] + e1[k]) + (e2[k] + e3[k])) + ((e4[k] + e5[k]) + (e6[k] + e7[k])))
             + ((e8[k] + e9[k]) + (e10[k] + e11[k]));
-        out[k] = update!(ctr[k], faces, edges, omega[k], q[k], latent[k], perfused, boil);
+        out[k] = update!(ctr[k], faces, edges, gate[k], q[k], latent[k], perfused, boil);
     }
     (
         perfused as f64 * co.heat_capacity[m],
@@ -706,7 +715,7 @@ with_avx2! {
         pxy: usize,
         coef: &[f32],
         q: &[f32],
-        omega: &[f32],
+        gate: &[f32],
         latent: &mut [f32],
         out: &mut [f32],
     ) -> Losses => irregular_body
@@ -726,7 +735,7 @@ fn irregular_body(
     pxy: usize,
     coef: &[f32],
     q: &[f32],
-    omega: &[f32],
+    gate: &[f32],
     latent: &mut [f32],
     out: &mut [f32],
 ) -> Losses {
@@ -747,7 +756,7 @@ fn irregular_body(
             let k = k0 + l;
             let m = mat[gi + k] as usize;
             let (to_vessels, to_outside) = (coef[18 * len + k], coef[19 * len + k]);
-            let perf = if omega[k] < co.stop_omega { co.b[m] } else { 0.0 };
+            let perf = if gate[k] < co.stop_gate { co.b[m] } else { 0.0 };
             let v = (t[l] + flux[l] + co.c[m] * q[k]) / (1.0 + to_vessels + to_outside + perf);
             let rc = co.heat_capacity[m];
             lost.perfusion += (perf * v) as f64 * rc;

@@ -292,12 +292,26 @@ pub fn needle_grid(spacing_mm: f64, half_mm: f64, before_mm: f64, behind_mm: f64
 /// # Errors
 /// `Parameter` for an invalid spacing.
 pub fn calibration_case(params: &Parameters, spacing_mm: f64) -> Result<CalibrationCase> {
+    liver_block(params, spacing_mm, false)
+}
+
+/// [`calibration_case`] with the liver perfused as `params` say (in vivo).
+///
+/// # Errors
+/// `Parameter` for an invalid spacing.
+pub fn perfused_case(params: &Parameters, spacing_mm: f64) -> Result<CalibrationCase> {
+    liver_block(params, spacing_mm, true)
+}
+
+fn liver_block(params: &Parameters, spacing_mm: f64, perfused: bool) -> Result<CalibrationCase> {
     // ±40 mm across, 36 mm beyond the tip and 70 mm behind it: room for the
     // largest zone of the table (45 × 55 mm) and its damage zone.
     let grid = needle_grid(spacing_mm, 40.0, 36.0, 70.0)?;
     let dims = grid.dims();
     let mut liver = params.liver;
-    liver.perfusion_1_s = 0.0;
+    if !perfused {
+        liver.perfusion_1_s = 0.0;
+    }
     let lattice = Lattice {
         dims,
         spacing_mm,

@@ -11,7 +11,7 @@
 //! G_ij = 2 k_i k_j / ((k_i + k_j) h²)            tissue–tissue (harmonic mean)
 //! G_ij = 1 / ((h/(2k_i) + 1/h_w) h)               tissue–vessel wall (h_w = ∞: wall at T_b)
 //! G_ij = k_i / h²  or 0                           the layer around the region at T_b, or insulated
-//! a_i  = 1 while Ω_i < Ω_stop (1: alive), else 0  perfusion stops in dead tissue
+//! a_i  = 1 while T_max,i < T_stop (60 °C [Schutt2008]; or Ω_i < Ω_stop when given), else 0
 //! ```
 //!
 //! The 19-point stencil (the "Mehrstellen" weights 1/3 and 1/6, [Collatz1960]) is
@@ -148,9 +148,9 @@ pub struct RunSettings {
     pub isotherm_c: f64,
     /// Outer faces.
     pub walls: Walls,
-    /// Damage models, and the damage from which perfusion stops
-    /// (`damage.perfusion_stop_omega`: infinite keeps perfusion everywhere,
-    /// as the closed-form oracles assume).
+    /// Damage models, and the temperature or damage from which perfusion
+    /// stops (`damage.perfusion_stop_c`, `damage.perfusion_stop_omega`: both
+    /// infinite keep perfusion everywhere, as the closed-form oracles assume).
     pub damage: DamageModel,
     /// Heating times (s) at which to keep a copy of the maximum temperature
     /// so far (one run gives the zones of several protocol times).
@@ -360,6 +360,12 @@ fn check_settings(s: &RunSettings) -> Result<()> {
             "damage.perfusion_stop_omega",
             1.0,
             !s.damage.perfusion_stop_omega.is_nan() && s.damage.perfusion_stop_omega > 0.0,
+        ),
+        (
+            "damage.perfusion_stop_c",
+            // Infinite is allowed (never): shown as the largest finite value.
+            s.damage.perfusion_stop_c.min(f64::MAX),
+            !s.damage.perfusion_stop_c.is_nan() && s.damage.perfusion_stop_c > s.blood_c,
         ),
     ] {
         if !(v.is_finite() && ok) {

@@ -11,6 +11,7 @@ use crate::bioheat::layout::{pair_table, wall_offsets, Plan};
 use crate::bioheat::solver::{
     EnergyBudget, Fields, HeatSource, Lattice, RunSettings, Snapshot, SourceState, MAX_STEPS,
 };
+use crate::bioheat::tissue::PERFUSION_NEVER;
 use crate::error::{parameter_error, Result};
 
 /// Steps between two looks for voxels that have boiled dry.
@@ -28,11 +29,19 @@ pub(crate) fn coefficients(l: &Lattice, g: &[f64], s: &RunSettings, dt: f64) -> 
         latent_k: [0.0; 16],
         heat_capacity: [0.0; 16],
         boil_k: (s.boiling_c - s.blood_c) as f32,
-        stop_omega: if s.damage.perfusion_stop_omega.is_finite() {
-            s.damage.perfusion_stop_omega as f32
-        } else {
-            f32::INFINITY
-        },
+        stop_gate: 0.0,
+        gate_on_tmax: false,
+    };
+    // Perfusion stops by damage where a dose below "never" is given, else
+    // by the maximum temperature (docs/formulas/bioheat.md, "The equation").
+    // The run's settings were validated first: neither is NaN.
+    let given = |v: f64| v < PERFUSION_NEVER;
+    (co.gate_on_tmax, co.stop_gate) = if given(s.damage.perfusion_stop_omega) {
+        (false, s.damage.perfusion_stop_omega as f32)
+    } else if given(s.damage.perfusion_stop_c) {
+        (true, s.damage.perfusion_stop_c as f32)
+    } else {
+        (false, f32::INFINITY)
     };
     for (m, mat) in l.materials.iter().enumerate() {
         let rc = mat.heat_capacity_j_m3k;

@@ -117,6 +117,10 @@ pub struct VesselWall {
     pub rf_conductivity_s_m: f64,
 }
 
+/// A perfusion stop (`damage.perfusion_stop_c` or `_omega`) at or above
+/// this never stops perfusion: the largest value the parameter table takes.
+pub const PERFUSION_NEVER: f64 = 1e12;
+
 /// Thermal damage models.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct DamageModel {
@@ -132,8 +136,12 @@ pub struct DamageModel {
     pub cem43_threshold_min: f64,
     /// The isotherm the clinic calls the ablation zone, °C.
     pub isotherm_c: f64,
-    /// Arrhenius damage Ω from which a voxel's perfusion stops (1: where
-    /// the tissue has died, CLINICAL.md §6).
+    /// Maximum temperature from which a voxel's perfusion stops for good,
+    /// °C ([Schutt2008]'s cessation above 60 °C; 1e12: never).
+    pub perfusion_stop_c: f64,
+    /// Arrhenius damage Ω from which a voxel's perfusion stops instead of
+    /// [`DamageModel::perfusion_stop_c`] (1e12, the default: never; 1 is
+    /// CLINICAL.md §6's "where the tissue has died").
     pub perfusion_stop_omega: f64,
 }
 

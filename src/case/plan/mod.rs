@@ -5,7 +5,7 @@
 //! task, [`obstacle_class`]) and the vessels given; their distance maps make
 //! clearance a lookup along each candidate ray ([`crate::planner`]). The
 //! zone surrogate is the device's 70 °C zone (the zone the verdict uses) in
-//! the calibration conditions, for a grid of powers and times, from one
+//! a homogeneous block of perfused liver, for a grid of powers and times, from one
 //! coarse run per power; the best candidates are confirmed with the full
 //! simulation of `liverkit simulate` (perfusion and heat sinks included) and
 //! ranked on the confirmed result.

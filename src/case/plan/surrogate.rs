@@ -5,14 +5,16 @@ use rayon::prelude::*;
 
 use super::SurrogateZone;
 use crate::bioheat::applicator::ApplicatorKind;
-use crate::bioheat::protocols::{calibration_case, model_zones, rf_model_zones, Library, ModelZones};
+use crate::bioheat::protocols::{model_zones, perfused_case, rf_model_zones, Library, ModelZones};
 use crate::bioheat::tissue::Parameters;
 use crate::error::Result;
 use crate::progress::NoProgress;
 
-/// The device's 70 °C zones in the calibration conditions: three powers
-/// across its range and six times across its range, one coarse (2 mm) run
-/// per power. Sorted by zone volume.
+/// The device's 70 °C zones in a block of perfused liver (the calibration
+/// block, perfused as the confirmation runs are: perfusion stopping at
+/// 60 °C shrinks the microwave zone too, by about half in volume on the
+/// sample): three powers across its range and six times across its range,
+/// one coarse (2 mm) run per power. Sorted by zone volume.
 ///
 /// A radiofrequency device gets [`rf_surrogate`]'s zones instead.
 ///
@@ -35,7 +37,7 @@ pub fn surrogate(
     if kind == ApplicatorKind::Rfa {
         return Ok((dev.id.clone(), rf_surrogate(&p, p1, &times)?));
     }
-    let case = calibration_case(&p, 2.0)?;
+    let case = perfused_case(&p, 2.0)?;
     let powers = [p0 + 0.5 * (p1 - p0), p1, p0 + 0.75 * (p1 - p0)];
     let runs: Vec<Result<Vec<SurrogateZone>>> = powers
         .par_iter()
@@ -56,8 +58,8 @@ pub fn surrogate(
 /// caps the power rather than sets it), one run at the simulation's 1 mm
 /// (a cooled electrode on a 2 mm lattice cools a voxel four times the
 /// electrode's section and halves the zone) giving every time, in perfused
-/// liver: unlike the microwave zone, the RF zone shrinks by a third with
-/// perfusion ([Cvir2009]), and the confirmation runs in perfused liver.
+/// liver, as the confirmation runs (the RF zone shrinks by half in volume
+/// with perfusion, as [Cvir2009]'s does).
 /// Sorted by zone volume.
 fn rf_surrogate(params: &Parameters, power_w: f64, times: &[f64]) -> Result<Vec<SurrogateZone>> {
     let zones = rf_model_zones(params, power_w, times, true, &NoProgress)?;
