@@ -358,12 +358,12 @@ fn check_settings(s: &RunSettings) -> Result<()> {
         ),
         (
             "damage.perfusion_stop_omega",
-            1.0,
+            // Infinite is allowed (never): shown as the largest finite value.
+            s.damage.perfusion_stop_omega.min(f64::MAX),
             !s.damage.perfusion_stop_omega.is_nan() && s.damage.perfusion_stop_omega > 0.0,
         ),
         (
             "damage.perfusion_stop_c",
-            // Infinite is allowed (never): shown as the largest finite value.
             s.damage.perfusion_stop_c.min(f64::MAX),
             !s.damage.perfusion_stop_c.is_nan() && s.damage.perfusion_stop_c > s.blood_c,
         ),

@@ -20,6 +20,17 @@ pub(crate) const DRY_CHECK_STEPS: usize = 4;
 /// The per-step coefficients for time step `dt`.
 pub(crate) fn coefficients(l: &Lattice, g: &[f64], s: &RunSettings, dt: f64) -> Coeffs {
     let nm = l.materials.len();
+    // Perfusion stops by damage where a dose below "never" is given, else
+    // by the maximum temperature (docs/formulas/bioheat.md, "The equation").
+    // The run's settings were validated first: neither is NaN.
+    let given = |v: f64| v < PERFUSION_NEVER;
+    let (gate_on_tmax, stop_gate) = if given(s.damage.perfusion_stop_omega) {
+        (false, s.damage.perfusion_stop_omega as f32)
+    } else if given(s.damage.perfusion_stop_c) {
+        (true, s.damage.perfusion_stop_c as f32)
+    } else {
+        (false, f32::INFINITY)
+    };
     let mut co = Coeffs {
         a: [0.0; 512],
         sink: [0.0; 512],
@@ -29,19 +40,8 @@ pub(crate) fn coefficients(l: &Lattice, g: &[f64], s: &RunSettings, dt: f64) -> 
         latent_k: [0.0; 16],
         heat_capacity: [0.0; 16],
         boil_k: (s.boiling_c - s.blood_c) as f32,
-        stop_gate: 0.0,
-        gate_on_tmax: false,
-    };
-    // Perfusion stops by damage where a dose below "never" is given, else
-    // by the maximum temperature (docs/formulas/bioheat.md, "The equation").
-    // The run's settings were validated first: neither is NaN.
-    let given = |v: f64| v < PERFUSION_NEVER;
-    (co.gate_on_tmax, co.stop_gate) = if given(s.damage.perfusion_stop_omega) {
-        (false, s.damage.perfusion_stop_omega as f32)
-    } else if given(s.damage.perfusion_stop_c) {
-        (true, s.damage.perfusion_stop_c as f32)
-    } else {
-        (false, f32::INFINITY)
+        stop_gate,
+        gate_on_tmax,
     };
     for (m, mat) in l.materials.iter().enumerate() {
         let rc = mat.heat_capacity_j_m3k;
