@@ -205,6 +205,37 @@ fn energy_is_conserved_within_0_1_pct_with_insulated_walls_and_no_perfusion() {
     );
 }
 
+/// Uniform heating of an insulated block without perfusion raises every
+/// voxel linearly, T(t) = T₀ + q·t/(ρc), so each reaches the isotherm at
+/// t* = (T_iso − T₀)·ρc/q exactly; a row of 11 voxels runs through both the
+/// whole lanes and the partial last ones of the kernels. The arrival time
+/// is 0 where tissue starts at or above the isotherm, and −1 where it never
+/// gets there.
+#[test]
+fn isotherm_arrival_times_match_a_linear_ramp() {
+    let n = 11;
+    let (lattice, p) = liver_lattice(n, 1.0, 0.0);
+    let rho_c = lattice.materials[0].heat_capacity_j_m3k;
+    let t_star_s = 100.0;
+    let q = ((p.damage.isotherm_c - p.blood.temperature_c) * rho_c / t_star_s) as f32;
+    let arrivals = |heating_s: f64, isotherm_c: f64| {
+        let s = RunSettings {
+            isotherm_c,
+            ..settings(&p, heating_s, Walls::Insulated)
+        };
+        let f = run(&lattice, &s, &mut FixedSource(vec![q; n * n * n]), &NoProgress).unwrap();
+        f.time_to_isotherm_s
+    };
+    for t in arrivals(150.0, p.damage.isotherm_c) {
+        assert!(
+            (t as f64 - t_star_s).abs() < 0.05,
+            "arrival {t} s, expected {t_star_s} s"
+        );
+    }
+    assert!(arrivals(60.0, p.damage.isotherm_c).iter().all(|&t| t == -1.0));
+    assert!(arrivals(60.0, p.blood.temperature_c).iter().all(|&t| t == 0.0));
+}
+
 #[test]
 fn damage_at_constant_temperature_matches_the_arrhenius_integral_within_0_1_pct_paired_or_not() {
     for temp_c in [43.0, 50.0, 60.0, 70.0] {
