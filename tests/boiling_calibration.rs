@@ -311,3 +311,57 @@ fn a_chart_with_a_bad_header_or_value_names_the_line_and_column() {
         assert!(err.contains(want) && err.contains("chart.csv"), "{text:?}: {err}");
     }
 }
+
+/// A chart row whose short axis is longer than its long axis (columns
+/// swapped?) is named in a warning; a calibration that leaves a row more
+/// than 20 % off is reported, one within it is not.
+#[test]
+fn a_swapped_chart_row_and_a_poor_fit_are_warned_about() {
+    use liverkit::bioheat::calibration::{
+        chart_warnings, fit_warning, ChartCheck, DeviceCalibration, RowCheck, SourceFit,
+    };
+    let row = |short: f64, long: f64| ChartRow {
+        power_w: 30.0,
+        time_s: 360.0,
+        short_axis_mm: short,
+        long_axis_mm: long,
+    };
+    let path = std::path::Path::new("chart.csv");
+    let w = chart_warnings(path, &[row(24.0, 38.0), row(40.0, 20.0), row(30.0, 30.0)]);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].field, "row 2 short_axis_mm");
+    assert!(w[0].to_string().contains("chart.csv") && w[0].message.contains("swapped"));
+    let calibration = |model_long_mm: f64| {
+        let r = row(24.0, 38.0);
+        DeviceCalibration {
+            device: "chart".into(),
+            fit: SourceFit {
+                efficiency_frac: 0.2,
+                axial_width_mm: 8.0,
+                runs: 1,
+            },
+            check: ChartCheck {
+                rows: vec![RowCheck {
+                    row: r,
+                    fitted: true,
+                    model_short_axis_mm: 24.0,
+                    model_long_axis_mm: model_long_mm,
+                    short_axis_error_pct: 0.0,
+                    long_axis_error_pct: 100.0 * (model_long_mm / r.long_axis_mm - 1.0),
+                    zone70_short_axis_mm: 10.0,
+                    zone70_long_axis_mm: 20.0,
+                }],
+                held_out_mae_pct: 0.0,
+                held_out_max_pct: 0.0,
+                fitted_mae_pct: 0.0,
+                published_time_exponent: f64::NAN,
+                model_time_exponent: f64::NAN,
+            },
+            leave_one_out: None,
+        }
+    };
+    // 38 mm × 1.25 = 47.5 mm: 25 % off; 38 mm × 1.15: 15 % off.
+    let poor = fit_warning(&calibration(47.5)).expect("a warning at 25 %");
+    assert!(poor.message.contains("25.0 %"), "{poor}");
+    assert!(fit_warning(&calibration(43.7)).is_none());
+}

@@ -8,10 +8,12 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::bioheat::applicator::ApplicatorKind;
-use crate::bioheat::calibration::{calibrate_device, device_from_chart, read_chart, DeviceCalibration};
+use crate::bioheat::calibration::{
+    calibrate_device, chart_warnings, device_from_chart, fit_warning, read_chart, DeviceCalibration,
+};
 use crate::bioheat::protocols::{calibration_case, model_zones, rf_model_zones, Device, Library};
 use crate::bioheat::tissue::Parameters;
-use crate::error::{parameter_error, Result};
+use crate::error::{parameter_error, Result, Warning};
 use crate::progress::Progress;
 
 /// What to report.
@@ -72,6 +74,9 @@ pub struct ProtocolsReport {
     pub settings: Vec<SettingRow>,
     /// The calibrations run (`calibrate`).
     pub calibration: Vec<DeviceCalibration>,
+    /// What to check in a chart and its fit (absent when there is nothing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
 }
 
 /// Reads the library and the parameters, calibrates and checks as asked,
@@ -91,9 +96,11 @@ pub fn protocols_report(request: &ProtocolsRequest, progress: &dyn Progress) -> 
     };
     params.validate()?;
     let mut calibration = Vec::new();
+    let mut warnings = Vec::new();
     if request.calibrate {
         let ids: Vec<String> = if let Some(chart) = &request.chart {
             let rows = read_chart(chart)?;
+            warnings.extend(chart_warnings(chart, &rows));
             let id = request.device.clone().unwrap_or_else(|| "chart".to_string());
             if lib.devices.iter().any(|d| d.id == id) {
                 return Err(parameter_error(
@@ -115,13 +122,9 @@ pub fn protocols_report(request: &ProtocolsRequest, progress: &dyn Progress) -> 
                 .collect()
         };
         for id in ids {
-            calibration.push(calibrate_device(
-                &mut lib,
-                &id,
-                &params,
-                request.leave_one_out,
-                progress,
-            )?);
+            let c = calibrate_device(&mut lib, &id, &params, request.leave_one_out, progress)?;
+            warnings.extend(fit_warning(&c));
+            calibration.push(c);
         }
         if let Some(out) = &request.out {
             let text = serde_json::to_string_pretty(&lib)
@@ -164,5 +167,6 @@ pub fn protocols_report(request: &ProtocolsRequest, progress: &dyn Progress) -> 
         devices: lib.devices.clone(),
         settings,
         calibration,
+        warnings,
     })
 }

@@ -640,6 +640,7 @@ pub fn run_protocols(a: &ProtocolsArgs) -> Result<ExitCode, Failure> {
     };
     let bar = progress();
     let report = protocols_report(&request, bar.as_ref())?;
+    output::warn(&report.warnings);
     let text = if a.json {
         output::json(&report)?
     } else if a.csv {
@@ -777,16 +778,19 @@ fn protocols_text(r: &ProtocolsReport) -> String {
                 k.fitted_mae_pct, k.held_out_mae_pct, k.held_out_max_pct
             )
         };
+        let time = if k.published_time_exponent.is_finite() && k.model_time_exponent.is_finite() {
+            format!(
+                "diameter grows as t^{:.3} in the model, t^{:.3} in the table",
+                k.model_time_exponent, k.published_time_exponent
+            )
+        } else {
+            "not measured: no power of the chart has two or more times".to_string()
+        };
         o.push_str(&format!(
             "\ncalibrated   {}: efficiency_frac {:.4}, axial_width_mm {:.3} ({} runs)\n\
              errors       {errors} (damage zone vs table, both axes)\n\
-             time         diameter grows as t^{:.3} in the model, t^{:.3} in the table\n",
-            c.device,
-            c.fit.efficiency_frac,
-            c.fit.axial_width_mm,
-            c.fit.runs,
-            k.model_time_exponent,
-            k.published_time_exponent
+             time         {time}\n",
+            c.device, c.fit.efficiency_frac, c.fit.axial_width_mm, c.fit.runs,
         ));
         if let Some(loo) = &c.leave_one_out {
             o.push_str(&loo_text(loo));
