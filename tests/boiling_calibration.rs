@@ -280,9 +280,14 @@ fn a_row_left_out_is_predicted_from_the_other_rows_alone() {
     let mean = errs.iter().sum::<f64>() / errs.len() as f64;
     assert!((loo.mae_pct - mean).abs() < 1e-9);
     assert!((loo.max_pct - errs.iter().copied().fold(0.0, f64::max)).abs() < 1e-9);
-    // One row cannot be left out of itself.
+    // One row cannot be left out of itself; a chart longer than the bound
+    // is refused before any fit runs (this returns at once).
     let e = leave_one_out(&rows[..1], &start, PROCEDURE_SPACING_MM, 10, &NoProgress).unwrap_err();
     assert_eq!(e.field(), Some("chart"));
+    let long = vec![rows[0]; liverkit::bioheat::calibration::LOO_MAX_ROWS + 1];
+    let e = leave_one_out(&long, &start, PROCEDURE_SPACING_MM, 10, &NoProgress).unwrap_err();
+    assert_eq!(e.field(), Some("chart"));
+    assert!(e.to_string().contains("61 row(s)"), "{e}");
 }
 
 #[test]
@@ -304,12 +309,29 @@ fn a_chart_with_a_bad_header_or_value_names_the_line_and_column() {
             "power_w,time_s,short_axis_mm,long_axis_mm\n1e9,360,24,38\n",
             "power_w",
         ),
+        (
+            "power_w,time_s,short_axis_mm,long_axis_mm\n30,7200,24,38\n",
+            "time_s",
+        ),
     ] {
         let path = dir.path().join("chart.csv");
         std::fs::write(&path, text).unwrap();
         let err = read_chart(&path).unwrap_err().to_string();
         assert!(err.contains(want) && err.contains("chart.csv"), "{text:?}: {err}");
     }
+    // Thirteen powers would make every step of the fit 13 simulations.
+    let path = dir.path().join("powers.csv");
+    let mut text = String::from("power_w,time_s,short_axis_mm,long_axis_mm\n");
+    for p in 0..13 {
+        text.push_str(&format!("{},360,24,38\n", 20 + 5 * p));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let err = read_chart(&path).unwrap_err().to_string();
+    assert!(err.contains("power_w") && err.contains("13"), "{err}");
+    // Twelve are read.
+    let twelve: String = text.lines().take(13).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, twelve).unwrap();
+    assert_eq!(read_chart(&path).unwrap().len(), 12);
 }
 
 /// A chart row whose short axis is longer than its long axis (columns

@@ -37,12 +37,23 @@ pub struct ChartRow {
 /// The columns a chart must have, in this order.
 pub const CHART_COLUMNS: [&str; 4] = ["power_w", "time_s", "short_axis_mm", "long_axis_mm"];
 
+/// The most distinct powers a chart may hold. Every step of the fit runs
+/// one simulation per power, so this bounds a fit's work; manufacturer
+/// charts list a few powers ([He2010]: 3). A liverkit choice.
+pub const CHART_MAX_POWERS: usize = 12;
+
+/// The longest heating time a chart may hold, s: an hour, beyond any
+/// ablation protocol, and a bound on each simulation of the fit (a
+/// liverkit choice).
+pub const CHART_MAX_TIME_S: f64 = 3600.0;
+
 /// Reads a zone chart.
 ///
 /// # Errors
 /// `Read` for an unreadable file; `Header` naming the line and column for a
 /// missing or wrong header, a value that is not a positive finite number,
-/// a short axis longer than 150 mm, more than 1000 rows, or no rows.
+/// a short axis longer than 150 mm, a time beyond [`CHART_MAX_TIME_S`],
+/// more than 1000 rows, more than [`CHART_MAX_POWERS`] powers, or no rows.
 pub fn read_chart(path: &Path) -> Result<Vec<ChartRow>> {
     let meta = std::fs::metadata(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
@@ -102,12 +113,7 @@ pub fn read_chart(path: &Path) -> Result<Vec<ChartRow>> {
                     *cell,
                 )
             })?;
-            let limit = [
-                crate::vocabulary::POWER_W.max,
-                crate::vocabulary::TIME_S.max,
-                150.0,
-                300.0,
-            ][k];
+            let limit = [crate::vocabulary::POWER_W.max, CHART_MAX_TIME_S, 150.0, 300.0][k];
             if !(x.is_finite() && x > 0.0 && x <= limit) {
                 return Err(header_error(
                     path,
@@ -130,6 +136,15 @@ pub fn read_chart(path: &Path) -> Result<Vec<ChartRow>> {
     }
     if rows.is_empty() {
         return Err(header_error(path, "rows", "at least one row", "none"));
+    }
+    let powers = distinct_powers(&rows).len();
+    if powers > CHART_MAX_POWERS {
+        return Err(header_error(
+            path,
+            "power_w",
+            format!("at most {CHART_MAX_POWERS} distinct powers (each adds a simulation to every step of the fit)"),
+            format!("{powers}"),
+        ));
     }
     Ok(rows)
 }
@@ -567,12 +582,33 @@ pub struct LeaveOneOut {
     pub runs: usize,
 }
 
+/// The most rows a leave-one-out runs on: one whole fit per row, so about
+/// an hour and a half on 2 cores at the [He2010] chart's pace (a liverkit
+/// choice, so that a long chart is refused rather than run for a day).
+pub const LOO_MAX_ROWS: usize = 60;
+
+/// Whether a chart of `n` rows can be left out row by row.
+fn loo_rows_ok(n: usize) -> Result<()> {
+    if (2..=LOO_MAX_ROWS).contains(&n) {
+        return Ok(());
+    }
+    Err(parameter_error(
+        "chart",
+        format!("{n} row(s)"),
+        format!(
+            "2 to {LOO_MAX_ROWS} rows to leave one out (one fit per row: the 18 rows of [He2010] \
+             take about 28 minutes on 2 cores)"
+        ),
+    ))
+}
+
 /// Fits the chart once per row, without that row (starting from `params`'
 /// constants), and predicts the row with the fit: an estimate of the error
 /// on a setting the fit has not seen that uses every row for it once.
 ///
 /// # Errors
-/// `Parameter` for a chart of fewer than 2 rows; solver errors.
+/// `Parameter` for a chart of fewer than 2 rows or more than
+/// [`LOO_MAX_ROWS`]; solver errors.
 pub fn leave_one_out(
     rows: &[ChartRow],
     params: &Parameters,
@@ -580,13 +616,7 @@ pub fn leave_one_out(
     iterations: usize,
     progress: &dyn Progress,
 ) -> Result<LeaveOneOut> {
-    if rows.len() < 2 {
-        return Err(parameter_error(
-            "chart",
-            format!("{} row(s)", rows.len()),
-            "at least 2 rows to leave one out",
-        ));
-    }
+    loo_rows_ok(rows.len())?;
     let case = calibration_case(params, spacing_mm)?;
     let mut out = Vec::with_capacity(rows.len());
     let mut runs = 0;
@@ -660,6 +690,10 @@ pub fn calibrate_device(
     use crate::bioheat::protocols::MicrowaveFit;
     let d = lib.device(Some(device), ApplicatorKind::Mwa)?.clone();
     let (rows, fitted) = device_chart(lib, device);
+    if with_leave_one_out {
+        // Refused before the fit rather than after it.
+        loo_rows_ok(rows.len())?;
+    }
     let start = d.apply(params);
     let spacing = params.solver.spacing_mm;
     let fit = fit_source(&rows, &fitted, &start, spacing, 8, progress)?;
