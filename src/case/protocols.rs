@@ -123,7 +123,11 @@ pub fn protocols_report(request: &ProtocolsRequest, progress: &dyn Progress) -> 
         };
         for id in ids {
             let c = calibrate_device(&mut lib, &id, &params, request.leave_one_out, progress)?;
-            warnings.extend(fit_warning(&c));
+            // A chart's fit names the chart file.
+            warnings.extend(fit_warning(&c).map(|w| Warning {
+                path: request.chart.clone(),
+                ..w
+            }));
             calibration.push(c);
         }
         if let Some(out) = &request.out {

@@ -13,8 +13,9 @@ use crate::progress::NoProgress;
 /// The device's 70 °C zones in a block of perfused liver (the calibration
 /// block, perfused as the confirmation runs are: with perfusion stopping
 /// at 60 °C the sample's microwave zone keeps about a third of its
-/// unperfused volume, 1.81 of 5.07 mL at 50 W, 10 min): three powers across its range and six times across its range,
-/// one coarse (2 mm) run per power. Sorted by zone volume.
+/// unperfused volume, 1.81 of 5.07 mL at 50 W, 10 min): three powers
+/// across its range and six times across its range, one coarse (2 mm) run
+/// per power. Sorted by zone volume.
 ///
 /// A radiofrequency device gets [`rf_surrogate`]'s zones instead.
 ///
