@@ -522,23 +522,13 @@ with_avx2! {
     ) -> () => damage_mid_body
 }
 
-/// `N` values of `s` from `base`; past its end, as many as there are and
-/// zeros (the lanes past a run's end are computed and dropped).
-#[inline(always)]
-fn lanes<const N: usize>(s: &[f32], base: usize) -> [f32; N] {
-    let mut out = [0.0f32; N];
-    match s.get(base..base + N) {
-        Some(v) => out.copy_from_slice(v),
-        None => {
-            let v = &s[base.min(s.len())..];
-            out[..v.len()].copy_from_slice(v);
-        }
-    }
-    out
-}
-
 /// Uniform material m around every voxel of the run; returns the heat
 /// given to perfusion and taken into latent stores, J/m³.
+///
+/// Every neighbour is read from one slice of the three planes around the
+/// run, at fixed offsets, eight voxels at a time and straight into the
+/// sums (no copies into arrays, one bounds check per block): the loop
+/// keeps its values in registers.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn regular_body(
@@ -563,22 +553,18 @@ fn regular_body(
     let boil = co.boil_k;
     let lat_max = co.latent_k[m];
     let stop = co.stop_gate;
-    let at = |o: isize| {
-        let s0 = (gi as isize + o) as usize;
-        &src[s0..s0 + len]
-    };
-    let (x, y, z) = (1isize, px as isize, pxy as isize);
-    let ctr = at(0);
-    let (f0, f1, f2, f3, f4, f5) = (at(-x), at(x), at(-y), at(y), at(-z), at(z));
-    let (e0, e1, e2, e3) = (at(-x - y), at(-x + y), at(x - y), at(x + y));
-    let (e4, e5, e6, e7) = (at(-x - z), at(-x + z), at(x - z), at(x + z));
-    let (e8, e9, e10, e11) = (at(-y - z), at(-y + z), at(y - z), at(y + z));
+    // The three planes' rows the run reads, as one slice: every neighbour
+    // at a fixed offset from the run's start within it.
+    let lo = gi - pxy - px - 1;
+    let hi = gi + pxy + px + 1 + len;
+    let blk = &src[lo..hi];
+    let (x, y, z) = (1usize, px, pxy);
+    let c0 = pxy + px + 1; // the run's start within blk
     let q = &q[..len];
     let gate = &gate[..len];
     let latent = &mut latent[..len];
     // Lanes of 8 with per-lane sums of the perfusion loss: a float sum
-    // across lanes would keep the compiler from vectorising the loop, and
-    // fixed-size arrays free it from bounds checks.
+    // across lanes would keep the compiler from vectorising the loop.
     //
     // Boiling: heat above the boiling point goes into the latent store
     // while it has room (a voxel still holding water stays at the boiling
@@ -606,20 +592,23 @@ fn regular_body(
     let mut boiled = [0.0f32; LANES];
     let whole = len / LANES * LANES;
     for base in (0..whole).step_by(LANES) {
-        let l8 = |s: &[f32]| -> [f32; LANES] { lanes::<LANES>(s, base) };
-        let (t, gt, qq) = (l8(ctr), l8(gate), l8(q));
-        let mut lat = l8(latent);
-        let (a0, a1, a2, a3, a4, a5) = (l8(f0), l8(f1), l8(f2), l8(f3), l8(f4), l8(f5));
-        let (b0, b1, b2, b3) = (l8(e0), l8(e1), l8(e2), l8(e3));
-        let (b4, b5, b6, b7) = (l8(e4), l8(e5), l8(e6), l8(e7));
-        let (b8, b9, b10, b11) = (l8(e8), l8(e9), l8(e10), l8(e11));
+        let k = c0 + base;
+        // Every neighbour of the block's 8 voxels lies within w.
+        let w: &[f32] = &blk[k - z - y - x..k + z + y + x + LANES];
+        let o0 = z + y + x; // the block's start within w
+        let at = |d: usize| &w[d..d + LANES];
+        let qq = &q[base..base + LANES];
+        let gt = &gate[base..base + LANES];
+        let lat = &mut latent[base..base + LANES];
         let mut o = [0.0f32; LANES];
         for l in 0..LANES {
-            let faces = ((a0[l] + a1[l]) + (a2[l] + a3[l])) + (a4[l] + a5[l]);
-            let edges = (((b0[l] + b1[l]) + (b2[l] + b3[l])) + ((b4[l] + b5[l]) + (b6[l] + b7[l])))
-                + ((b8[l] + b9[l]) + (b10[l] + b11[l]));
+            let faces = ((at(o0 - x)[l] + at(o0 + x)[l]) + (at(o0 - y)[l] + at(o0 + y)[l]))
+                + (at(o0 - z)[l] + at(o0 + z)[l]);
+            let edges = (((at(o0 - x - y)[l] + at(o0 - x + y)[l]) + (at(o0 + x - y)[l] + at(o0 + x + y)[l]))
+                + ((at(o0 - x - z)[l] + at(o0 - x + z)[l]) + (at(o0 + x - z)[l] + at(o0 + x + z)[l])))
+                + ((at(o0 - y - z)[l] + at(o0 - y + z)[l]) + (at(o0 + y - z)[l] + at(o0 + y + z)[l]));
             o[l] = update!(
-                t[l],
+                at(o0)[l],
                 faces,
                 edges,
                 gt[l],
@@ -630,20 +619,37 @@ fn regular_body(
             );
         }
         out[base..base + LANES].copy_from_slice(&o);
-        latent[base..base + LANES].copy_from_slice(&lat);
     }
     let mut perfused: f32 = perfused_lanes.iter().sum();
     let mut boil: f32 = boiled.iter().sum();
+    let nb = |d: isize, k: usize| blk[(c0 as isize + d) as usize + k];
+    let (xi, yi, zi) = (1isize, px as isize, pxy as isize);
     for k in whole..len {
-        let faces = ((f0[k] + f1[k]) + (f2[k] + f3[k])) + (f4[k] + f5[k]);
-        let edges = (((e0[k] + e1[k]) + (e2[k] + e3[k])) + ((e4[k] + e5[k]) + (e6[k] + e7[k])))
-            + ((e8[k] + e9[k]) + (e10[k] + e11[k]));
-        out[k] = update!(ctr[k], faces, edges, gate[k], q[k], latent[k], perfused, boil);
+        let faces = ((nb(-xi, k) + nb(xi, k)) + (nb(-yi, k) + nb(yi, k))) + (nb(-zi, k) + nb(zi, k));
+        let edges = (((nb(-xi - yi, k) + nb(-xi + yi, k)) + (nb(xi - yi, k) + nb(xi + yi, k)))
+            + ((nb(-xi - zi, k) + nb(-xi + zi, k)) + (nb(xi - zi, k) + nb(xi + zi, k))))
+            + ((nb(-yi - zi, k) + nb(-yi + zi, k)) + (nb(yi - zi, k) + nb(yi + zi, k)));
+        out[k] = update!(nb(0, k), faces, edges, gate[k], q[k], latent[k], perfused, boil);
     }
     (
         perfused as f64 * co.heat_capacity[m],
         boil as f64 * co.heat_capacity[m],
     )
+}
+
+/// `N` values of `s` from `base`; past its end, as many as there are and
+/// zeros (the lanes past a run's end are computed and dropped).
+#[inline(always)]
+fn lanes<const N: usize>(s: &[f32], base: usize) -> [f32; N] {
+    let mut out = [0.0f32; N];
+    match s.get(base..base + N) {
+        Some(v) => out.copy_from_slice(v),
+        None => {
+            let v = &s[base.min(s.len())..];
+            out[..v.len()].copy_from_slice(v);
+        }
+    }
+    out
 }
 
 /// The coefficients of the voxels with mixed materials around them, read by
