@@ -383,7 +383,10 @@ fn a_swapped_chart_row_and_a_poor_fit_are_warned_about() {
         }
     };
     // 38 mm × 1.25 = 47.5 mm: 25 % off; 38 mm × 1.15: 15 % off.
-    let poor = fit_warning(&calibration(47.5)).expect("a warning at 25 %");
-    assert!(poor.message.contains("25.0 %"), "{poor}");
-    assert!(fit_warning(&calibration(43.7)).is_none());
+    let poor = fit_warning(&calibration(47.5), Some(path)).expect("a warning at 25 %");
+    assert!(
+        poor.message.contains("25.0 %") && poor.to_string().contains("chart.csv"),
+        "{poor}"
+    );
+    assert!(fit_warning(&calibration(43.7), Some(path)).is_none());
 }

@@ -178,7 +178,9 @@ pub const ROW_ERROR_WARN_PCT: f64 = 20.0;
 /// A warning when a calibration leaves any row of its device more than
 /// [`ROW_ERROR_WARN_PCT`] off on either axis: the model cannot follow that
 /// chart closely, and zones it predicts for the device deserve less trust.
-pub fn fit_warning(c: &DeviceCalibration) -> Option<Warning> {
+/// `chart` is the file the rows came from, if any (the library's own
+/// devices have none).
+pub fn fit_warning(c: &DeviceCalibration, chart: Option<&Path>) -> Option<Warning> {
     let (worst, row) = c
         .check
         .rows
@@ -186,7 +188,7 @@ pub fn fit_warning(c: &DeviceCalibration) -> Option<Warning> {
         .map(|r| (r.short_axis_error_pct.abs().max(r.long_axis_error_pct.abs()), r))
         .max_by(|a, b| a.0.total_cmp(&b.0))?;
     (worst > ROW_ERROR_WARN_PCT).then(|| Warning {
-        path: None,
+        path: chart.map(Path::to_path_buf),
         field: format!("calibration {}", c.device),
         message: format!(
             "the fitted model is {worst:.1} % off the chart at {} W, {} s ({:.1} x {:.1} mm against \

@@ -123,11 +123,7 @@ pub fn protocols_report(request: &ProtocolsRequest, progress: &dyn Progress) -> 
         };
         for id in ids {
             let c = calibrate_device(&mut lib, &id, &params, request.leave_one_out, progress)?;
-            // A chart's fit names the chart file.
-            warnings.extend(fit_warning(&c).map(|w| Warning {
-                path: request.chart.clone(),
-                ..w
-            }));
+            warnings.extend(fit_warning(&c, request.chart.as_deref()));
             calibration.push(c);
         }
         if let Some(out) = &request.out {
