@@ -1,6 +1,6 @@
 //! The time-step kernels of the bioheat solver: the only `unsafe` code of the
 //! thermal model (calling the AVX2 build of a kernel on a processor that has
-//! AVX2, and the regular update's neighbour reads, in bounds by construction).
+//! AVX2).
 //!
 //! One step updates every tissue voxel from the previous step's temperature
 //! excess Θ = T − T_b (see `solver` for the scheme), then moves any excess
@@ -346,12 +346,12 @@ fn observe_row<const DAMAGE: bool>(
     };
     let whole = n / L * L;
     for base in (0..whole).step_by(L) {
-        let (a, b) = (block_of::<L>(old, base), block_of::<L>(new, base));
+        let (a, b) = (lanes::<L>(old, base), lanes::<L>(new, base));
         let (mut om, mut ce, mut tm, ti) = (
-            block_of::<L>(omega, base),
-            block_of::<L>(cem, base),
-            block_of::<L>(tmax, base),
-            block_of::<L>(tiso, base),
+            lanes::<L>(omega, base),
+            lanes::<L>(cem, base),
+            lanes::<L>(tmax, base),
+            lanes::<L>(tiso, base),
         );
         let mut hits = 0u32;
         for l in 0..L {
@@ -566,143 +566,75 @@ fn regular_body(
     // Lanes of 8 with per-lane sums of the perfusion loss: a float sum
     // across lanes would keep the compiler from vectorising the loop.
     //
-    // The new temperature before boiling; adds the heat given to perfusion.
-    macro_rules! heat {
-        ($t:expr, $faces:expr, $edges:expr, $gate:expr, $q:expr, $acc:expr) => {{
+    // Boiling: heat above the boiling point goes into the latent store
+    // while it has room (a voxel still holding water stays at the boiling
+    // point); a dry voxel (no room) heats on. Branch-free, so it vectorises.
+    macro_rules! update {
+        ($t:expr, $faces:expr, $edges:expr, $gate:expr, $q:expr, $lat:expr, $acc:expr, $boil:expr) => {{
             let t = $t;
             let alive = $gate < stop;
             let v =
                 (t + (af * $faces + ae * $edges - centre * t) + c * $q) * if alive { inv_alive } else { 1.0 };
             $acc += if alive { bm * v } else { 0.0 };
-            v
-        }};
-    }
-    // Boiling: heat above the boiling point goes into the latent store
-    // while it has room (a voxel still holding water stays at the boiling
-    // point); a dry voxel (no room) heats on. Branch-free, so it vectorises.
-    // Below the boiling point it takes nothing.
-    macro_rules! boil {
-        ($v:expr, $lat:expr, $boil:expr) => {{
-            let v = $v;
             let room = (lat_max - $lat).max(0.0);
             let take = (v - boil).max(0.0).min(room);
             $lat += take;
             $boil += take;
-            v - take
-        }};
-    }
-    let flush = |v: f32| if v.abs() < TINY_K { 0.0 } else { v };
-    // One block of LANES voxels from the run's voxel `base` (at least
-    // LANES from the run's end): its new temperatures, and whether any of
-    // them boiled. Its neighbours lie in blk from `base` (the block's start
-    // lies z + y + x further on) up to base + 2·(z + y + x) + LANES ≤ blk's
-    // length.
-    //
-    // The latent store is read and written only for a block with a voxel
-    // above the boiling point (a few near the antenna): elsewhere nothing
-    // would change, and skipping it spares two of the step's memory streams.
-    macro_rules! block {
-        ($base:expr, $qq:expr, $gt:expr, $lat:expr, $perf:expr, $boil:expr) => {{
-            let wb: usize = $base;
-            let o0 = z + y + x;
-            debug_assert!(wb + LANES <= len && blk.len() == 2 * o0 + len);
-            // SAFETY: d ≤ 2·o0 and l < LANES, so wb + d + l < wb + 2·o0 +
-            // LANES ≤ 2·o0 + len = blk.len() (blk is src[lo..hi], with hi −
-            // lo = 2·(pxy + px + 1) + len). Unchecked: the 19 range checks
-            // per block, which the compiler set up anew for every run,
-            // cost as much as the arithmetic of a 48-voxel run.
-            let at = |d: usize, l: usize| unsafe { *blk.get_unchecked(wb + d + l) };
-            let (qq, gt) = (&$qq[..LANES], &$gt[..LANES]);
-            let mut o = [0.0f32; LANES];
-            let mut hot = false;
-            for l in 0..LANES {
-                let faces = ((at(o0 - x, l) + at(o0 + x, l)) + (at(o0 - y, l) + at(o0 + y, l)))
-                    + (at(o0 - z, l) + at(o0 + z, l));
-                let edges = (((at(o0 - x - y, l) + at(o0 - x + y, l))
-                    + (at(o0 + x - y, l) + at(o0 + x + y, l)))
-                    + ((at(o0 - x - z, l) + at(o0 - x + z, l)) + (at(o0 + x - z, l) + at(o0 + x + z, l))))
-                    + ((at(o0 - y - z, l) + at(o0 - y + z, l)) + (at(o0 + y - z, l) + at(o0 + y + z, l)));
-                o[l] = heat!(at(o0, l), faces, edges, gt[l], qq[l], $perf[l]);
-                hot |= o[l] > boil;
+            let v = v - take;
+            if v.abs() < TINY_K {
+                0.0
+            } else {
+                v
             }
-            if hot {
-                let lat = &mut $lat[..LANES];
-                for l in 0..LANES {
-                    o[l] = boil!(o[l], lat[l], $boil[l]);
-                }
-            }
-            for v in o.iter_mut() {
-                *v = flush(*v);
-            }
-            (o, hot)
         }};
     }
     let mut perfused_lanes = [0.0f32; LANES];
     let mut boiled = [0.0f32; LANES];
-    let whole = if len >= LANES { len / LANES * LANES } else { 0 };
-    // The run's last voxels first, as one block ending at the run's end (one
-    // vector pass instead of up to 7 scalar ones), of which only the voxels
-    // past the whole blocks are written. First, so that none of its loads
-    // reads what a block has just stored (a partial overlap stalls the
-    // load). Their sums are added voxel by voxel after the blocks', as the
-    // scalar loop below would: the same numbers to the bit.
-    let (mut tail_p, mut tail_b) = ([0.0f32; LANES], [0.0f32; LANES]);
-    let skip = LANES - (len - whole);
-    if len >= LANES && whole < len {
-        let base = len - LANES;
-        let mut lat = [0.0f32; LANES];
-        lat.copy_from_slice(&latent[base..base + LANES]);
-        let (o, hot) = block!(base, q[base..], gate[base..], lat, tail_p, tail_b);
-        out[base + skip..].copy_from_slice(&o[skip..]);
-        if hot {
-            latent[base + skip..].copy_from_slice(&lat[skip..]);
-        }
-    }
+    let whole = len / LANES * LANES;
     for base in (0..whole).step_by(LANES) {
-        let (o, _) = block!(
-            base,
-            q[base..],
-            gate[base..],
-            latent[base..],
-            perfused_lanes,
-            boiled
-        );
+        let k = c0 + base;
+        // Every neighbour of the block's 8 voxels lies within w.
+        let w: &[f32] = &blk[k - z - y - x..k + z + y + x + LANES];
+        let o0 = z + y + x; // the block's start within w
+        let at = |d: usize| &w[d..d + LANES];
+        let qq = &q[base..base + LANES];
+        let gt = &gate[base..base + LANES];
+        let lat = &mut latent[base..base + LANES];
+        let mut o = [0.0f32; LANES];
+        for l in 0..LANES {
+            let faces = ((at(o0 - x)[l] + at(o0 + x)[l]) + (at(o0 - y)[l] + at(o0 + y)[l]))
+                + (at(o0 - z)[l] + at(o0 + z)[l]);
+            let edges = (((at(o0 - x - y)[l] + at(o0 - x + y)[l]) + (at(o0 + x - y)[l] + at(o0 + x + y)[l]))
+                + ((at(o0 - x - z)[l] + at(o0 - x + z)[l]) + (at(o0 + x - z)[l] + at(o0 + x + z)[l])))
+                + ((at(o0 - y - z)[l] + at(o0 - y + z)[l]) + (at(o0 + y - z)[l] + at(o0 + y + z)[l]));
+            o[l] = update!(
+                at(o0)[l],
+                faces,
+                edges,
+                gt[l],
+                qq[l],
+                lat[l],
+                perfused_lanes[l],
+                boiled[l]
+            );
+        }
         out[base..base + LANES].copy_from_slice(&o);
     }
     let mut perfused: f32 = perfused_lanes.iter().sum();
     let mut boil: f32 = boiled.iter().sum();
-    if len >= LANES {
-        for l in skip..LANES {
-            perfused += tail_p[l];
-            boil += tail_b[l];
-        }
-    } else {
-        // Runs shorter than a block.
-        let nb = |d: isize, k: usize| blk[(c0 as isize + d) as usize + k];
-        let (xi, yi, zi) = (1isize, px as isize, pxy as isize);
-        for k in 0..len {
-            let faces = ((nb(-xi, k) + nb(xi, k)) + (nb(-yi, k) + nb(yi, k))) + (nb(-zi, k) + nb(zi, k));
-            let edges = (((nb(-xi - yi, k) + nb(-xi + yi, k)) + (nb(xi - yi, k) + nb(xi + yi, k)))
-                + ((nb(-xi - zi, k) + nb(-xi + zi, k)) + (nb(xi - zi, k) + nb(xi + zi, k))))
-                + ((nb(-yi - zi, k) + nb(-yi + zi, k)) + (nb(yi - zi, k) + nb(yi + zi, k)));
-            let v = heat!(nb(0, k), faces, edges, gate[k], q[k], perfused);
-            out[k] = flush(boil!(v, latent[k], boil));
-        }
+    let nb = |d: isize, k: usize| blk[(c0 as isize + d) as usize + k];
+    let (xi, yi, zi) = (1isize, px as isize, pxy as isize);
+    for k in whole..len {
+        let faces = ((nb(-xi, k) + nb(xi, k)) + (nb(-yi, k) + nb(yi, k))) + (nb(-zi, k) + nb(zi, k));
+        let edges = (((nb(-xi - yi, k) + nb(-xi + yi, k)) + (nb(xi - yi, k) + nb(xi + yi, k)))
+            + ((nb(-xi - zi, k) + nb(-xi + zi, k)) + (nb(xi - zi, k) + nb(xi + zi, k))))
+            + ((nb(-yi - zi, k) + nb(-yi + zi, k)) + (nb(yi - zi, k) + nb(yi + zi, k)));
+        out[k] = update!(nb(0, k), faces, edges, gate[k], q[k], latent[k], perfused, boil);
     }
     (
         perfused as f64 * co.heat_capacity[m],
         boil as f64 * co.heat_capacity[m],
     )
-}
-
-/// The `N` values of `s` from `base`, all within it. A copy of a fixed
-/// size, which the compiler makes vector moves ([`lanes`]'s two copies of
-/// different lengths became a call to `memcpy` in the observing pass).
-#[inline(always)]
-fn block_of<const N: usize>(s: &[f32], base: usize) -> [f32; N] {
-    let mut out = [0.0f32; N];
-    out.copy_from_slice(&s[base..base + N]);
-    out
 }
 
 /// `N` values of `s` from `base`; past its end, as many as there are and
