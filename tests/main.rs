@@ -65,3 +65,6 @@ mod dicom_out;
 mod figures;
 // The needle planner: phantom oracles, real anatomy, bad input.
 mod plan;
+
+// The parameter table of the docs against the code's defaults.
+mod docs_agree;
