@@ -1,8 +1,12 @@
-//! The documentation states the model's defaults; the code holds them. This
-//! reads the parameter table of docs/formulas/bioheat.md and checks it
-//! against `Parameters::default().report()` (the values and sources the
-//! JSON output lists), so a default changed in one place and not the other,
-//! or a placeholder left in the table, fails here.
+//! The docs against the code and against themselves:
+//! - the parameter table of docs/formulas/bioheat.md states the defaults of
+//!   `Parameters::default().report()` (the values the JSON output lists), so
+//!   a default changed in one place only, or a placeholder left in the
+//!   table, fails here;
+//! - every source cited by key (`[Chang2004]`) in the README, the docs, the
+//!   code or the Python package has its entry in docs/references.md;
+//! - every relative link of the README and the docs reaches its file and,
+//!   with `#`, its heading.
 
 use std::collections::BTreeMap;
 
@@ -195,4 +199,77 @@ fn every_cited_source_has_its_entry_in_the_references() {
         missing.is_empty(),
         "cited but not in docs/references.md: {missing:?}"
     );
+}
+
+/// GitHub's anchor for a heading: lower case, letters, digits, spaces,
+/// hyphens and underscores kept, spaces made hyphens.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The text of a Markdown file outside its fenced code blocks.
+fn prose(text: &str) -> String {
+    let mut out = String::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn every_relative_link_in_the_docs_reaches_its_file_and_heading() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(
+        anchor("The 70 °C isotherm, fitted (again)"),
+        "the-70-c-isotherm-fitted-again"
+    );
+    let mut files = vec![root.join("README.md")];
+    files_under(&root.join("docs"), &[".md"], &mut files);
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for f in &files {
+        let text = prose(&std::fs::read_to_string(f).expect("a Markdown file"));
+        for piece in text.split("](").skip(1) {
+            let Some(end) = piece.find(')') else { continue };
+            let link = &piece[..end];
+            if link.contains(' ') || link.contains("://") || link.starts_with("mailto:") {
+                continue;
+            }
+            checked += 1;
+            let (path, heading) = link.split_once('#').unwrap_or((link, ""));
+            let target = if path.is_empty() {
+                f.clone()
+            } else {
+                f.parent().expect("a folder").join(path)
+            };
+            if !target.exists() {
+                broken.push(format!("{link} in {}: no such file", f.display()));
+                continue;
+            }
+            if !heading.is_empty() {
+                let doc = prose(&std::fs::read_to_string(&target).expect("a Markdown file"));
+                let found = doc
+                    .lines()
+                    .filter_map(|l| l.strip_prefix('#').map(|h| h.trim_start_matches('#')))
+                    .any(|h| anchor(h) == heading);
+                if !found {
+                    broken.push(format!("{link} in {}: no such heading", f.display()));
+                }
+            }
+        }
+    }
+    assert!(checked > 30, "only {checked} links found: the scan is broken");
+    assert!(broken.is_empty(), "broken links: {broken:?}");
 }

@@ -66,5 +66,5 @@ mod figures;
 // The needle planner: phantom oracles, real anatomy, bad input.
 mod plan;
 
-// The parameter table of the docs against the code's defaults.
+// The docs against the code: parameter defaults, cited sources, links.
 mod docs_agree;
