@@ -68,3 +68,6 @@ mod plan;
 
 // The docs against the code: parameter defaults, cited sources, links.
 mod docs_agree;
+
+// The microwave pattern: its power delivered to an unbounded medium.
+mod microwave_pattern;

@@ -7,8 +7,9 @@
 //! 1. builds an isotropic lattice (default 1 mm) aligned with the scan's axes
 //!    over the region of interest — the targeted tumour plus the required
 //!    margin, and the applicator's expected zone, grown by
-//!    `solver.roi_margin_mm` (20 mm) — and refuses it before allocating when it
-//!    would exceed the memory bound;
+//!    `solver.roi_margin_mm` (10 mm; for RF at least `rf.ground_margin_mm`,
+//!    20 mm) — and refuses it before allocating when it would exceed the
+//!    memory bound;
 //! 2. labels each lattice voxel from the scan voxel its centre falls in
 //!    (vessel, tumour, liver, else soft tissue);
 //! 3. computes the heating (microwave pattern or radiofrequency potential);
@@ -150,14 +151,16 @@ pub struct VesselUse {
     pub label: i64,
     /// Label name, when known.
     pub name: Option<String>,
-    /// Volume simulated as a heat sink (blood at its wall), mL.
+    /// Volume simulated as a heat sink (blood at its wall), mL: the part of
+    /// the vessel inside the simulated region.
     pub sink_ml: f64,
     /// Volume narrower than the sink diameter, simulated as the tissue around
     /// it (its blood is in the perfusion term), mL.
     pub below_sink_diameter_ml: f64,
     /// The class that set its blood velocity.
     pub class: vessels::VesselClass,
-    /// Largest local diameter measured in the region, mm.
+    /// Largest local diameter measured in the simulated region, mm (a vessel
+    /// cut by the region's faces reads its width there, not its trunk's).
     pub diameter_max_mm: f64,
     /// Mean wall coefficient over its sink voxels, W/(m²·K); `None` when
     /// its walls are fixed at blood temperature or it has no sink voxel.

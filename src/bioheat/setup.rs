@@ -255,7 +255,7 @@ fn check_tissues(tissues: &Tissues) -> Result<()> {
 
 /// The lattice over the region of interest: the applicator's reach and the
 /// expected zone, the target with its margin, and `solver.roi_margin_mm`
-/// around them, refused when it needs more memory than allowed; with a
+/// around them (for RF at least `rf.ground_margin_mm`), refused when it needs more memory than allowed; with a
 /// warning when it reaches beyond the scan.
 fn region_grid(
     scan: &Grid,
@@ -292,7 +292,10 @@ fn region_grid(
             }
         });
     }
-    let m = params.solver.roi_margin_mm;
+    let m = match request.applicator {
+        ApplicatorKind::Mwa => params.solver.roi_margin_mm,
+        ApplicatorKind::Rfa => params.solver.roi_margin_mm.max(params.rf.ground_margin_mm),
+    };
     for a in 0..3 {
         lo[a] -= m;
         hi[a] += m;

@@ -202,6 +202,10 @@ pub struct RfModel {
     pub rolloff_rise_ohm: f64,
     /// How long the generator stays off after a roll-off, s.
     pub rolloff_pause_s: f64,
+    /// Smallest margin of the simulated region for RF, mm: its outer layer is
+    /// the ground (the distant pads), so the potential, the impedance and the
+    /// delivered energy depend on how far it lies.
+    pub ground_margin_mm: f64,
 }
 
 /// What the outer faces of the simulated region do.
@@ -220,7 +224,8 @@ pub enum Walls {
 pub struct SolverSettings {
     /// Isotropic spacing of the simulation grid, mm.
     pub spacing_mm: f64,
-    /// Margin of the simulated region around the target and the expected zone, mm.
+    /// Margin of the simulated region around the target and the expected
+    /// zone, mm (for RF at least `rf.ground_margin_mm`).
     pub roi_margin_mm: f64,
     /// Fraction of the explicit stability bound used as time step.
     pub stability_safety_frac: f64,
@@ -280,11 +285,11 @@ pub struct ParameterValue {
 /// constant of the library's device `mwa-2450-cooled`, fitted by
 /// `liverkit protocols --calibrate` to the ex vivo zones of [He2010] (a test
 /// checks the two agree; `simulate` uses the device's).
-pub const MWA_EFFICIENCY_FRAC: f64 = 0.165;
+pub const MWA_EFFICIENCY_FRAC: f64 = 0.1669;
 
 /// Width (standard deviation) of the microwave antenna's radiating section,
 /// mm, fitted with [`MWA_EFFICIENCY_FRAC`].
-pub const MWA_AXIAL_WIDTH_MM: f64 = 8.514;
+pub const MWA_AXIAL_WIDTH_MM: f64 = 8.519;
 
 /// Electrical conductivity of blood at ablation frequencies (near
 /// 500 kHz), S/m [ITIS]: twice the liver's, so vessels draw current.

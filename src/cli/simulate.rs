@@ -491,8 +491,17 @@ fn setup_lines(o: &mut String, r: &SimulateReport) {
         } else {
             String::new()
         };
+        if v.sink_ml <= 0.0 && v.below_sink_diameter_ml <= 0.0 {
+            o.push_str(&format!(
+                "vessel       {}{name}: not in the simulated region (beyond its margin around the expected zone and the target): no heat sink\n",
+                v.label
+            ));
+            continue;
+        }
+        // The region holds only the part of the vessel near the zone: its
+        // volume and widest diameter are those of that part.
         o.push_str(&format!(
-            "vessel       {}{name}: {:.2} mL heat sink as {}, up to {:.1} mm wide, {wall}{below}\n",
+            "vessel       {}{name}: {:.2} mL in the simulated region, a heat sink as {}, up to {:.1} mm wide there, {wall}{below}\n",
             v.label,
             v.sink_ml,
             v.class.key().replace('_', " "),
