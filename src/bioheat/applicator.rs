@@ -259,10 +259,10 @@ impl PatternTable {
 /// spacings of the antenna average 4³ sub-points. The pattern is normalised
 /// over all space, so that the antenna delivers `efficiency_frac · power_w`
 /// to an unbounded medium: the simulated region takes its share (97 % on
-/// the sample at the default margin), the power density at a point does not depend on
-/// how far the region reaches, and the small remainder warms tissue beyond
-/// the region, far from the zone. Vessel voxels take their share away with
-/// the blood.
+/// the sample at the default margin), the power density at a point does
+/// not depend on how far the region reaches, and the small remainder warms
+/// tissue beyond the region, far from the zone. Vessel voxels take their
+/// share away with the blood.
 ///
 /// # Errors
 /// `Parameter` for a non-positive power.

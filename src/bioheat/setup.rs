@@ -255,8 +255,9 @@ fn check_tissues(tissues: &Tissues) -> Result<()> {
 
 /// The lattice over the region of interest: the applicator's reach and the
 /// expected zone, the target with its margin, and `solver.roi_margin_mm`
-/// around them (for RF at least `rf.ground_margin_mm`), refused when it needs more memory than allowed; with a
-/// warning when it reaches beyond the scan.
+/// around them (for RF at least `rf.ground_margin_mm`), refused when it
+/// needs more memory than allowed; with a warning when it reaches beyond
+/// the scan.
 fn region_grid(
     scan: &Grid,
     target: Option<&Mask>,
